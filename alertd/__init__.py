@@ -1,0 +1,3 @@
+"""alertd: population alert and crisis dispatcher."""
+
+__version__ = "0.1.0"

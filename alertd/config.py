@@ -1,0 +1,262 @@
+"""Configuration: one frozen object built once at start, then passed down.
+
+Sources, later ones winning: built-in defaults, the TOML file (``--config``), environment
+variables (``ALERTD_<SECTION>_<KEY>``, plus ``DATABASE_URL``), command-line flags. This module is
+the only place in alertd that reads ``os.environ``; it is handed the mapping, so tests pass their
+own.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from alertd.errors import ConfigError
+
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def default_data_dir() -> Path:
+    """Per-user folder for the embedded PostgreSQL (e.g. ~/.local/share/alertd/postgres)."""
+    return Path(platformdirs.user_data_dir("alertd")) / "postgres"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    pool_min: int = 2
+    pool_max: int = 10
+    connect_timeout_s: float = 10.0
+    migrate_on_start: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "info"
+    format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribersConfig:
+    default_region: str = "FR"
+    import_batch_rows: int = 20_000
+    import_workers: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
+
+    @property
+    def embedded(self) -> bool:
+        """True when alertd runs its own PostgreSQL (no DATABASE_URL given)."""
+        return self.database.url is None
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "database": DatabaseConfig,
+    "log": LogConfig,
+    "subscribers": SubscribersConfig,
+}
+
+
+def _parse_int(minimum: int, maximum: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool):
+            raise ValueError(f"expected an integer, got {raw!r}")
+        try:
+            value = int(raw)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise ValueError(f"expected an integer, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def _parse_float(minimum: float, maximum: float) -> Callable[[object], float]:
+    def parse(raw: object) -> float:
+        try:
+            value = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def _parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_choice(choices: tuple[str, ...]) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        text = str(raw).strip().lower()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
+        return text
+
+    return parse
+
+
+def _parse_db_url(raw: object) -> str | None:
+    text = str(raw).strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError("expected a postgresql:// URL (e.g. postgresql://alertd@db.example:5432/alertd)")
+    return text
+
+
+def _parse_path(raw: object) -> Path:
+    text = str(raw).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return Path(text).expanduser()
+
+
+def _parse_region(raw: object) -> str:
+    text = str(raw).strip().upper()
+    if len(text) != 2 or not text.isalpha():
+        raise ValueError(f"expected a two-letter ISO 3166 country code such as FR, got {raw!r}")
+    return text
+
+
+_PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
+    ("database", "url"): _parse_db_url,
+    ("database", "data_dir"): _parse_path,
+    ("database", "pool_min"): _parse_int(1, 100),
+    ("database", "pool_max"): _parse_int(1, 500),
+    ("database", "connect_timeout_s"): _parse_float(0.5, 300),
+    ("database", "migrate_on_start"): _parse_bool,
+    ("log", "level"): _parse_choice(LOG_LEVELS),
+    ("log", "format"): _parse_choice(LOG_FORMATS),
+    ("subscribers", "default_region"): _parse_region,
+    ("subscribers", "import_batch_rows"): _parse_int(100, 1_000_000),
+    ("subscribers", "import_workers"): _parse_int(0, 64),
+}
+
+
+def env_name(section: str, key: str) -> str:
+    return f"ALERTD_{section}_{key}".upper()
+
+
+def _known_env_names() -> dict[str, tuple[str, str]]:
+    return {env_name(s, k): (s, k) for (s, k) in _PARSERS}
+
+
+def _apply(values: dict[str, dict[str, object]], section: str, key: str, raw: object,
+           origin: str) -> None:
+    try:
+        values.setdefault(section, {})[key] = _PARSERS[(section, key)](raw)
+    except ValueError as exc:
+        raise ConfigError(f"config: {section}.{key} ({origin}): {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config: file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+
+
+def _toml_values(path: Path, values: dict[str, dict[str, object]]) -> None:
+    for section, table in _read_toml(path).items():
+        if section not in _SECTIONS:
+            known = ", ".join(f"[{s}]" for s in _SECTIONS)
+            raise ConfigError(f"config: {path}: unknown section [{section}] (known: {known})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"config: {path}: {section} must be a table ([{section}])")
+        for key, raw in table.items():
+            if (section, key) not in _PARSERS:
+                known = ", ".join(k for (s, k) in _PARSERS if s == section)
+                raise ConfigError(
+                    f"config: {path}: unknown key {section}.{key} (known in [{section}]: {known})"
+                )
+            _apply(values, section, key, raw, origin=str(path))
+
+
+def _env_values(environ: Mapping[str, str], values: dict[str, dict[str, object]]) -> None:
+    known = _known_env_names()
+    for name, raw in environ.items():
+        if not name.startswith("ALERTD_"):
+            continue
+        if name not in known:
+            raise ConfigError(
+                f"config: unknown environment variable {name} "
+                f"(see ops/alertd.example.toml for the keys; ALERTD_<SECTION>_<KEY>)"
+            )
+        section, key = known[name]
+        _apply(values, section, key, raw, origin=name)
+    # DATABASE_URL is the de-facto standard name; an explicit ALERTD_DATABASE_URL wins over it.
+    if "DATABASE_URL" in environ and "ALERTD_DATABASE_URL" not in environ:
+        _apply(values, "database", "url", environ["DATABASE_URL"], origin="DATABASE_URL")
+
+
+def load_config(
+    environ: Mapping[str, str],
+    config_file: Path | None = None,
+    overrides: Mapping[tuple[str, str], object] | None = None,
+) -> Config:
+    """Build the configuration; raise ConfigError naming the key and the problem."""
+    values: dict[str, dict[str, object]] = {}
+    if config_file is not None:
+        _toml_values(config_file, values)
+    _env_values(environ, values)
+    for (section, key), raw in (overrides or {}).items():
+        if raw is not None:
+            _apply(values, section, key, raw, origin="command line")
+    config = Config(**{s: _SECTIONS[s](**v) for s, v in values.items()})
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: Config) -> None:
+    db = config.database
+    if db.pool_min > db.pool_max:
+        raise ConfigError(
+            f"config: database.pool_min ({db.pool_min}) is above database.pool_max ({db.pool_max})"
+        )
+
+
+def with_overrides(config: Config, **sections: Mapping[str, object]) -> Config:
+    """A copy of config with some keys replaced (already-typed values, for tests and tools)."""
+    changed = {name: replace(getattr(config, name), **dict(vals)) for name, vals in sections.items()}
+    return replace(config, **changed)
+
+
+def describe_keys() -> list[tuple[str, str, str]]:
+    """(toml key, environment variable, default) for every key, for docs and `alertd config`."""
+    rows = []
+    defaults = Config()
+    for section, cls in _SECTIONS.items():
+        for f in fields(cls):
+            default = getattr(getattr(defaults, section), f.name)
+            rows.append((f"{section}.{f.name}", env_name(section, f.name), str(default)))
+    return rows

@@ -1,0 +1,112 @@
+"""Operators and their API tokens.
+
+A token is 256 random bits, shown once when created or rotated. Only its SHA-256 is stored: the
+token has far too much entropy to be guessed from the hash, so a slow password hash would only slow
+every API call down without making anything safer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import asyncpg
+
+from alertd import audit
+from alertd.errors import InputError, NotFoundError
+from alertd.queries import queries
+from alertd.tenants import get_tenant
+
+ROLES = ("viewer", "operator", "approver", "admin")
+TOKEN_PREFIX = "alertd_"
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    operator_id: int
+    token: str  # shown once, never stored
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    id: int
+    tenant_id: int
+    tenant_code: str
+    name: str
+    role: str
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def token_prefix(token: str) -> str:
+    """Enough of the token to recognise it in a list, far too little to use it."""
+    return token[: len(TOKEN_PREFIX) + 4]
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+async def create_operator(pool: asyncpg.Pool, *, tenant_code: str, name: str, role: str,
+                          email: str | None, actor: str) -> tuple[asyncpg.Record, NewToken]:
+    check_role(role)
+    if not name.strip() or len(name) > 200:
+        raise InputError("operator name must be 1 to 200 characters")
+    token = new_token()
+    async with pool.acquire() as conn, conn.transaction():
+        tenant = await get_tenant(conn, tenant_code)
+        row = await conn.fetchrow(
+            queries("operators")["insert_operator"], tenant["id"], name.strip(), email, role,
+            hash_token(token), token_prefix(token),
+        )
+        assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
+        await audit.record(conn, actor=actor, action="operator.create",
+                           target=f"operator:{row['id']}", tenant_id=tenant["id"],
+                           details={"name": name, "role": role})
+    return row, NewToken(row["id"], token)
+
+
+async def list_operators(pool: asyncpg.Pool, tenant_code: str | None) -> list[asyncpg.Record]:
+    if tenant_code is not None:
+        await get_tenant(pool, tenant_code)
+    return list(await pool.fetch(queries("operators")["list_operators"], tenant_code))
+
+
+async def rotate_token(pool: asyncpg.Pool, operator_id: int, actor: str) -> NewToken:
+    token = new_token()
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries("operators")["set_token"], operator_id,
+                                  hash_token(token), token_prefix(token))
+        if row is None:
+            raise NotFoundError(f"operator {operator_id} does not exist or is disabled")
+        await audit.record(conn, actor=actor, action="operator.rotate_token",
+                           target=f"operator:{operator_id}", tenant_id=row["tenant_id"])
+    return NewToken(operator_id, token)
+
+
+async def disable_operator(pool: asyncpg.Pool, operator_id: int, actor: str) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries("operators")["disable"], operator_id)
+        if row is None:
+            raise NotFoundError(f"operator {operator_id} does not exist or is already disabled")
+        await audit.record(conn, actor=actor, action="operator.disable",
+                           target=f"operator:{operator_id}", tenant_id=row["tenant_id"])
+
+
+async def authenticate(pool: asyncpg.Pool, token: str) -> Operator | None:
+    """The operator a token belongs to, or None (unknown, rotated or disabled)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = await pool.fetchrow(queries("operators")["by_token"], hash_token(token))
+    if row is None:
+        return None
+    return Operator(row["id"], row["tenant_id"], row["tenant_code"], row["name"], row["role"])

@@ -1,0 +1,27 @@
+-- name: insert_operator
+INSERT INTO operators (tenant_id, name, email, role, token_hash, token_prefix)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, tenant_id, name, email, role, token_prefix, created_at, disabled_at;
+
+-- name: list_operators
+SELECT o.id, t.code AS tenant_code, o.name, o.email, o.role, o.token_prefix, o.created_at,
+       o.last_used_at, o.disabled_at
+FROM operators o JOIN tenants t ON t.id = o.tenant_id
+WHERE $1::text IS NULL OR t.code = $1
+ORDER BY t.code, o.id;
+
+-- name: set_token
+UPDATE operators SET token_hash = $2, token_prefix = $3
+WHERE id = $1 AND disabled_at IS NULL
+RETURNING id, tenant_id, name, role, token_prefix;
+
+-- name: disable
+UPDATE operators SET disabled_at = now()
+WHERE id = $1 AND disabled_at IS NULL
+RETURNING id, tenant_id, name, role;
+
+-- name: by_token
+UPDATE operators o SET last_used_at = now()
+FROM tenants t
+WHERE o.token_hash = $1 AND o.disabled_at IS NULL AND t.id = o.tenant_id
+RETURNING o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role;

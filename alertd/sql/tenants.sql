@@ -1,0 +1,47 @@
+-- name: insert_tenant
+INSERT INTO tenants (code, kind, name, parent_id, postcodes, approval_threshold, lon, lat,
+                     population)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: upsert_tenant
+-- For loading a territory twice: the second load changes nothing that is already right.
+-- The approval threshold is the tenant's own decision: a reload never resets it.
+INSERT INTO tenants AS t (code, kind, name, parent_id, postcodes, approval_threshold, lon, lat,
+                          population)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (code) DO UPDATE
+SET kind = EXCLUDED.kind, name = EXCLUDED.name, parent_id = EXCLUDED.parent_id,
+    postcodes = EXCLUDED.postcodes, lon = EXCLUDED.lon, lat = EXCLUDED.lat,
+    population = EXCLUDED.population, updated_at = now()
+WHERE (t.kind, t.name, t.parent_id, t.postcodes, t.lon, t.lat, t.population)
+      IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name, EXCLUDED.parent_id, EXCLUDED.postcodes,
+                        EXCLUDED.lon, EXCLUDED.lat, EXCLUDED.population)
+RETURNING *, (xmax = 0) AS inserted;
+
+-- name: get_by_code
+SELECT t.*, p.code AS parent_code
+FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
+WHERE t.code = $1;
+
+-- name: list_tenants
+SELECT t.*, p.code AS parent_code,
+       (SELECT count(*) FROM subscribers s WHERE s.tenant_id = t.id AND s.status = 'active')
+           AS active_subscribers,
+       (SELECT count(*) FROM operators o WHERE o.tenant_id = t.id AND o.disabled_at IS NULL)
+           AS operators
+FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
+ORDER BY t.parent_id NULLS FIRST, t.name;
+
+-- name: update_tenant
+UPDATE tenants
+SET name = coalesce($2, name), approval_threshold = coalesce($3, approval_threshold),
+    postcodes = coalesce($4, postcodes), updated_at = now()
+WHERE code = $1
+RETURNING *;
+
+-- name: territory_postcodes
+-- The postcodes of a tenant and of the communes under it.
+SELECT coalesce(array_agg(DISTINCT pc ORDER BY pc), '{}')
+FROM tenants t, unnest(t.postcodes) AS pc
+WHERE t.id = $1 OR t.parent_id = $1;

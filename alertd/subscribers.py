@@ -1,0 +1,237 @@
+"""Subscribers in the store: CSV import (COPY in batches), RGPD export and erasure.
+
+Import pipeline: the main process reads the CSV and writes to PostgreSQL; worker processes check
+rows (phone parsing is the costly part) a few chunks ahead, so checking, COPY and upsert overlap.
+Each batch commits on its own: a bad row never costs the good ones, and an interrupted import
+keeps what it had committed; importing the file again completes it and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from alertd import audit
+from alertd.config import SubscribersConfig
+from alertd.errors import InputError, NotFoundError
+from alertd.logs import get_logger, mask_phone
+from alertd.phones import parse_phone
+from alertd.queries import queries
+from alertd.subscriber_csv import CheckedChunk, RowProblem, RowRules, SubscriberRow, check_chunk, \
+    open_csv
+from alertd.tenants import get_tenant, territory_postcodes
+
+log = get_logger(__name__)
+
+_STAGING_COLUMNS = ("line", "phone", "phone_kind", "language", "postcode", "address", "lon", "lat",
+                    "topics", "status", "exercise", "consent_at", "consent_channel")
+# Below this many rows worker processes cost more to start than they save.
+_PARALLEL_FROM_BYTES = 2_000_000
+
+
+@dataclass(slots=True)
+class ImportReport:
+    tenant: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_stopped: int = 0
+    rejected: list[RowProblem] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant, "rows": self.rows, "inserted": self.inserted,
+            "updated": self.updated, "unchanged": self.unchanged,
+            "kept_stopped": self.kept_stopped, "rejected": len(self.rejected),
+            "landlines": len(self.warnings), "ignored_columns": self.ignored_columns,
+            "seconds": round(self.seconds, 3), "rows_per_second": round(self.rows_per_second),
+        }
+
+
+def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+async def _checked(chunks: Iterator[list[tuple[int, list[str]]]],
+                   check: Callable[[list[tuple[int, list[str]]]], CheckedChunk],
+                   executor: Executor | None, ahead: int) -> AsyncIterator[CheckedChunk]:
+    """Checked chunks in file order; with an executor, `ahead` chunks are checked in advance."""
+    if executor is None:
+        for chunk in chunks:
+            yield check(chunk)
+        return
+    loop = asyncio.get_running_loop()
+    pending: deque[asyncio.Future[CheckedChunk]] = deque()
+    for chunk in chunks:
+        pending.append(loop.run_in_executor(executor, check, chunk))
+        if len(pending) >= ahead:
+            yield await pending.popleft()
+    while pending:
+        yield await pending.popleft()
+
+
+def _dedupe(chunk: CheckedChunk, first_line: dict[str, int]) -> list[SubscriberRow]:
+    """Keep the first row of each phone in the whole file; later ones are reported."""
+    kept = []
+    for row in chunk.rows:
+        seen = first_line.setdefault(row.phone, row.line)
+        if seen == row.line:
+            kept.append(row)
+        else:
+            chunk.problems.append(RowProblem(row.line, f"same phone as line {seen}: skipped"))
+    return kept
+
+
+async def _write_batch(conn: asyncpg.Connection, tenant_id: int, rows: list[SubscriberRow],
+                       report: ImportReport) -> None:
+    q = queries("subscribers")
+    async with conn.transaction():
+        await conn.copy_records_to_table(
+            "subscriber_import", columns=_STAGING_COLUMNS,
+            records=[tuple(getattr(r, c) for c in _STAGING_COLUMNS) for r in rows],
+        )
+        report.kept_stopped += await conn.fetchval(q["stopped_in_staging"], tenant_id)
+        updated = await conn.fetchval(q["update_from_staging"], tenant_id)
+        inserted = await conn.fetchval(q["insert_from_staging"], tenant_id)
+    report.updated += updated
+    report.inserted += inserted
+    report.unchanged += len(rows) - updated - inserted
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"file {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    # utf-8-sig drops the byte-order mark Excel writes; bytes that are not UTF-8 become lone
+    # surrogates, which the row checks report with the line number instead of failing the file.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _executor(path: Path, config: SubscribersConfig, stack: ExitStack) -> Executor | None:
+    if config.import_workers == 0 or path.stat().st_size < _PARALLEL_FROM_BYTES:
+        return None
+    return stack.enter_context(ProcessPoolExecutor(max_workers=config.import_workers))
+
+
+async def import_csv(pool: asyncpg.Pool, path: Path, tenant_code: str, config: SubscribersConfig,
+                     actor: str) -> ImportReport:
+    """Import subscribers from a CSV file into one tenant; see the README for the columns."""
+    started = time.perf_counter()
+    tenant = await get_tenant(pool, tenant_code)
+    rules = RowRules(region=config.default_region,
+                     postcodes=await territory_postcodes(pool, tenant["id"]),
+                     tenant_name=tenant["name"])
+    report = ImportReport(tenant=tenant["code"])
+    first_line: dict[str, int] = {}
+    now = datetime.now(UTC)
+    with ExitStack() as stack:
+        stream = stack.enter_context(_open_text(path))
+        rows, index, report.ignored_columns = open_csv(stream)
+        executor = _executor(path, config, stack)
+        check = partial(check_chunk, index=index, rules=rules, now=now)
+        chunks = _chunks(rows, config.import_batch_rows)
+        async with pool.acquire() as conn:
+            await conn.execute(queries("subscribers")["create_staging"])
+            async for checked in _checked(chunks, check, executor, config.import_workers + 1):
+                good = _dedupe(checked, first_line)
+                report.rows += len(good) + len(checked.problems)
+                report.rejected.extend(checked.problems)
+                report.warnings.extend(checked.warnings)
+                if good:
+                    await _write_batch(conn, tenant["id"], good, report)
+                log.debug("subscribers.import.batch", rows=report.rows, tenant=tenant["code"])
+    report.rejected.sort(key=lambda p: p.line)
+    report.seconds = time.perf_counter() - started
+    await audit.record(pool, actor=actor, action="subscribers.import",
+                       target=f"tenant:{tenant['id']}", tenant_id=tenant["id"],
+                       details={"file": path.name, **report.summary()})
+    log.debug("subscribers.import.done", **report.summary())
+    return report
+
+
+def _json_ready(record: asyncpg.Record) -> dict[str, Any]:
+    out = {}
+    for key, value in record.items():
+        out[key] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+async def export_subscriber(pool: asyncpg.Pool, phone: str, tenant_code: str | None,
+                            region: str, actor: str) -> dict[str, Any]:
+    """Everything held on the person with this phone (RGPD right of access)."""
+    e164 = parse_phone(phone, region).e164
+    q = queries("subscribers")
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        if tenant_code is not None:
+            await get_tenant(conn, tenant_code)
+        subs = await conn.fetch(q["by_phone"], e164, tenant_code)
+        if not subs:
+            raise NotFoundError(f"no subscriber with phone {mask_phone(e164)}")
+        ids = [s["id"] for s in subs]
+        deliveries = await conn.fetch(q["deliveries_of"], ids)
+        inbound = await conn.fetch(q["inbound_of"], e164)
+        history = await conn.fetch(q["audit_of"], [f"subscriber:{i}" for i in ids])
+        export = {
+            "phone": e164,
+            "exported_at": datetime.now(UTC).isoformat(),
+            "subscriptions": [_json_ready(s) for s in subs],
+            "messages_sent": [_json_ready(d) for d in deliveries],
+            "messages_received": [_json_ready(m) for m in inbound],
+            "history": [_json_ready(a) for a in history],
+        }
+        for sub in subs:
+            await audit.record(conn, actor=actor, action="subscriber.export",
+                               target=f"subscriber:{sub['id']}", tenant_id=sub["tenant_id"],
+                               details={"phone": mask_phone(e164)})
+    return export
+
+
+async def erase_subscriber(pool: asyncpg.Pool, phone: str, tenant_code: str | None,
+                           region: str, actor: str) -> int:
+    """Erase the person with this phone (RGPD right to erasure); returns subscriptions erased.
+
+    Their subscriptions, the messages sent to them and the messages they sent go; the audit log
+    keeps that an erasure happened, with the number masked.
+    """
+    e164 = parse_phone(phone, region).e164
+    q = queries("subscribers")
+    async with pool.acquire() as conn, conn.transaction():
+        if tenant_code is not None:
+            await get_tenant(conn, tenant_code)
+        erased = await conn.fetch(q["erase_subscribers"], e164, tenant_code)
+        if not erased:
+            raise NotFoundError(f"no subscriber with phone {mask_phone(e164)}")
+        if tenant_code is None or not await conn.fetchval(
+            "SELECT exists(SELECT 1 FROM subscribers WHERE phone = $1)", e164
+        ):
+            await conn.execute(q["erase_inbound"], e164)
+        for row in erased:
+            await audit.record(conn, actor=actor, action="subscriber.erase",
+                               target=f"subscriber:{row['id']}", tenant_id=row["tenant_id"],
+                               details={"phone": mask_phone(e164)})
+    return len(erased)
