@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-import asyncpg
+from alertd.dbtypes import Queryable
 
 
 def cli_actor() -> str:
@@ -20,11 +20,21 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
-async def record(conn: asyncpg.Connection | asyncpg.Pool, *, actor: str, action: str,
-                 target: str | None = None, tenant_id: int | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+async def record(
+    conn: Queryable,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    tenant_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
     await conn.execute(
         "INSERT INTO audit_log (actor, tenant_id, action, target, details) "
         "VALUES ($1, $2, $3, $4, $5)",
-        actor, tenant_id, action, target, details or {},
+        actor,
+        tenant_id,
+        action,
+        target,
+        details or {},
     )

@@ -8,8 +8,10 @@ It runs in a scratch database created and dropped on the configured server.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -62,27 +64,33 @@ async def _run_import(config: Config, rows: int, keep: bool) -> dict[str, Any]:
         started = time.perf_counter()
         # Every resident under the intercommunality, so one file holds them all.
         rows_iter = ((parent.code, row) for _, row in synthetic_rows(rows, communes))
-        path = write_csvs(folder, rows_iter)[parent.code]
+        path = (await asyncio.to_thread(write_csvs, folder, rows_iter))[parent.code]
         generate_s = time.perf_counter() - started
 
-        first = await subscribers.import_csv(db.pool, path, parent.code, config.subscribers, "bench")
-        again = await subscribers.import_csv(db.pool, path, parent.code, config.subscribers, "bench")
+        first = await subscribers.import_csv(
+            db.pool, path, parent.code, config.subscribers, "bench"
+        )
+        again = await subscribers.import_csv(
+            db.pool, path, parent.code, config.subscribers, "bench"
+        )
 
         await db.pool.execute(_BASELINE_TABLE)
         started = time.perf_counter()
         async with db.pool.acquire() as conn:
-            await conn.copy_to_table("baseline_subscribers", source=path, format="csv",
-                                     header=True)
+            await conn.copy_to_table("baseline_subscribers", source=path, format="csv", header=True)
         baseline_s = time.perf_counter() - started
         stored = await db.pool.fetchval("SELECT count(*) FROM subscribers")
     if not keep:
-        path.unlink()
-        folder.rmdir()
+        await asyncio.to_thread(shutil.rmtree, folder)
     return {
-        "benchmark": "subscribers_import", "rows": rows, "stored": stored,
-        "seconds": round(first.seconds, 2), "rows_per_second": round(first.rows_per_second),
+        "benchmark": "subscribers_import",
+        "rows": rows,
+        "stored": stored,
+        "seconds": round(first.seconds, 2),
+        "rows_per_second": round(first.rows_per_second),
         "rejected": len(first.rejected),
-        "reimport_seconds": round(again.seconds, 2), "reimport_unchanged": again.unchanged,
+        "reimport_seconds": round(again.seconds, 2),
+        "reimport_unchanged": again.unchanged,
         "baseline": "server-side COPY of the same CSV into a plain table, no checks",
         "baseline_seconds": round(baseline_s, 2),
         "baseline_rows_per_second": round(rows / baseline_s) if baseline_s else None,

@@ -42,12 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"alertd {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help="data folder of the embedded PostgreSQL (when DATABASE_URL is unset)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="data folder of the embedded PostgreSQL (when DATABASE_URL is unset)",
+    )
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--log-format", choices=("auto", "json", "console"))
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of unexpected errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of unexpected errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     commands.register(sub)
@@ -58,8 +63,11 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(
         os.environ,
         args.config,
-        overrides={("database", "data_dir"): args.data_dir, ("log", "level"): args.log_level,
-                   ("log", "format"): args.log_format},
+        overrides={
+            ("database", "data_dir"): args.data_dir,
+            ("log", "level"): args.log_level,
+            ("log", "format"): args.log_format,
+        },
     )
 
 

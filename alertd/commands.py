@@ -51,22 +51,27 @@ def positive_int(text: str) -> int:
 
 # --- db ---------------------------------------------------------------------------------------
 
+
 async def db_migrate(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config, migrate_now=False) as db, db.pool.acquire() as conn:
         report = await migrate(conn)
     if report.applied:
         for m in report.applied:
             out(f"applied {m.version:04d}_{m.name}")
-    out(f"schema at version {report.current_version}"
-        + ("" if report.applied else " (already up to date, nothing changed)"))
+    out(
+        f"schema at version {report.current_version}"
+        + ("" if report.applied else " (already up to date, nothing changed)")
+    )
     return 0
 
 
 async def db_status(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config, migrate_now=False) as db:
-        applied = {r["version"] for r in await db.pool.fetch(
-            "SELECT version FROM schema_migrations") } if await db.pool.fetchval(
-            "SELECT to_regclass('schema_migrations') IS NOT NULL") else set()
+        applied = (
+            {r["version"] for r in await db.pool.fetch("SELECT version FROM schema_migrations")}
+            if await db.pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            else set()
+        )
         where = f"embedded, {config.database.data_dir}" if db.embedded else redact_url(db.dsn)
     out(f"database: {where}")
     for m in load_migrations():
@@ -76,17 +81,24 @@ async def db_status(args: argparse.Namespace, config: Config) -> int:
 
 # --- tenants ----------------------------------------------------------------------------------
 
+
 async def tenants_add(args: argparse.Namespace, config: Config) -> int:
     spec = tenants.TenantSpec(
-        code=args.code.strip(), kind=args.kind, name=args.name, parent_code=args.parent,
+        code=args.code.strip(),
+        kind=args.kind,
+        name=args.name,
+        parent_code=args.parent,
         postcodes=tenants.parse_postcodes(args.postcodes),
-        approval_threshold=args.threshold if args.threshold is not None
+        approval_threshold=args.threshold
+        if args.threshold is not None
         else tenants.DEFAULT_THRESHOLD,
     )
     async with open_database(config) as db:
         row = await tenants.create_tenant(db.pool, spec, cli_actor())
-    out(f"created {row['kind']} {row['code']} {row['name']} "
-        f"(approval above {row['approval_threshold']} recipients)")
+    out(
+        f"created {row['kind']} {row['code']} {row['name']} "
+        f"(approval above {row['approval_threshold']} recipients)"
+    )
     return 0
 
 
@@ -94,13 +106,41 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         rows = await tenants.list_tenants(db.pool)
     if args.json:
-        out_json([{k: r[k] for k in ("code", "kind", "name", "parent_code", "postcodes",
-                                     "approval_threshold", "active_subscribers", "operators")}
-                  for r in rows])
+        out_json(
+            [
+                {
+                    k: r[k]
+                    for k in (
+                        "code",
+                        "kind",
+                        "name",
+                        "parent_code",
+                        "postcodes",
+                        "approval_threshold",
+                        "active_subscribers",
+                        "operators",
+                    )
+                }
+                for r in rows
+            ]
+        )
         return 0
-    table(((r["code"], r["kind"], r["name"], r["parent_code"], ",".join(r["postcodes"]),
-            r["approval_threshold"], r["active_subscribers"], r["operators"]) for r in rows),
-          ("CODE", "KIND", "NAME", "PARENT", "POSTCODES", "APPROVAL>", "ACTIVE", "OPERATORS"))
+    table(
+        (
+            (
+                r["code"],
+                r["kind"],
+                r["name"],
+                r["parent_code"],
+                ",".join(r["postcodes"]),
+                r["approval_threshold"],
+                r["active_subscribers"],
+                r["operators"],
+            )
+            for r in rows
+        ),
+        ("CODE", "KIND", "NAME", "PARENT", "POSTCODES", "APPROVAL>", "ACTIVE", "OPERATORS"),
+    )
     return 0
 
 
@@ -109,12 +149,19 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
         raise InputError("nothing to change: give --name, --threshold or --postcodes")
     async with open_database(config) as db:
         row = await tenants.update_tenant(
-            db.pool, args.code, cli_actor(), name=args.name, approval_threshold=args.threshold,
-            postcodes=tenants.parse_postcodes(args.postcodes) if args.postcodes is not None
+            db.pool,
+            args.code,
+            cli_actor(),
+            name=args.name,
+            approval_threshold=args.threshold,
+            postcodes=tenants.parse_postcodes(args.postcodes)
+            if args.postcodes is not None
             else None,
         )
-    out(f"updated {row['code']} {row['name']}: approval above {row['approval_threshold']}, "
-        f"postcodes {','.join(row['postcodes']) or '-'}")
+    out(
+        f"updated {row['code']} {row['name']}: approval above {row['approval_threshold']}, "
+        f"postcodes {','.join(row['postcodes']) or '-'}"
+    )
     return 0
 
 
@@ -127,15 +174,27 @@ async def tenants_load_sample(args: argparse.Namespace, config: Config) -> int:
 
 # --- operators --------------------------------------------------------------------------------
 
+
 async def operators_add(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         row, token = await operators.create_operator(
-            db.pool, tenant_code=args.tenant, name=args.name, role=args.role, email=args.email,
+            db.pool,
+            tenant_code=args.tenant,
+            name=args.name,
+            role=args.role,
+            email=args.email,
             actor=cli_actor(),
         )
     if args.json:
-        out_json({"id": row["id"], "name": row["name"], "role": row["role"],
-                  "tenant": args.tenant, "token": token.token})
+        out_json(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "role": row["role"],
+                "tenant": args.tenant,
+                "token": token.token,
+            }
+        )
         return 0
     out(f"operator {row['id']} {row['name']} ({row['role']}) created for tenant {args.tenant}")
     out(f"API token (shown once, store it now): {token.token}")
@@ -148,17 +207,30 @@ async def operators_list(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json([dict(r) for r in rows])
         return 0
-    table(((r["id"], r["tenant_code"], r["name"], r["role"], r["token_prefix"] + "…",
-            "disabled" if r["disabled_at"] else "active") for r in rows),
-          ("ID", "TENANT", "NAME", "ROLE", "TOKEN", "STATE"))
+    table(
+        (
+            (
+                r["id"],
+                r["tenant_code"],
+                r["name"],
+                r["role"],
+                r["token_prefix"] + "…",
+                "disabled" if r["disabled_at"] else "active",
+            )
+            for r in rows
+        ),
+        ("ID", "TENANT", "NAME", "ROLE", "TOKEN", "STATE"),
+    )
     return 0
 
 
 async def operators_rotate(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         token = await operators.rotate_token(db.pool, args.id, cli_actor())
-    out(f"new API token for operator {args.id} (shown once; the old one no longer works): "
-        f"{token.token}")
+    out(
+        f"new API token for operator {args.id} (shown once; the old one no longer works): "
+        f"{token.token}"
+    )
     return 0
 
 
@@ -171,26 +243,34 @@ async def operators_disable(args: argparse.Namespace, config: Config) -> int:
 
 # --- subscribers ------------------------------------------------------------------------------
 
+
 async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        report = await subscribers.import_csv(db.pool, args.file, args.tenant,
-                                              config.subscribers, cli_actor())
+        report = await subscribers.import_csv(
+            db.pool, args.file, args.tenant, config.subscribers, cli_actor()
+        )
     shown = report.rejected[: args.show_rejected]
     for problem in shown:
         sys.stderr.write(f"{args.file}: {problem}\n")
     if len(report.rejected) > len(shown):
-        sys.stderr.write(f"{args.file}: … and {len(report.rejected) - len(shown)} more rejected "
-                         "rows (--show-rejected N to list more)\n")
+        sys.stderr.write(
+            f"{args.file}: … and {len(report.rejected) - len(shown)} more rejected "
+            "rows (--show-rejected N to list more)\n"
+        )
     if args.json:
         out_json(report.summary())
     else:
         s = report.summary()
-        out(f"{s['rows']} rows in {s['seconds']} s ({s['rows_per_second']} rows/s): "
+        out(
+            f"{s['rows']} rows in {s['seconds']} s ({s['rows_per_second']} rows/s): "
             f"{s['inserted']} new, {s['updated']} updated, {s['unchanged']} unchanged, "
-            f"{s['rejected']} rejected")
+            f"{s['rejected']} rejected"
+        )
         if report.warnings:
-            out(f"{len(report.warnings)} landline numbers kept but flagged (they cannot receive "
-                f"SMS), first on line {report.warnings[0].line}")
+            out(
+                f"{len(report.warnings)} landline numbers kept but flagged (they cannot receive "
+                f"SMS), first on line {report.warnings[0].line}"
+            )
         if report.kept_stopped:
             out(f"{report.kept_stopped} rows belong to residents who sent STOP: they stay stopped")
         if report.ignored_columns:
@@ -200,9 +280,9 @@ async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
 
 async def subscribers_export(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        data = await subscribers.export_subscriber(db.pool, args.phone, args.tenant,
-                                                   config.subscribers.default_region,
-                                                   cli_actor())
+        data = await subscribers.export_subscriber(
+            db.pool, args.phone, args.tenant, config.subscribers.default_region, cli_actor()
+        )
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
@@ -214,15 +294,18 @@ async def subscribers_export(args: argparse.Namespace, config: Config) -> int:
 
 async def subscribers_erase(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        count = await subscribers.erase_subscriber(db.pool, args.phone, args.tenant,
-                                                   config.subscribers.default_region,
-                                                   cli_actor())
-    out(f"erased {count} subscription(s) and everything attached to them; "
-        "the audit log keeps the erasure, with the number masked")
+        count = await subscribers.erase_subscriber(
+            db.pool, args.phone, args.tenant, config.subscribers.default_region, cli_actor()
+        )
+    out(
+        f"erased {count} subscription(s) and everything attached to them; "
+        "the audit log keeps the erasure, with the number masked"
+    )
     return 0
 
 
 # --- config, demo, bench ----------------------------------------------------------------------
+
 
 async def config_show(args: argparse.Namespace, config: Config) -> int:
     for key, env, default in describe_keys():
@@ -246,6 +329,7 @@ async def bench_import(args: argparse.Namespace, config: Config) -> int:
 
 # --- wiring -----------------------------------------------------------------------------------
 
+
 def _cmd(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
@@ -261,14 +345,28 @@ def _group(sub: Any, name: str, help_text: str) -> Any:
 
 def register(sub: Any) -> None:
     p = _cmd(sub, "demo", run_demo, "set up the demo territory on the embedded (or given) database")
-    p.add_argument("--subscribers", type=positive_int, default=10_000,
-                   help="synthetic subscribers to import (default 10000)")
+    p.add_argument(
+        "--subscribers",
+        type=positive_int,
+        default=10_000,
+        help="synthetic subscribers to import (default 10000)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
 
+    _register_db(sub)
+    _register_tenants(sub)
+    _register_operators(sub)
+    _register_subscribers(sub)
+    _register_tools(sub)
+
+
+def _register_db(sub: Any) -> None:
     db = _group(sub, "db", "database schema")
     _cmd(db, "migrate", db_migrate, "apply pending schema migrations (safe to run twice)")
     _cmd(db, "status", db_status, "show applied and pending migrations")
 
+
+def _register_tenants(sub: Any) -> None:
     ten = _group(sub, "tenants", "the intercommunality and its communes")
     p = _cmd(ten, "add", tenants_add, "create a tenant")
     p.add_argument("--code", required=True, help="INSEE code (commune) or SIREN (intercommunality)")
@@ -276,8 +374,11 @@ def register(sub: Any) -> None:
     p.add_argument("--kind", choices=tenants.KINDS, default="commune")
     p.add_argument("--parent", metavar="CODE", help="the intercommunality a commune belongs to")
     p.add_argument("--postcodes", metavar="LIST", help="comma-separated, e.g. 59140,59240")
-    p.add_argument("--threshold", type=positive_int,
-                   help="recipients above which a second operator must approve (default 1000)")
+    p.add_argument(
+        "--threshold",
+        type=positive_int,
+        help="recipients above which a second operator must approve (default 1000)",
+    )
     p = _cmd(ten, "list", tenants_list, "list tenants")
     p.add_argument("--json", action="store_true")
     p = _cmd(ten, "update", tenants_update, "change a tenant's name, threshold or postcodes")
@@ -285,9 +386,15 @@ def register(sub: Any) -> None:
     p.add_argument("--name")
     p.add_argument("--threshold", type=positive_int)
     p.add_argument("--postcodes", metavar="LIST")
-    _cmd(ten, "load-sample", tenants_load_sample,
-         "load the Communauté urbaine de Dunkerque and its 17 communes (safe to run twice)")
+    _cmd(
+        ten,
+        "load-sample",
+        tenants_load_sample,
+        "load the Communauté urbaine de Dunkerque and its 17 communes (safe to run twice)",
+    )
 
+
+def _register_operators(sub: Any) -> None:
     ops = _group(sub, "operators", "people who draft, approve and send alerts")
     p = _cmd(ops, "add", operators_add, "create an operator; prints their API token once")
     p.add_argument("--tenant", required=True, metavar="CODE")
@@ -303,15 +410,26 @@ def register(sub: Any) -> None:
     p = _cmd(ops, "disable", operators_disable, "disable an operator and their token")
     p.add_argument("id", type=positive_int)
 
+
+def _register_subscribers(sub: Any) -> None:
     subs = _group(sub, "subscribers", "residents who receive alerts")
     p = _cmd(subs, "import", subscribers_import, "import subscribers from a CSV file (upsert)")
     p.add_argument("file", type=Path)
     p.add_argument("--tenant", required=True, metavar="INSEE")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
-    p.add_argument("--show-rejected", type=positive_int, default=50, metavar="N",
-                   help="rejected rows to list on stderr (default 50)")
-    p = _cmd(subs, "export", subscribers_export,
-             "everything held on one person, as JSON (RGPD right of access)")
+    p.add_argument(
+        "--show-rejected",
+        type=positive_int,
+        default=50,
+        metavar="N",
+        help="rejected rows to list on stderr (default 50)",
+    )
+    p = _cmd(
+        subs,
+        "export",
+        subscribers_export,
+        "everything held on one person, as JSON (RGPD right of access)",
+    )
     p.add_argument("--phone", required=True)
     p.add_argument("--tenant", metavar="CODE", help="only this tenant (default: all)")
     p.add_argument("--output", type=Path, metavar="FILE")
@@ -319,8 +437,12 @@ def register(sub: Any) -> None:
     p.add_argument("--phone", required=True)
     p.add_argument("--tenant", metavar="CODE", help="only this tenant (default: all)")
 
+
+def _register_tools(sub: Any) -> None:
     cfg = _group(sub, "config", "configuration")
-    _cmd(cfg, "show", config_show, "print the effective configuration and where each key comes from")
+    _cmd(
+        cfg, "show", config_show, "print the effective configuration and where each key comes from"
+    )
 
     ben = _group(sub, "bench", "benchmarks (one JSON line each)")
     p = _cmd(ben, "import", bench_import, "subscriber CSV import against plain COPY")

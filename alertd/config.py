@@ -72,11 +72,11 @@ _SECTIONS: dict[str, type[Any]] = {
 
 def _parse_int(minimum: int, maximum: int) -> Callable[[object], int]:
     def parse(raw: object) -> int:
-        if isinstance(raw, bool):
-            raise ValueError(f"expected an integer, got {raw!r}")
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise ValueError(f"expected an integer, got {raw!r}")  # noqa: TRY004 - a config error
         try:
-            value = int(raw)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
+            value = int(raw)
+        except ValueError:
             raise ValueError(f"expected an integer, got {raw!r}") from None
         if not minimum <= value <= maximum:
             raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
@@ -87,9 +87,11 @@ def _parse_int(minimum: int, maximum: int) -> Callable[[object], int]:
 
 def _parse_float(minimum: float, maximum: float) -> Callable[[object], float]:
     def parse(raw: object) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise ValueError(f"expected a number, got {raw!r}")  # noqa: TRY004 - a config error
         try:
-            value = float(raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            value = float(raw)
+        except ValueError:
             raise ValueError(f"expected a number, got {raw!r}") from None
         if not minimum <= value <= maximum:
             raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
@@ -125,7 +127,9 @@ def _parse_db_url(raw: object) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError("expected a postgresql:// URL (e.g. postgresql://alertd@db.example:5432/alertd)")
+        raise ValueError(
+            "expected a postgresql:// URL (e.g. postgresql://alertd@db.example:5432/alertd)"
+        )
     return text
 
 
@@ -166,8 +170,9 @@ def _known_env_names() -> dict[str, tuple[str, str]]:
     return {env_name(s, k): (s, k) for (s, k) in _PARSERS}
 
 
-def _apply(values: dict[str, dict[str, object]], section: str, key: str, raw: object,
-           origin: str) -> None:
+def _apply(
+    values: dict[str, dict[str, object]], section: str, key: str, raw: object, origin: str
+) -> None:
     try:
         values.setdefault(section, {})[key] = _PARSERS[(section, key)](raw)
     except ValueError as exc:
@@ -247,7 +252,9 @@ def _check_consistency(config: Config) -> None:
 
 def with_overrides(config: Config, **sections: Mapping[str, object]) -> Config:
     """A copy of config with some keys replaced (already-typed values, for tests and tools)."""
-    changed = {name: replace(getattr(config, name), **dict(vals)) for name, vals in sections.items()}
+    changed = {
+        name: replace(getattr(config, name), **dict(vals)) for name, vals in sections.items()
+    }
     return replace(config, **changed)
 
 

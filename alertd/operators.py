@@ -19,7 +19,7 @@ from alertd.queries import queries
 from alertd.tenants import get_tenant
 
 ROLES = ("viewer", "operator", "approver", "admin")
-TOKEN_PREFIX = "alertd_"
+TOKEN_PREFIX = "alertd_"  # noqa: S105 - a marker that makes leaked tokens greppable
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +56,9 @@ def check_role(role: str) -> str:
     return role
 
 
-async def create_operator(pool: asyncpg.Pool, *, tenant_code: str, name: str, role: str,
-                          email: str | None, actor: str) -> tuple[asyncpg.Record, NewToken]:
+async def create_operator(
+    pool: asyncpg.Pool, *, tenant_code: str, name: str, role: str, email: str | None, actor: str
+) -> tuple[asyncpg.Record, NewToken]:
     check_role(role)
     if not name.strip() or len(name) > 200:
         raise InputError("operator name must be 1 to 200 characters")
@@ -65,13 +66,23 @@ async def create_operator(pool: asyncpg.Pool, *, tenant_code: str, name: str, ro
     async with pool.acquire() as conn, conn.transaction():
         tenant = await get_tenant(conn, tenant_code)
         row = await conn.fetchrow(
-            queries("operators")["insert_operator"], tenant["id"], name.strip(), email, role,
-            hash_token(token), token_prefix(token),
+            queries("operators")["insert_operator"],
+            tenant["id"],
+            name.strip(),
+            email,
+            role,
+            hash_token(token),
+            token_prefix(token),
         )
         assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
-        await audit.record(conn, actor=actor, action="operator.create",
-                           target=f"operator:{row['id']}", tenant_id=tenant["id"],
-                           details={"name": name, "role": role})
+        await audit.record(
+            conn,
+            actor=actor,
+            action="operator.create",
+            target=f"operator:{row['id']}",
+            tenant_id=tenant["id"],
+            details={"name": name, "role": role},
+        )
     return row, NewToken(row["id"], token)
 
 
@@ -84,12 +95,18 @@ async def list_operators(pool: asyncpg.Pool, tenant_code: str | None) -> list[as
 async def rotate_token(pool: asyncpg.Pool, operator_id: int, actor: str) -> NewToken:
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(queries("operators")["set_token"], operator_id,
-                                  hash_token(token), token_prefix(token))
+        row = await conn.fetchrow(
+            queries("operators")["set_token"], operator_id, hash_token(token), token_prefix(token)
+        )
         if row is None:
             raise NotFoundError(f"operator {operator_id} does not exist or is disabled")
-        await audit.record(conn, actor=actor, action="operator.rotate_token",
-                           target=f"operator:{operator_id}", tenant_id=row["tenant_id"])
+        await audit.record(
+            conn,
+            actor=actor,
+            action="operator.rotate_token",
+            target=f"operator:{operator_id}",
+            tenant_id=row["tenant_id"],
+        )
     return NewToken(operator_id, token)
 
 
@@ -98,8 +115,13 @@ async def disable_operator(pool: asyncpg.Pool, operator_id: int, actor: str) -> 
         row = await conn.fetchrow(queries("operators")["disable"], operator_id)
         if row is None:
             raise NotFoundError(f"operator {operator_id} does not exist or is already disabled")
-        await audit.record(conn, actor=actor, action="operator.disable",
-                           target=f"operator:{operator_id}", tenant_id=row["tenant_id"])
+        await audit.record(
+            conn,
+            actor=actor,
+            action="operator.disable",
+            target=f"operator:{operator_id}",
+            tenant_id=row["tenant_id"],
+        )
 
 
 async def authenticate(pool: asyncpg.Pool, token: str) -> Operator | None:

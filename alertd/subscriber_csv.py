@@ -7,6 +7,7 @@ reason. Rows are checked in chunks so that large files can be spread over worker
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -109,9 +110,7 @@ def map_header(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
         else:
             index[name] = i
     if "phone" not in index:
-        raise InputError(
-            "the header has no phone column; expected columns: " + ", ".join(COLUMNS)
-        )
+        raise InputError("the header has no phone column; expected columns: " + ", ".join(COLUMNS))
     if "postcode" not in index and "lon" not in index:
         raise InputError("the header needs a postcode column, or lon and lat columns")
     if ("lon" in index) != ("lat" in index):
@@ -140,8 +139,9 @@ def open_csv(stream: IO[str]) -> tuple[Iterator[tuple[int, list[str]]], dict[str
     return numbered(), index, ignored
 
 
-def check_chunk(rows: Iterable[tuple[int, list[str]]], index: dict[str, int], rules: RowRules,
-                now: datetime) -> CheckedChunk:
+def check_chunk(
+    rows: Iterable[tuple[int, list[str]]], index: dict[str, int], rules: RowRules, now: datetime
+) -> CheckedChunk:
     """Check rows; runs in worker processes for large files, so it takes and returns plain data."""
     good: list[SubscriberRow] = []
     problems: list[RowProblem] = []
@@ -155,7 +155,9 @@ def check_chunk(rows: Iterable[tuple[int, list[str]]], index: dict[str, int], ru
             problems.append(RowProblem(line, exc.message))
             continue
         if row.phone_kind == "landline":
-            warnings.append(RowProblem(line, "landline number kept but flagged: it cannot receive SMS"))
+            warnings.append(
+                RowProblem(line, "landline number kept but flagged: it cannot receive SMS")
+            )
         good.append(row)
     return CheckedChunk(good, problems, warnings)
 
@@ -172,8 +174,9 @@ def _get(fields: list[str], index: dict[str, int], name: str) -> str:
     return value
 
 
-def check_row(line: int, fields: list[str], index: dict[str, int], rules: RowRules,
-              now: datetime) -> SubscriberRow:
+def check_row(
+    line: int, fields: list[str], index: dict[str, int], rules: RowRules, now: datetime
+) -> SubscriberRow:
     if len(fields) > len(index) + 50:
         raise InputError(f"{len(fields)} fields: is the separator right?")
     phone = parse_phone(_get(fields, index, "phone"), rules.region)
@@ -183,17 +186,26 @@ def check_row(line: int, fields: list[str], index: dict[str, int], rules: RowRul
         raise InputError("needs a postcode or coordinates (lon, lat)")
     address = _get(fields, index, "address") or None
     if address is not None:
-        address = "".join(c for c in address if c.isprintable())
+        # Line breaks and control characters from spreadsheets become single spaces.
+        address = " ".join("".join(c if c.isprintable() else " " for c in address).split())
         if len(address) > MAX_ADDRESS:
             raise InputError(f"address longer than {MAX_ADDRESS} characters")
     return SubscriberRow(
-        line=line, phone=phone.e164, phone_kind=phone.kind,
-        language=_language(_get(fields, index, "language")), postcode=postcode, address=address,
-        lon=lon, lat=lat, topics=_topics(_get(fields, index, "topics")),
+        line=line,
+        phone=phone.e164,
+        phone_kind=phone.kind,
+        language=_language(_get(fields, index, "language")),
+        postcode=postcode,
+        address=address,
+        lon=lon,
+        lat=lat,
+        topics=_topics(_get(fields, index, "topics")),
         status=_choice("status", _get(fields, index, "status"), STATUSES),
         exercise=_flag(_get(fields, index, "exercise")),
         consent_at=_consent_at(_get(fields, index, "consent_at"), now),
-        consent_channel=_choice("consent_channel", _get(fields, index, "consent_channel"), CHANNELS),
+        consent_channel=_choice(
+            "consent_channel", _get(fields, index, "consent_channel"), CHANNELS
+        ),
     )
 
 
@@ -216,7 +228,7 @@ def _number(name: str, raw: str) -> float:
         value = float(raw.replace(",", "."))
     except ValueError:
         raise InputError(f"{name} {raw!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise InputError(f"{name} {raw!r} is not a number")
     return value
 
@@ -279,8 +291,9 @@ def _consent_at(raw: str, now: datetime) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise InputError(f"consent_at {raw!r} is not a date (use 2024-03-01 or 2024-03-01T10:00)") \
-            from None
+        raise InputError(
+            f"consent_at {raw!r} is not a date (use 2024-03-01 or 2024-03-01T10:00)"
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=_LOCAL_TZ)  # a date without zone was written in France
     if value > now + timedelta(days=1):

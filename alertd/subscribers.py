@@ -26,20 +26,40 @@ import asyncpg
 
 from alertd import audit
 from alertd.config import SubscribersConfig
+from alertd.dbtypes import Conn
 from alertd.errors import InputError, NotFoundError
 from alertd.logs import get_logger, mask_phone
 from alertd.phones import parse_phone
 from alertd.queries import queries
-from alertd.subscriber_csv import CheckedChunk, RowProblem, RowRules, SubscriberRow, check_chunk, \
-    open_csv
+from alertd.subscriber_csv import (
+    CheckedChunk,
+    RowProblem,
+    RowRules,
+    SubscriberRow,
+    check_chunk,
+    open_csv,
+)
 from alertd.tenants import get_tenant, territory_postcodes
 
 log = get_logger(__name__)
 
-_STAGING_COLUMNS = ("line", "phone", "phone_kind", "language", "postcode", "address", "lon", "lat",
-                    "topics", "status", "exercise", "consent_at", "consent_channel")
+_STAGING_COLUMNS = (
+    "line",
+    "phone",
+    "phone_kind",
+    "language",
+    "postcode",
+    "address",
+    "lon",
+    "lat",
+    "topics",
+    "status",
+    "exercise",
+    "consent_at",
+    "consent_channel",
+)
 # Below this many rows worker processes cost more to start than they save.
-_PARALLEL_FROM_BYTES = 2_000_000
+_PARALLEL_FROM_BYTES = 1_000_000
 
 
 @dataclass(slots=True)
@@ -61,22 +81,33 @@ class ImportReport:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "tenant": self.tenant, "rows": self.rows, "inserted": self.inserted,
-            "updated": self.updated, "unchanged": self.unchanged,
-            "kept_stopped": self.kept_stopped, "rejected": len(self.rejected),
-            "landlines": len(self.warnings), "ignored_columns": self.ignored_columns,
-            "seconds": round(self.seconds, 3), "rows_per_second": round(self.rows_per_second),
+            "tenant": self.tenant,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "kept_stopped": self.kept_stopped,
+            "rejected": len(self.rejected),
+            "landlines": len(self.warnings),
+            "ignored_columns": self.ignored_columns,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second),
         }
 
 
-def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+def _chunks(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
     while chunk := list(islice(rows, size)):
         yield chunk
 
 
-async def _checked(chunks: Iterator[list[tuple[int, list[str]]]],
-                   check: Callable[[list[tuple[int, list[str]]]], CheckedChunk],
-                   executor: Executor | None, ahead: int) -> AsyncIterator[CheckedChunk]:
+async def _checked(
+    chunks: Iterator[list[tuple[int, list[str]]]],
+    check: Callable[[list[tuple[int, list[str]]]], CheckedChunk],
+    executor: Executor | None,
+    ahead: int,
+) -> AsyncIterator[CheckedChunk]:
     """Checked chunks in file order; with an executor, `ahead` chunks are checked in advance."""
     if executor is None:
         for chunk in chunks:
@@ -104,12 +135,14 @@ def _dedupe(chunk: CheckedChunk, first_line: dict[str, int]) -> list[SubscriberR
     return kept
 
 
-async def _write_batch(conn: asyncpg.Connection, tenant_id: int, rows: list[SubscriberRow],
-                       report: ImportReport) -> None:
+async def _write_batch(
+    conn: Conn, tenant_id: int, rows: list[SubscriberRow], report: ImportReport
+) -> None:
     q = queries("subscribers")
     async with conn.transaction():
         await conn.copy_records_to_table(
-            "subscriber_import", columns=_STAGING_COLUMNS,
+            "subscriber_import",
+            columns=_STAGING_COLUMNS,
             records=[tuple(getattr(r, c) for c in _STAGING_COLUMNS) for r in rows],
         )
         report.kept_stopped += await conn.fetchval(q["stopped_in_staging"], tenant_id)
@@ -138,20 +171,24 @@ def _executor(path: Path, config: SubscribersConfig, stack: ExitStack) -> Execut
     return stack.enter_context(ProcessPoolExecutor(max_workers=config.import_workers))
 
 
-async def import_csv(pool: asyncpg.Pool, path: Path, tenant_code: str, config: SubscribersConfig,
-                     actor: str) -> ImportReport:
+async def import_csv(
+    pool: asyncpg.Pool, path: Path, tenant_code: str, config: SubscribersConfig, actor: str
+) -> ImportReport:
     """Import subscribers from a CSV file into one tenant; see the README for the columns."""
     started = time.perf_counter()
-    tenant = await get_tenant(pool, tenant_code)
-    rules = RowRules(region=config.default_region,
-                     postcodes=await territory_postcodes(pool, tenant["id"]),
-                     tenant_name=tenant["name"])
-    report = ImportReport(tenant=tenant["code"])
-    first_line: dict[str, int] = {}
-    now = datetime.now(UTC)
     with ExitStack() as stack:
+        # The file first: a wrong path or header is reported before anything else is looked up.
         stream = stack.enter_context(_open_text(path))
-        rows, index, report.ignored_columns = open_csv(stream)
+        rows, index, ignored = open_csv(stream)
+        tenant = await get_tenant(pool, tenant_code)
+        rules = RowRules(
+            region=config.default_region,
+            postcodes=await territory_postcodes(pool, tenant["id"]),
+            tenant_name=tenant["name"],
+        )
+        report = ImportReport(tenant=tenant["code"], ignored_columns=ignored)
+        first_line: dict[str, int] = {}
+        now = datetime.now(UTC)
         executor = _executor(path, config, stack)
         check = partial(check_chunk, index=index, rules=rules, now=now)
         chunks = _chunks(rows, config.import_batch_rows)
@@ -167,9 +204,14 @@ async def import_csv(pool: asyncpg.Pool, path: Path, tenant_code: str, config: S
                 log.debug("subscribers.import.batch", rows=report.rows, tenant=tenant["code"])
     report.rejected.sort(key=lambda p: p.line)
     report.seconds = time.perf_counter() - started
-    await audit.record(pool, actor=actor, action="subscribers.import",
-                       target=f"tenant:{tenant['id']}", tenant_id=tenant["id"],
-                       details={"file": path.name, **report.summary()})
+    await audit.record(
+        pool,
+        actor=actor,
+        action="subscribers.import",
+        target=f"tenant:{tenant['id']}",
+        tenant_id=tenant["id"],
+        details={"file": path.name, **report.summary()},
+    )
     log.debug("subscribers.import.done", **report.summary())
     return report
 
@@ -181,8 +223,9 @@ def _json_ready(record: asyncpg.Record) -> dict[str, Any]:
     return out
 
 
-async def export_subscriber(pool: asyncpg.Pool, phone: str, tenant_code: str | None,
-                            region: str, actor: str) -> dict[str, Any]:
+async def export_subscriber(
+    pool: asyncpg.Pool, phone: str, tenant_code: str | None, region: str, actor: str
+) -> dict[str, Any]:
     """Everything held on the person with this phone (RGPD right of access)."""
     e164 = parse_phone(phone, region).e164
     q = queries("subscribers")
@@ -205,14 +248,20 @@ async def export_subscriber(pool: asyncpg.Pool, phone: str, tenant_code: str | N
             "history": [_json_ready(a) for a in history],
         }
         for sub in subs:
-            await audit.record(conn, actor=actor, action="subscriber.export",
-                               target=f"subscriber:{sub['id']}", tenant_id=sub["tenant_id"],
-                               details={"phone": mask_phone(e164)})
+            await audit.record(
+                conn,
+                actor=actor,
+                action="subscriber.export",
+                target=f"subscriber:{sub['id']}",
+                tenant_id=sub["tenant_id"],
+                details={"phone": mask_phone(e164)},
+            )
     return export
 
 
-async def erase_subscriber(pool: asyncpg.Pool, phone: str, tenant_code: str | None,
-                           region: str, actor: str) -> int:
+async def erase_subscriber(
+    pool: asyncpg.Pool, phone: str, tenant_code: str | None, region: str, actor: str
+) -> int:
     """Erase the person with this phone (RGPD right to erasure); returns subscriptions erased.
 
     Their subscriptions, the messages sent to them and the messages they sent go; the audit log
@@ -231,7 +280,12 @@ async def erase_subscriber(pool: asyncpg.Pool, phone: str, tenant_code: str | No
         ):
             await conn.execute(q["erase_inbound"], e164)
         for row in erased:
-            await audit.record(conn, actor=actor, action="subscriber.erase",
-                               target=f"subscriber:{row['id']}", tenant_id=row["tenant_id"],
-                               details={"phone": mask_phone(e164)})
+            await audit.record(
+                conn,
+                actor=actor,
+                action="subscriber.erase",
+                target=f"subscriber:{row['id']}",
+                tenant_id=row["tenant_id"],
+                details={"phone": mask_phone(e164)},
+            )
     return len(erased)

@@ -20,10 +20,24 @@ from typing import Any
 from alertd.tenants import TenantSpec
 
 HEADER = ("phone", "postcode", "address", "lon", "lat", "language", "topics")
-_STREETS = ("rue de la Digue", "quai des Hollandais", "avenue de Rosendaël", "rue du Canal",
-            "boulevard de l'Europe", "place Jean Bart", "rue des Dunes", "chemin du Halage",
-            "rue de la Mer", "avenue des Bains")
-_STYLES = ("{a} {b} {c} {d} {e}", "{a}{b}{c}{d}{e}", "+33 {a1} {b} {c} {d} {e}", "{a}.{b}.{c}.{d}.{e}")
+_STREETS = (
+    "rue de la Digue",
+    "quai des Hollandais",
+    "avenue de Rosendaël",
+    "rue du Canal",
+    "boulevard de l'Europe",
+    "place Jean Bart",
+    "rue des Dunes",
+    "chemin du Halage",
+    "rue de la Mer",
+    "avenue des Bains",
+)
+_STYLES = (
+    "{a} {b} {c} {d} {e}",
+    "{a}{b}{c}{d}{e}",
+    "+33 {a1} {b} {c} {d} {e}",
+    "{a}.{b}.{c}.{d}.{e}",
+)
 
 
 def synthetic_phone(i: int) -> str:
@@ -33,11 +47,15 @@ def synthetic_phone(i: int) -> str:
     return _STYLES[i % len(_STYLES)].format(a=a, a1=a[1], b=b, c=c, d=d, e=e)
 
 
-def synthetic_rows(n: int, communes: list[TenantSpec], seed: int = 59183,
-                   postcode_only: float = 0.2, english: float = 0.05
-                   ) -> Iterator[tuple[str, tuple[str, ...]]]:
+def synthetic_rows(
+    n: int,
+    communes: list[TenantSpec],
+    seed: int = 59183,
+    postcode_only: float = 0.2,
+    english: float = 0.05,
+) -> Iterator[tuple[str, tuple[str, ...]]]:
     """(commune code, CSV row) for n residents spread over the communes by population."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not secrets
     weights = [float(c.population or 1) for c in communes]
     for i in range(n):
         commune = rng.choices(communes, weights)[0]
@@ -52,8 +70,10 @@ def synthetic_rows(n: int, communes: list[TenantSpec], seed: int = 59183,
         lon = commune.lon + dx / (111_320 * math.cos(math.radians(commune.lat)))
         lat = commune.lat + dy / 110_540
         address = f"{rng.randint(1, 180)} {rng.choice(_STREETS)}, {commune.name}"
-        yield commune.code, (synthetic_phone(i), postcode, address, f"{lon:.6f}", f"{lat:.6f}",
-                             lang, topics)
+        yield (
+            commune.code,
+            (synthetic_phone(i), postcode, address, f"{lon:.6f}", f"{lat:.6f}", lang, topics),
+        )
 
 
 def write_csvs(folder: Path, rows: Iterator[tuple[str, tuple[str, ...]]]) -> dict[str, Path]:

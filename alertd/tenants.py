@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
+from alertd.dbtypes import Conn, Queryable
 from alertd.errors import ConflictError, InputError, NotFoundError
 from alertd.queries import queries
 
@@ -47,9 +48,13 @@ def check_tenant_spec(spec: TenantSpec) -> None:
     if spec.kind not in KINDS:
         raise InputError(f"tenant kind {spec.kind!r} is not one of {', '.join(KINDS)}")
     if spec.kind == "commune" and not _INSEE_RE.match(spec.code):
-        raise InputError(f"commune code {spec.code!r} is not an INSEE code (5 characters, e.g. 59183)")
+        raise InputError(
+            f"commune code {spec.code!r} is not an INSEE code (5 characters, e.g. 59183)"
+        )
     if spec.kind == "intercommunality" and not _SIREN_RE.match(spec.code):
-        raise InputError(f"intercommunality code {spec.code!r} is not a SIREN (9 digits, e.g. 245900428)")
+        raise InputError(
+            f"intercommunality code {spec.code!r} is not a SIREN (9 digits, e.g. 245900428)"
+        )
     if spec.kind == "intercommunality" and spec.parent_code:
         raise InputError("an intercommunality has no parent tenant")
     if not spec.name.strip() or len(spec.name) > 200:
@@ -67,7 +72,7 @@ def parse_postcodes(raw: str | None) -> tuple[str, ...]:
     return tuple(sorted({p.strip() for p in raw.split(",") if p.strip()}))
 
 
-async def _parent_id(conn: asyncpg.Connection, spec: TenantSpec) -> int | None:
+async def _parent_id(conn: Conn, spec: TenantSpec) -> int | None:
     if spec.parent_code is None:
         return None
     parent = await conn.fetchrow(queries("tenants")["get_by_code"], spec.parent_code)
@@ -79,8 +84,17 @@ async def _parent_id(conn: asyncpg.Connection, spec: TenantSpec) -> int | None:
 
 
 def _args(spec: TenantSpec, parent_id: int | None) -> tuple[Any, ...]:
-    return (spec.code, spec.kind, spec.name.strip(), parent_id, list(spec.postcodes),
-            spec.approval_threshold, spec.lon, spec.lat, spec.population)
+    return (
+        spec.code,
+        spec.kind,
+        spec.name.strip(),
+        parent_id,
+        list(spec.postcodes),
+        spec.approval_threshold,
+        spec.lon,
+        spec.lat,
+        spec.population,
+    )
 
 
 async def create_tenant(pool: asyncpg.Pool, spec: TenantSpec, actor: str) -> asyncpg.Record:
@@ -91,12 +105,18 @@ async def create_tenant(pool: asyncpg.Pool, spec: TenantSpec, actor: str) -> asy
         except asyncpg.UniqueViolationError:
             raise ConflictError(f"tenant {spec.code} already exists") from None
         assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
-        await audit.record(conn, actor=actor, action="tenant.create", target=f"tenant:{row['id']}",
-                           tenant_id=row["id"], details={"code": spec.code, "name": spec.name})
+        await audit.record(
+            conn,
+            actor=actor,
+            action="tenant.create",
+            target=f"tenant:{row['id']}",
+            tenant_id=row["id"],
+            details={"code": spec.code, "name": spec.name},
+        )
         return row
 
 
-async def upsert_tenant(conn: asyncpg.Connection, spec: TenantSpec) -> tuple[asyncpg.Record, str]:
+async def upsert_tenant(conn: Conn, spec: TenantSpec) -> tuple[asyncpg.Record, str]:
     """Create or bring up to date; returns the row and 'created', 'updated' or 'unchanged'."""
     parent_id = await _parent_id(conn, spec)
     row = await conn.fetchrow(queries("tenants")["upsert_tenant"], *_args(spec, parent_id))
@@ -106,7 +126,7 @@ async def upsert_tenant(conn: asyncpg.Connection, spec: TenantSpec) -> tuple[asy
     return row, "created" if row["inserted"] else "updated"
 
 
-async def get_tenant(conn: asyncpg.Connection | asyncpg.Pool, code: str) -> asyncpg.Record:
+async def get_tenant(conn: Queryable, code: str) -> asyncpg.Record:
     row = await conn.fetchrow(queries("tenants")["get_by_code"], code.strip())
     if row is None:
         raise NotFoundError(f"tenant {code!r} does not exist (see `alertd tenants list`)")
@@ -117,9 +137,15 @@ async def list_tenants(pool: asyncpg.Pool) -> list[asyncpg.Record]:
     return list(await pool.fetch(queries("tenants")["list_tenants"]))
 
 
-async def update_tenant(pool: asyncpg.Pool, code: str, actor: str, *, name: str | None = None,
-                        approval_threshold: int | None = None,
-                        postcodes: tuple[str, ...] | None = None) -> asyncpg.Record:
+async def update_tenant(
+    pool: asyncpg.Pool,
+    code: str,
+    actor: str,
+    *,
+    name: str | None = None,
+    approval_threshold: int | None = None,
+    postcodes: tuple[str, ...] | None = None,
+) -> asyncpg.Record:
     if approval_threshold is not None and approval_threshold < 0:
         raise InputError("approval threshold must be 0 or more recipients")
     for pc in postcodes or ():
@@ -127,20 +153,35 @@ async def update_tenant(pool: asyncpg.Pool, code: str, actor: str, *, name: str 
             raise InputError(f"postcode {pc!r} is not five digits")
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            queries("tenants")["update_tenant"], code, name, approval_threshold,
+            queries("tenants")["update_tenant"],
+            code,
+            name,
+            approval_threshold,
             list(postcodes) if postcodes is not None else None,
         )
         if row is None:
             raise NotFoundError(f"tenant {code!r} does not exist (see `alertd tenants list`)")
-        changes = {k: v for k, v in (("name", name), ("approval_threshold", approval_threshold),
-                                     ("postcodes", postcodes)) if v is not None}
-        await audit.record(conn, actor=actor, action="tenant.update", target=f"tenant:{row['id']}",
-                           tenant_id=row["id"], details=changes)
+        changes = {
+            k: v
+            for k, v in (
+                ("name", name),
+                ("approval_threshold", approval_threshold),
+                ("postcodes", postcodes),
+            )
+            if v is not None
+        }
+        await audit.record(
+            conn,
+            actor=actor,
+            action="tenant.update",
+            target=f"tenant:{row['id']}",
+            tenant_id=row["id"],
+            details=changes,
+        )
         return row
 
 
-async def territory_postcodes(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: int
-                              ) -> frozenset[str]:
+async def territory_postcodes(conn: Queryable, tenant_id: int) -> frozenset[str]:
     return frozenset(await conn.fetchval(queries("tenants")["territory_postcodes"], tenant_id))
 
 
@@ -150,12 +191,24 @@ def sample_territory() -> tuple[TenantSpec, list[TenantSpec]]:
         resources.files("alertd").joinpath("data", "cud_territory.json").read_text("utf-8")
     )
     epci = data["intercommunality"]
-    parent = TenantSpec(code=epci["siren"], kind="intercommunality", name=epci["name"],
-                        approval_threshold=epci["approval_threshold"])
+    parent = TenantSpec(
+        code=epci["siren"],
+        kind="intercommunality",
+        name=epci["name"],
+        approval_threshold=epci["approval_threshold"],
+    )
     communes = [
-        TenantSpec(code=c["insee"], kind="commune", name=c["name"], parent_code=parent.code,
-                   postcodes=tuple(c["postcodes"]), approval_threshold=c["approval_threshold"],
-                   lon=c["lon"], lat=c["lat"], population=c["population"])
+        TenantSpec(
+            code=c["insee"],
+            kind="commune",
+            name=c["name"],
+            parent_code=parent.code,
+            postcodes=tuple(c["postcodes"]),
+            approval_threshold=c["approval_threshold"],
+            lon=c["lon"],
+            lat=c["lat"],
+            population=c["population"],
+        )
         for c in data["communes"]
     ]
     return parent, communes
@@ -170,6 +223,10 @@ async def load_territory(pool: asyncpg.Pool, actor: str) -> dict[str, list[str]]
             _, what = await upsert_tenant(conn, spec)
             outcome[what].append(spec.code)
         if outcome["created"] or outcome["updated"]:
-            await audit.record(conn, actor=actor, action="territory.load",
-                               details={k: len(v) for k, v in outcome.items()})
+            await audit.record(
+                conn,
+                actor=actor,
+                action="territory.load",
+                details={k: len(v) for k, v in outcome.items()},
+            )
     return outcome

@@ -1,0 +1,32 @@
+# Developer commands. `make check` is what CI runs (besides the fresh install): lint, types, tests.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install lint format types test check bench demo
+
+$(BIN)/alertd:
+	python3 -m venv $(VENV) && $(BIN)/pip install -e '.[test]'
+
+install: $(BIN)/alertd
+
+lint: install
+	$(BIN)/ruff check alertd zones gateways templates tests
+	$(BIN)/ruff format --check alertd zones gateways templates tests
+
+format: install
+	$(BIN)/ruff format alertd zones gateways templates tests
+	$(BIN)/ruff check --fix alertd zones gateways templates tests
+
+types: install
+	$(BIN)/mypy
+
+test: install
+	$(BIN)/pytest
+
+check: lint types test
+
+bench: install
+	$(BIN)/alertd bench import --rows 1000000 --json
+
+demo: install
+	$(BIN)/alertd demo

@@ -1,0 +1,182 @@
+"""The command line, run as a person runs it: a subprocess, a real database, stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alertd.cli import build_parser
+
+
+def alertd(
+    *args: str,
+    dsn: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("ALERTD_") and k != "DATABASE_URL"
+    }
+    if dsn:
+        environ["DATABASE_URL"] = dsn
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "alertd", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = alertd("--help")
+    assert result.returncode == 0
+    for command in ("demo", "db", "tenants", "operators", "subscribers", "config", "bench"):
+        assert command in result.stdout
+
+
+def test_every_subcommand_has_help() -> None:
+    parser = build_parser()
+    groups = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"demo", "db", "tenants", "operators", "subscribers"} <= set(groups)
+
+
+def test_usage_error_is_one_line_and_exit_2() -> None:
+    result = alertd("tenants", "add", "--code", "59183")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "the following arguments are required: --name" in result.stderr
+
+
+def test_config_error_names_the_variable() -> None:
+    result = alertd("db", "status", env={"ALERTD_DATABASE_POOL_MAX": "many"})
+    assert result.returncode == 78
+    assert result.stderr.strip().splitlines() == [
+        "alertd: error: config: database.pool_max (ALERTD_DATABASE_POOL_MAX): "
+        "expected an integer, got 'many'"
+    ]
+
+
+def test_unreachable_database_is_one_line() -> None:
+    result = alertd("db", "migrate", dsn="postgresql://alertd:secret@127.0.0.1:1/alertd")
+    assert result.returncode == 69
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "alertd: error: cannot connect to PostgreSQL at postgresql://alertd:***@127.0.0.1:1/alertd"
+    )
+    assert "secret" not in result.stderr
+
+
+def test_migrate_twice_via_cli(empty_dsn: str) -> None:
+    first = alertd("db", "migrate", dsn=empty_dsn)
+    assert first.returncode == 0, first.stderr
+    assert "applied 0001_schema" in first.stdout
+    second = alertd("db", "migrate", dsn=empty_dsn)
+    assert second.returncode == 0
+    assert "already up to date, nothing changed" in second.stdout
+
+
+def test_two_migrations_at_once_via_cli(empty_dsn: str) -> None:
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "alertd", "db", "migrate"],
+            env={**os.environ, "DATABASE_URL": empty_dsn},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=60) for p in both]
+    assert [p.returncode for p in both] == [0, 0], outputs
+    assert sorted("applied 0001_schema" in out for out, _ in outputs) == [False, True]
+
+
+def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
+    assert alertd("tenants", "load-sample", dsn=db_dsn).returncode == 0
+    listed = alertd("tenants", "list", "--json", dsn=db_dsn)
+    codes = {t["code"] for t in json.loads(listed.stdout)}
+    assert {"245900428", "59183", "59273"} <= codes and len(codes) == 18
+
+    added = alertd(
+        "operators",
+        "add",
+        "--tenant",
+        "59183",
+        "--name",
+        "Astreinte",
+        "--role",
+        "operator",
+        dsn=db_dsn,
+    )
+    assert added.returncode == 0
+    assert "API token (shown once, store it now): alertd_" in added.stdout
+    token = added.stdout.rsplit(": ", 1)[1].strip()
+    ops = alertd("operators", "list", dsn=db_dsn)
+    assert token not in ops.stdout and "Astreinte" in ops.stdout
+
+    csv = tmp_path / "subs.csv"
+    csv.write_text("phone;code_postal\n06 12 34 56 78;59140\nnope;59140\n06 12 34 56 79;75001\n")
+    result = alertd("subscribers", "import", str(csv), "--tenant", "59183", dsn=db_dsn)
+    assert result.returncode == 3
+    assert f"{csv}: line 3: phone 'nope': not a phone number" in result.stderr
+    assert f"{csv}: line 4: postcode 75001 is not in Dunkerque" in result.stderr
+    assert "3 rows" in result.stdout and "1 new" in result.stdout and "2 rejected" in result.stdout
+
+    exported = alertd("subscribers", "export", "--phone", "0612345678", dsn=db_dsn)
+    assert json.loads(exported.stdout)["subscriptions"][0]["postcode"] == "59140"
+    erased = alertd("subscribers", "erase", "--phone", "+33612345678", dsn=db_dsn)
+    assert erased.returncode == 0 and "erased 1 subscription" in erased.stdout
+    again = alertd("subscribers", "erase", "--phone", "+33612345678", dsn=db_dsn)
+    assert again.returncode == 66
+    assert again.stderr.strip() == "alertd: error: no subscriber with phone +*********78"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("tenants", "add", "--code", "5918", "--name", "X"), 65, "not an INSEE code"),
+        (
+            ("subscribers", "import", "/nonexistent.csv", "--tenant", "59183"),
+            65,
+            "file /nonexistent.csv does not exist",
+        ),
+        (
+            ("subscribers", "import", "{csv}", "--tenant", "00000"),
+            66,
+            "tenant '00000' does not exist",
+        ),
+        (("subscribers", "export", "--phone", "hello"), 65, "not a phone number"),
+        (("operators", "disable", "999"), 66, "operator 999 does not exist"),
+        (("tenants", "update", "59183"), 65, "nothing to change"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    db_dsn: str, tmp_path: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    csv = tmp_path / "ok.csv"
+    csv.write_text("phone,postcode\n06 12 34 56 78,59140\n")
+    result = alertd(*(a.format(csv=csv) for a in args), dsn=db_dsn)
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_twice_and_says_it_sends_nothing(db_dsn: str) -> None:
+    first = alertd("demo", "--subscribers", "500", "--json", dsn=db_dsn)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert summary["import_inserted"] == 500 and summary["sent"] == 0
+    assert "Nothing was sent" in summary["note"]
+    second = alertd("demo", "--subscribers", "500", dsn=db_dsn)
+    assert second.returncode == 0
+    assert "0 new, 0 updated, 500 unchanged" in second.stdout
+    assert "Sending is not built yet" in second.stdout

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from alertd import operators, tenants
+from alertd.errors import ConflictError, InputError, NotFoundError
+
+
+async def test_sample_territory_loads_once(pool: asyncpg.Pool) -> None:
+    first = await tenants.load_territory(pool, "test")
+    assert len(first["created"]) == 18
+    second = await tenants.load_territory(pool, "test")
+    assert second == {"created": [], "updated": [], "unchanged": first["created"]}
+    dunkerque = await tenants.get_tenant(pool, "59183")
+    assert dunkerque["name"] == "Dunkerque"
+    assert dunkerque["parent_code"] == "245900428"
+    assert "59140" in dunkerque["postcodes"]
+    territory = await tenants.territory_postcodes(
+        pool, (await tenants.get_tenant(pool, "245900428"))["id"]
+    )
+    assert {"59140", "59820", "59123", "59630"} <= territory
+
+
+async def test_reload_keeps_a_tenant_threshold(pool: asyncpg.Pool) -> None:
+    await tenants.load_territory(pool, "test")
+    await tenants.update_tenant(pool, "59183", "test", approval_threshold=250)
+    await tenants.load_territory(pool, "test")
+    assert (await tenants.get_tenant(pool, "59183"))["approval_threshold"] == 250
+
+
+async def test_create_commune_under_intercommunality(pool: asyncpg.Pool) -> None:
+    parent = tenants.TenantSpec(code="245900428", kind="intercommunality", name="CUD")
+    await tenants.create_tenant(pool, parent, "test")
+    row = await tenants.create_tenant(
+        pool,
+        tenants.TenantSpec(
+            code="59183",
+            kind="commune",
+            name="Dunkerque",
+            parent_code="245900428",
+            postcodes=("59140",),
+            approval_threshold=2000,
+        ),
+        "test",
+    )
+    assert row["parent_id"] is not None and row["approval_threshold"] == 2000
+    with pytest.raises(ConflictError, match="already exists"):
+        await tenants.create_tenant(pool, parent, "test")
+    with pytest.raises(NotFoundError, match="parent tenant 245900000"):
+        await tenants.create_tenant(
+            pool,
+            tenants.TenantSpec(
+                code="59273", kind="commune", name="Gravelines", parent_code="245900000"
+            ),
+            "test",
+        )
+    actions = [r["action"] for r in await pool.fetch("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["tenant.create", "tenant.create"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"code": "5918", "kind": "commune"}, "not an INSEE code"),
+        ({"code": "59183", "kind": "intercommunality"}, "not a SIREN"),
+        ({"code": "59183", "kind": "village"}, "not one of"),
+        ({"code": "59183", "kind": "commune", "postcodes": ("5914",)}, "not five digits"),
+        ({"code": "59183", "kind": "commune", "name": " "}, "1 to 200 characters"),
+    ],
+)
+def test_bad_tenant_specs(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        tenants.TenantSpec(**{"name": "X", **kwargs})  # type: ignore[arg-type]
+
+
+async def test_operator_token_shown_once_stored_hashed(loaded: asyncpg.Pool) -> None:
+    row, token = await operators.create_operator(
+        loaded, tenant_code="59183", name="Astreinte", role="approver", email=None, actor="test"
+    )
+    assert token.token.startswith("alertd_") and len(token.token) > 40
+    stored = await loaded.fetchrow("SELECT * FROM operators WHERE id = $1", row["id"])
+    assert stored["token_hash"] == operators.hash_token(token.token)
+    assert token.token not in str(dict(stored))
+    who = await operators.authenticate(loaded, token.token)
+    assert who is not None and (who.name, who.role, who.tenant_code) == (
+        "Astreinte",
+        "approver",
+        "59183",
+    )
+    assert await operators.authenticate(loaded, token.token + "x") is None
+
+
+async def test_rotate_and_disable(loaded: asyncpg.Pool) -> None:
+    row, old = await operators.create_operator(
+        loaded, tenant_code="59183", name="A", role="operator", email=None, actor="test"
+    )
+    new = await operators.rotate_token(loaded, row["id"], "test")
+    assert await operators.authenticate(loaded, old.token) is None
+    assert await operators.authenticate(loaded, new.token) is not None
+    await operators.disable_operator(loaded, row["id"], "test")
+    assert await operators.authenticate(loaded, new.token) is None
+    with pytest.raises(NotFoundError):
+        await operators.disable_operator(loaded, row["id"], "test")
+
+
+async def test_operator_for_unknown_tenant_or_role(loaded: asyncpg.Pool) -> None:
+    with pytest.raises(NotFoundError):
+        await operators.create_operator(
+            loaded, tenant_code="00000", name="A", role="operator", email=None, actor="test"
+        )
+    with pytest.raises(InputError, match="role 'boss'"):
+        await operators.create_operator(
+            loaded, tenant_code="59183", name="A", role="boss", email=None, actor="test"
+        )
+    assert await loaded.fetchval("SELECT count(*) FROM operators") == 0
