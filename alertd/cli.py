@@ -15,9 +15,11 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
+
 from alertd import __version__, commands
 from alertd.config import Config, load_config
-from alertd.errors import AlertdError
+from alertd.errors import AlertdError, DatabaseError
 from alertd.logs import configure_logging, mask_text
 
 EXIT_INTERRUPTED = 130
@@ -79,18 +81,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(config.log)
         return int(asyncio.run(args.handler(args, config)) or 0)
     except AlertdError as exc:
-        sys.stderr.write(f"alertd: error: {mask_text(exc.message)}\n")
+        sys.stderr.write(f"alertd: error: {mask_text(' '.join(exc.message.split()))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("alertd: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0  # `alertd … | head` closed the pipe; nothing went wrong
+    except asyncpg.PostgresError as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"alertd: error: the database refused: {_one_line(exc)}\n")
+        return DatabaseError.exit_code
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if args.debug:
             traceback.print_exc()
         sys.stderr.write(
-            f"alertd: internal error: {type(exc).__name__}: {mask_text(str(exc))[:300]} "
+            f"alertd: internal error: {type(exc).__name__}: {_one_line(exc)} "
             "(run again with --debug for details, and report it)\n"
         )
         return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return mask_text(text[0] if text else type(exc).__name__)[:300]

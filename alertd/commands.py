@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -18,7 +19,8 @@ from alertd.audit import cli_actor
 from alertd.config import Config, describe_keys
 from alertd.db import open_database, redact_url
 from alertd.errors import InputError
-from alertd.migrate import load_migrations, migrate
+from alertd.logs import mask_text
+from alertd.migrate import applied_versions, load_migrations, migrate
 
 Handler = Callable[[argparse.Namespace, Config], Awaitable[int]]
 EXIT_PARTIAL = 3  # import done, but some rows were rejected
@@ -67,11 +69,8 @@ async def db_migrate(args: argparse.Namespace, config: Config) -> int:
 
 async def db_status(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config, migrate_now=False) as db:
-        applied = (
-            {r["version"] for r in await db.pool.fetch("SELECT version FROM schema_migrations")}
-            if await db.pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
-            else set()
-        )
+        async with db.pool.acquire() as conn:
+            applied = await applied_versions(conn)
         where = f"embedded, {config.database.data_dir}" if db.embedded else redact_url(db.dsn)
     out(f"database: {where}")
     for m in load_migrations():
@@ -251,7 +250,8 @@ async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
         )
     shown = report.rejected[: args.show_rejected]
     for problem in shown:
-        sys.stderr.write(f"{args.file}: {problem}\n")
+        # stderr often ends up in a log (cron, journald): numbers are masked like in the logs.
+        sys.stderr.write(f"{args.file}: {mask_text(str(problem))}\n")
     if len(report.rejected) > len(shown):
         sys.stderr.write(
             f"{args.file}: … and {len(report.rejected) - len(shown)} more rejected "
@@ -285,11 +285,21 @@ async def subscribers_export(args: argparse.Namespace, config: Config) -> int:
         )
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if args.output:
-        args.output.write_text(text + "\n", encoding="utf-8")
-        out(f"written to {args.output}")
+        _write_private(args.output, text + "\n")
+        out(f"written to {args.output} (readable by you only: it holds personal data)")
     else:
         out(text)
     return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 async def subscribers_erase(args: argparse.Namespace, config: Config) -> int:
@@ -441,7 +451,10 @@ def _register_subscribers(sub: Any) -> None:
 def _register_tools(sub: Any) -> None:
     cfg = _group(sub, "config", "configuration")
     _cmd(
-        cfg, "show", config_show, "print the effective configuration and where each key comes from"
+        cfg,
+        "show",
+        config_show,
+        "print the effective configuration, each key with its variable and default",
     )
 
     ben = _group(sub, "bench", "benchmarks (one JSON line each)")

@@ -21,7 +21,7 @@ import asyncpg
 
 from alertd.config import Config, DatabaseConfig
 from alertd.errors import DatabaseError
-from alertd.migrate import MigrationReport, migrate
+from alertd.migrate import MigrationReport, check_schema, migrate
 
 EMBEDDED_DB_NAME = "alertd"
 
@@ -98,14 +98,16 @@ def _connection_error(dsn: str, exc: BaseException) -> DatabaseError:
     )
 
 
-async def ensure_database(admin_dsn: str, name: str) -> None:
+async def ensure_database(admin_dsn: str, name: str, timeout_s: float) -> None:
     """Create database ``name`` on the server if it does not exist (embedded first start)."""
-    conn = await connect(admin_dsn)
+    conn = await connect(admin_dsn, timeout_s)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             # Another alertd may create it between our check and our CREATE: that is fine.
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+            # (PostgreSQL reports that race as a unique violation on pg_database, not always as
+            # a duplicate database.)
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
@@ -157,15 +159,21 @@ async def open_database(
             server = EmbeddedPostgres(config.database.data_dir)
             await asyncio.to_thread(server.start)
             stack.callback(server.stop)
-            await ensure_database(server.uri("postgres"), EMBEDDED_DB_NAME)
+            await ensure_database(
+                server.uri("postgres"), EMBEDDED_DB_NAME, config.database.connect_timeout_s
+            )
             dsn = server.uri(EMBEDDED_DB_NAME)
         else:
             assert config.database.url is not None  # noqa: S101 - Config.embedded says so
             dsn = config.database.url
         pool = await create_pool(dsn, config.database)
         stack.push_async_callback(pool.close)
-        report = None
-        if config.database.migrate_on_start if migrate_now is None else migrate_now:
-            async with pool.acquire() as conn:
+        async with pool.acquire() as conn:
+            if config.database.migrate_on_start if migrate_now is None else migrate_now:
                 report = await migrate(conn)
+            elif migrate_now is None:
+                await check_schema(conn)
+                report = None
+            else:
+                report = None
         yield Database(pool=pool, dsn=dsn, embedded=config.embedded, migration=report)

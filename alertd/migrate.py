@@ -70,8 +70,14 @@ async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> Migr
     migrations = load_migrations() if migrations is None else migrations
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
-        await conn.execute(_CREATE_TABLE)
-        done = {r["version"]: r for r in await conn.fetch("SELECT * FROM schema_migrations")}
+        try:
+            await conn.execute(_CREATE_TABLE)
+            done = {r["version"]: r for r in await conn.fetch("SELECT * FROM schema_migrations")}
+        except asyncpg.PostgresError as exc:
+            raise MigrationError(
+                f"cannot record migrations in this database: {exc}; the role in DATABASE_URL "
+                "must own the database (or have CREATE on schema public)"
+            ) from exc
         _check_applied(done, migrations)
         applied = []
         for m in migrations:
@@ -89,6 +95,30 @@ async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> Migr
         return MigrationReport(applied, migrations[-1].version if migrations else 0)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+async def applied_versions(conn: Conn) -> set[int]:
+    if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        return set()
+    return {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+
+
+async def check_schema(conn: Conn, migrations: list[Migration] | None = None) -> None:
+    """Refuse to run on a schema that is not exactly the one this alertd knows."""
+    migrations = load_migrations() if migrations is None else migrations
+    if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        raise MigrationError(
+            "this database has no alertd schema: run `alertd db migrate` "
+            "(database.migrate_on_start is off)"
+        )
+    done = {r["version"]: r for r in await conn.fetch("SELECT * FROM schema_migrations")}
+    _check_applied(done, migrations)
+    pending = [m for m in migrations if m.version not in done]
+    if pending:
+        raise MigrationError(
+            f"{len(pending)} schema migration(s) pending, first {pending[0].version:04d}_"
+            f"{pending[0].name}: run `alertd db migrate` (database.migrate_on_start is off)"
+        )
 
 
 def _check_applied(done: dict[int, asyncpg.Record], migrations: list[Migration]) -> None:

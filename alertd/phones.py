@@ -7,10 +7,11 @@ gave them, but they cannot receive SMS.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType
 
 from alertd.errors import InputError
 
@@ -38,6 +39,12 @@ _PARSE_ERRORS = {
     NumberParseException.TOO_LONG: "too long",
 }
 MAX_INPUT_LENGTH = 40
+# The shapes nearly every French list is written in: 06 12 34 56 78, +33 6 12 34 56 78, 0033 6….
+# For these the national significant number is plain to see, so the text-parsing half of
+# libphonenumber is skipped; the library still decides validity and type from its metadata.
+_SEPARATORS = str.maketrans("", "", " .-\t")
+_FR_NATIONAL = re.compile(r"0(\d{9})")
+_FR_INTERNATIONAL = re.compile(r"(?:\+|00)33(\d{9})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +64,7 @@ def parse_phone(raw: str, region: str = "FR") -> Phone:
         raise InputError("phone number is empty")
     if len(text) > MAX_INPUT_LENGTH:
         raise InputError(f"phone number is too long ({len(text)} characters)")
-    try:
-        number = phonenumbers.parse(text, region)
-    except NumberParseException as exc:
-        reason = _PARSE_ERRORS.get(exc.error_type, "not a phone number")
-        raise InputError(f"phone {text!r}: {reason}") from None
+    number = _parse(text, region)
     number_type = phonenumbers.number_type(number)
     if number_type in _REFUSED:
         raise InputError(f"phone {text!r} is {_REFUSED[number_type]}, not a resident's phone")
@@ -74,3 +77,17 @@ def parse_phone(raw: str, region: str = "FR") -> Phone:
         # Same result as format_number, without its formatting machinery (this runs per CSV row).
         e164 = f"+{number.country_code}{number.national_number}"
     return Phone(e164=e164, kind=kind)
+
+
+def _parse(text: str, region: str) -> PhoneNumber:
+    compact = text.translate(_SEPARATORS)
+    match = _FR_INTERNATIONAL.fullmatch(compact) or (
+        _FR_NATIONAL.fullmatch(compact) if region == "FR" else None
+    )
+    if match:
+        return PhoneNumber(country_code=33, national_number=int(match[1]))
+    try:
+        return phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        reason = _PARSE_ERRORS.get(exc.error_type, "not a phone number")
+        raise InputError(f"phone {text!r}: {reason}") from None

@@ -132,6 +132,13 @@ def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
 
     exported = alertd("subscribers", "export", "--phone", "0612345678", dsn=db_dsn)
     assert json.loads(exported.stdout)["subscriptions"][0]["postcode"] == "59140"
+    target = tmp_path / "export.json"
+    to_file = alertd(
+        "subscribers", "export", "--phone", "0612345678", "--output", str(target), dsn=db_dsn
+    )
+    assert to_file.returncode == 0
+    assert json.loads(target.read_text())["phone"] == "+33612345678"
+    assert target.stat().st_mode & 0o077 == 0
     erased = alertd("subscribers", "erase", "--phone", "+33612345678", dsn=db_dsn)
     assert erased.returncode == 0 and "erased 1 subscription" in erased.stdout
     again = alertd("subscribers", "erase", "--phone", "+33612345678", dsn=db_dsn)
@@ -180,3 +187,35 @@ def test_demo_runs_twice_and_says_it_sends_nothing(db_dsn: str) -> None:
     assert second.returncode == 0
     assert "0 new, 0 updated, 500 unchanged" in second.stdout
     assert "Sending is not built yet" in second.stdout
+
+
+def test_unmigrated_database_with_migration_off_says_what_to_do(empty_dsn: str) -> None:
+    result = alertd(
+        "tenants", "list", dsn=empty_dsn, env={"ALERTD_DATABASE_MIGRATE_ON_START": "false"}
+    )
+    assert result.returncode == 69
+    assert result.stderr.strip() == (
+        "alertd: error: this database has no alertd schema: run `alertd db migrate` "
+        "(database.migrate_on_start is off)"
+    )
+
+
+def test_two_first_starts_on_a_new_embedded_folder(tmp_path: Path) -> None:
+    """Two alertd started at once on a fresh data folder: both work, one server serves both."""
+    data_dir = tmp_path / "pg"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "alertd", "--data-dir", str(data_dir), "db", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in both]
+    assert [p.returncode for p in both] == [0, 0], outputs
+    assert (data_dir / "PG_VERSION").exists()
+    status = alertd("--data-dir", str(data_dir), "db", "status")
+    assert "0001_schema: applied" in status.stdout

@@ -91,3 +91,25 @@ async def test_a_newer_schema_is_refused(empty_dsn: str) -> None:
             await migrate(conn)
     finally:
         await conn.close()
+
+
+async def test_a_role_without_rights_gets_an_actionable_error(empty_dsn: str) -> None:
+    admin = await asyncpg.connect(empty_dsn)
+    try:
+        await admin.execute("DROP ROLE IF EXISTS alertd_weak")
+        await admin.execute("CREATE ROLE alertd_weak LOGIN")
+        await admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(empty_dsn)
+        host = parts.netloc.split("@", 1)[-1]
+        weak = await asyncpg.connect(urlunsplit(parts._replace(netloc=f"alertd_weak@{host}")))
+        try:
+            with pytest.raises(MigrationError, match="must own the database"):
+                await migrate(weak)
+        finally:
+            await weak.close()
+    finally:
+        await admin.execute("DROP OWNED BY alertd_weak")
+        await admin.execute("DROP ROLE alertd_weak")
+        await admin.close()

@@ -93,12 +93,20 @@ def test_landline_kept_with_a_warning() -> None:
     assert result.warnings[0].line == 2
 
 
-def test_line_numbers_follow_quoted_multiline_fields() -> None:
-    result = _check(
-        'phone,postcode,address\n06 12 34 56 78,59140,"1 rue\nde la Digue"\nbad,59140,\n'
+def test_unclosed_quote_never_swallows_a_resident_quietly() -> None:
+    text = (
+        'phone,postcode,address\n06 12 34 56 78,59140,"1 rue de la Digue\n'
+        '06 12 34 56 79,59140,2 rue du Canal\n06 12 34 56 80,59140,"3 quai"\nbad,59140,\n'
     )
+    result = _check(text)
+    assert result.rows == []
+    assert [p.line for p in result.problems] == [2, 5]
+    assert "unclosed quote" in result.problems[0].reason
+
+
+def test_control_characters_in_an_address_become_spaces() -> None:
+    result = _check("phone,postcode,address\n06 12 34 56 78,59140,1 rue\tde la\x0bDigue\n")
     assert result.rows[0].address == "1 rue de la Digue"
-    assert [p.line for p in result.problems] == [4]
 
 
 def test_blank_lines_are_not_rows() -> None:
@@ -149,3 +157,14 @@ def test_empty_file_is_refused() -> None:
 )
 def test_delimiter_sniffing(line: str, expected: str) -> None:
     assert sniff_delimiter(line) == expected
+
+
+def test_copy_text_escapes_what_postgres_would_misread() -> None:
+    from datetime import datetime as dt
+
+    from alertd.copy_text import drop_lines, encode_rows
+
+    payload = encode_rows([(1, "a\tb\\c\nd", None, True, 2.5, ["x", 'q"'], dt(2026, 1, 2, 3, 4))])
+    assert payload == b'1\ta\\tb\\\\c\\nd\t\\N\tt\t2.5\t{"x","q\\\\""}\t2026-01-02T03:04:00\n'
+    two = encode_rows([("a",), ("b",), ("c",)])
+    assert drop_lines(two, {1}) == b"a\nc\n"

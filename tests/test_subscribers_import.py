@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -162,3 +164,73 @@ async def test_intercommunality_accepts_every_commune_postcode(
     report = await subscribers.import_csv(loaded, path, "245900428", config.subscribers, "t")
     assert report.inserted == 2
     assert "62100" in report.rejected[0].reason
+
+
+async def test_a_column_left_out_keeps_what_is_stored(
+    loaded: asyncpg.Pool, config: Config, tmp_path: Path
+) -> None:
+    await subscribers.import_csv(loaded, write(tmp_path, GOOD), "59183", config.subscribers, "t")
+    before = await _snapshot(loaded)
+    slim = tmp_path / "slim.csv"
+    slim.write_text("phone,postcode\n06 12 34 56 02,59140\n")
+    report = await subscribers.import_csv(loaded, slim, "59183", config.subscribers, "t")
+    assert (report.updated, report.unchanged) == (1, 0)
+    after = {r["phone"]: r for r in await _snapshot(loaded)}
+    moved = after["+33612345602"]
+    assert moved["postcode"] == "59140"
+    assert (moved["language"], moved["topics"]) == ("en", ["dechets"])  # kept, not reset
+    untouched = {r["phone"]: r for r in before}
+    assert after["+33612345601"] == untouched["+33612345601"]
+
+
+async def test_awkward_text_reaches_the_database_intact(
+    loaded: asyncpg.Pool, config: Config, tmp_path: Path
+) -> None:
+    address = 'Résidence "Les Dunes" \\ bât. B, 2ᵉ étage — côté œillets'
+    path = tmp_path / "awkward.csv"
+    path.write_text(
+        'phone,postcode,address,topics\n06 12 34 56 01,59140,"'
+        + address.replace('"', '""')
+        + '",crues|dechets\n',
+        encoding="utf-8",
+    )
+    report = await subscribers.import_csv(loaded, path, "59183", config.subscribers, "t")
+    assert report.inserted == 1
+    row = await loaded.fetchrow("SELECT address, topics FROM subscribers")
+    assert row["address"] == address
+    assert row["topics"] == ["crues", "dechets"]
+
+
+async def test_batches_probe_the_unique_index_whatever_the_statistics(
+    loaded: asyncpg.Pool, config: Config, tmp_path: Path
+) -> None:
+    """A million-row import stays linear only if each batch looks rows up by index: check the
+    plan on a table whose statistics are stale (it grew since the last ANALYZE)."""
+    from alertd.queries import queries
+
+    lines = [f"073{i:07d},59140,,,,," for i in range(3000)]
+    await subscribers.import_csv(loaded, write(tmp_path, lines), "59183", config.subscribers, "t")
+    tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = '59183'")
+    async with loaded.acquire() as conn, conn.transaction():
+        await conn.execute(queries("subscribers")["create_staging"])
+        await conn.execute(
+            "INSERT INTO subscriber_import SELECT i, '+3374' || lpad(i::text, 7, '0'), 'mobile',"
+            " 'fr', '59140', NULL, NULL, NULL, '{}', NULL, false, NULL, NULL"
+            " FROM generate_series(1, 2000) i"
+        )
+        await conn.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off")
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + queries("subscribers")["upsert_from_staging"],
+            tenant,
+            ["phone", "postcode"],
+        )
+    scans = list(_scans(json.loads(plan)[0]["Plan"]))
+    lookups = [scan for scan in scans if scan[1] == "t"]
+    assert lookups == [("Index Scan", "t", "subscribers_phone_tenant_id_key")], scans
+
+
+def _scans(node: dict[str, object]) -> Iterator[tuple[object, object, object]]:
+    if "Relation Name" in node:
+        yield node["Node Type"], node.get("Alias"), node.get("Index Name")
+    for child in node.get("Plans", []):  # type: ignore[attr-defined]
+        yield from _scans(child)

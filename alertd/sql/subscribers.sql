@@ -15,59 +15,67 @@ CREATE TEMP TABLE IF NOT EXISTS subscriber_import (
     consent_channel text
 ) ON COMMIT DELETE ROWS;
 
--- name: update_from_staging
--- Existing subscribers: change only what differs, so importing the same file twice changes
--- nothing. A status or consent left out of the file keeps what is stored. Nobody who said STOP is
--- made active again by an import.
-WITH wanted AS (
-    SELECT t.id, s.phone_kind, s.language, s.postcode, s.address, s.lon, s.lat, s.topics,
-           s.exercise,
+-- name: upsert_from_staging
+-- One statement per batch: join the staged rows to the stored ones once, update what differs,
+-- insert what is new. Importing the same file twice changes nothing. $2 lists the columns the file
+-- has: a column it lacks keeps what is stored (a file of phones and postcodes does not wipe
+-- addresses). Nobody who said STOP is made active again; those rows are counted.
+WITH joined AS (
+    SELECT s.*, t.id AS stored_id, t.status AS stored_status,
+           CASE WHEN 'language' = ANY($2) THEN s.language ELSE t.language END AS new_language,
+           CASE WHEN 'postcode' = ANY($2) THEN s.postcode ELSE t.postcode END AS new_postcode,
+           CASE WHEN 'address' = ANY($2) THEN s.address ELSE t.address END AS new_address,
+           CASE WHEN 'lon' = ANY($2) THEN s.lon ELSE t.lon END AS new_lon,
+           CASE WHEN 'lat' = ANY($2) THEN s.lat ELSE t.lat END AS new_lat,
+           CASE WHEN 'topics' = ANY($2) THEN s.topics ELSE t.topics END AS new_topics,
+           CASE WHEN 'exercise' = ANY($2) THEN s.exercise ELSE t.exercise END AS new_exercise,
            CASE WHEN t.status = 'stopped' THEN 'stopped' ELSE coalesce(s.status, t.status) END
-               AS status,
-           coalesce(s.consent_at, t.consent_at, now()) AS consent_at,
-           coalesce(s.consent_channel, t.consent_channel, 'import') AS consent_channel
+               AS new_status,
+           coalesce(s.consent_at, t.consent_at,
+                    CASE WHEN t.status <> 'stopped' AND coalesce(s.status, t.status) = 'active'
+                         THEN now() END) AS new_consent_at,
+           coalesce(s.consent_channel, t.consent_channel) AS new_consent_channel
     FROM subscriber_import s
-    JOIN subscribers t ON t.tenant_id = $1 AND t.phone = s.phone
-    WHERE (s.phone_kind, s.language, s.postcode, s.address, s.lon, s.lat, s.topics, s.exercise,
-           CASE WHEN t.status = 'stopped' THEN 'stopped' ELSE coalesce(s.status, t.status) END,
-           coalesce(s.consent_at, t.consent_at),
-           coalesce(s.consent_channel, t.consent_channel, 'import'))
+    -- LATERAL … LIMIT 1 keeps this a probe of the unique (phone, tenant_id) index per staged row,
+    -- whatever the statistics say: with stale ones (a table that grew fast) the planner would
+    -- otherwise scan all of the tenant's subscribers, for every batch.
+    LEFT JOIN LATERAL (
+        SELECT * FROM subscribers t WHERE t.phone = s.phone AND t.tenant_id = $1 LIMIT 1
+    ) t ON true
+), updated AS (
+    UPDATE subscribers t
+    SET phone_kind = j.phone_kind, language = j.new_language, postcode = j.new_postcode,
+        address = j.new_address, lon = j.new_lon, lat = j.new_lat, topics = j.new_topics,
+        exercise = j.new_exercise, status = j.new_status,
+        stopped_at = CASE WHEN t.status <> 'stopped' AND j.new_status = 'stopped' THEN now()
+                          ELSE t.stopped_at END,
+        consent_at = j.new_consent_at, consent_channel = j.new_consent_channel,
+        updated_at = now()
+    FROM joined j
+    WHERE j.stored_id IS NOT NULL AND t.id = j.stored_id
+      AND (j.phone_kind, j.new_language, j.new_postcode, j.new_address, j.new_lon, j.new_lat,
+           j.new_topics, j.new_exercise, j.new_status, j.new_consent_at, j.new_consent_channel)
           IS DISTINCT FROM
           (t.phone_kind, t.language, t.postcode, t.address, t.lon, t.lat, t.topics, t.exercise,
            t.status, t.consent_at, t.consent_channel)
-), changed AS (
-    UPDATE subscribers t
-    SET phone_kind = w.phone_kind, language = w.language, postcode = w.postcode,
-        address = w.address, lon = w.lon, lat = w.lat, topics = w.topics, exercise = w.exercise,
-        status = w.status,
-        stopped_at = CASE WHEN t.status <> 'stopped' AND w.status = 'stopped' THEN now()
-                          ELSE t.stopped_at END,
-        consent_at = w.consent_at, consent_channel = w.consent_channel, updated_at = now()
-    FROM wanted w
-    WHERE t.id = w.id
-    RETURNING t.id
-)
-SELECT count(*) FROM changed;
-
--- name: insert_from_staging
-WITH added AS (
+    RETURNING 1
+), inserted AS (
     INSERT INTO subscribers (tenant_id, phone, phone_kind, language, postcode, address, lon, lat,
                              topics, status, exercise, consent_at, consent_channel, stopped_at)
-    SELECT $1, s.phone, s.phone_kind, s.language, s.postcode, s.address, s.lon, s.lat, s.topics,
-           coalesce(s.status, 'active'), s.exercise, coalesce(s.consent_at, now()),
-           coalesce(s.consent_channel, 'import'),
-           CASE WHEN s.status = 'stopped' THEN now() END
-    FROM subscriber_import s
+    SELECT $1, j.phone, j.phone_kind, j.language, j.postcode, j.address, j.lon, j.lat, j.topics,
+           coalesce(j.status, 'active'), j.exercise, coalesce(j.consent_at, now()),
+           coalesce(j.consent_channel, 'import'),
+           CASE WHEN j.status = 'stopped' THEN now() END
+    FROM joined j
+    WHERE j.stored_id IS NULL
+    -- Another import of the same phone may commit first; that row then stays as it wrote it.
     ON CONFLICT (tenant_id, phone) DO NOTHING
     RETURNING 1
 )
-SELECT count(*) FROM added;
-
--- name: stopped_in_staging
--- Rows of this batch that asked for 'active' but belong to someone who said STOP.
-SELECT count(*) FROM subscriber_import s
-JOIN subscribers t ON t.tenant_id = $1 AND t.phone = s.phone
-WHERE t.status = 'stopped' AND s.status IS DISTINCT FROM 'stopped';
+SELECT (SELECT count(*) FROM updated) AS updated,
+       (SELECT count(*) FROM inserted) AS inserted,
+       (SELECT count(*) FROM joined
+         WHERE stored_status = 'stopped' AND status IS DISTINCT FROM 'stopped') AS kept_stopped;
 
 -- name: by_phone
 SELECT s.*, t.code AS tenant_code, t.name AS tenant_name
@@ -102,6 +110,3 @@ RETURNING id, tenant_id;
 
 -- name: erase_inbound
 DELETE FROM inbound_messages WHERE sender = $1;
-
--- name: count_by_status
-SELECT status, count(*) FROM subscribers WHERE tenant_id = $1 GROUP BY status;
