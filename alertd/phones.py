@@ -43,7 +43,7 @@ MAX_INPUT_LENGTH = 40
 # For these the national significant number is plain to see, so the text-parsing half of
 # libphonenumber is skipped; the library still decides validity and type from its metadata.
 _SEPARATORS = str.maketrans("", "", " .-\t")
-_FR_NATIONAL = re.compile(r"0(\d{9})")
+_FR_NATIONAL = re.compile(r"0([1-9]\d{8})")  # "00…" is an international prefix
 _FR_INTERNATIONAL = re.compile(r"(?:\+|00)33(\d{9})")
 
 
