@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -70,29 +70,20 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 
 
-def _parse_int(minimum: int, maximum: int) -> Callable[[object], int]:
-    def parse(raw: object) -> int:
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise ValueError(f"expected an integer, got {raw!r}")  # noqa: TRY004 - a config error
+_N = TypeVar("_N", int, float)
+
+
+def _parse_number(kind: type[_N], minimum: _N, maximum: _N) -> Callable[[object], _N]:
+    name = "an integer" if kind is int else "a number"
+    accepted = (int, str) if kind is int else (int, float, str)
+
+    def parse(raw: object) -> _N:
+        if isinstance(raw, bool) or not isinstance(raw, accepted):
+            raise ValueError(f"expected {name}, got {raw!r}")  # noqa: TRY004 - a config error
         try:
-            value = int(raw)
+            value = kind(raw)
         except ValueError:
-            raise ValueError(f"expected an integer, got {raw!r}") from None
-        if not minimum <= value <= maximum:
-            raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
-        return value
-
-    return parse
-
-
-def _parse_float(minimum: float, maximum: float) -> Callable[[object], float]:
-    def parse(raw: object) -> float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            raise ValueError(f"expected a number, got {raw!r}")  # noqa: TRY004 - a config error
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"expected a number, got {raw!r}") from None
+            raise ValueError(f"expected {name}, got {raw!r}") from None
         if not minimum <= value <= maximum:
             raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
         return value
@@ -150,15 +141,15 @@ def _parse_region(raw: object) -> str:
 _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("database", "url"): _parse_db_url,
     ("database", "data_dir"): _parse_path,
-    ("database", "pool_min"): _parse_int(1, 100),
-    ("database", "pool_max"): _parse_int(1, 500),
-    ("database", "connect_timeout_s"): _parse_float(0.5, 300),
+    ("database", "pool_min"): _parse_number(int, 1, 100),
+    ("database", "pool_max"): _parse_number(int, 1, 500),
+    ("database", "connect_timeout_s"): _parse_number(float, 0.5, 300),
     ("database", "migrate_on_start"): _parse_bool,
     ("log", "level"): _parse_choice(LOG_LEVELS),
     ("log", "format"): _parse_choice(LOG_FORMATS),
     ("subscribers", "default_region"): _parse_region,
-    ("subscribers", "import_batch_rows"): _parse_int(100, 1_000_000),
-    ("subscribers", "import_workers"): _parse_int(0, 64),
+    ("subscribers", "import_batch_rows"): _parse_number(int, 100, 1_000_000),
+    ("subscribers", "import_workers"): _parse_number(int, 0, 64),
 }
 
 

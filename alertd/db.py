@@ -24,6 +24,14 @@ from alertd.errors import DatabaseError
 from alertd.migrate import MigrationReport, check_schema, migrate
 
 EMBEDDED_DB_NAME = "alertd"
+# What asyncpg raises when a server cannot be reached or refuses us.
+_CONNECT_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.ClientConfigurationError,
+)
 
 
 def redact_url(url: str) -> str:
@@ -78,13 +86,7 @@ async def connect(dsn: str, timeout_s: float = 10.0) -> asyncpg.Connection:
     """One connection, with errors a person can act on."""
     try:
         return await asyncpg.connect(dsn, timeout=timeout_s)
-    except (
-        OSError,
-        TimeoutError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        asyncpg.ClientConfigurationError,
-    ) as exc:
+    except _CONNECT_ERRORS as exc:
         raise _connection_error(dsn, exc) from exc
 
 
@@ -129,13 +131,7 @@ async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
             timeout=config.connect_timeout_s,
             init=_init_connection,
         )
-    except (
-        OSError,
-        TimeoutError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        asyncpg.ClientConfigurationError,
-    ) as exc:
+    except _CONNECT_ERRORS as exc:
         raise _connection_error(dsn, exc) from exc
     assert pool is not None  # noqa: S101 - asyncpg types it Optional for the unawaited form
     return pool

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -63,30 +64,31 @@ async def template_db(server_dsn: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def db_dsn(server_dsn: str, template_db: str) -> AsyncIterator[str]:
-    """A DSN to a fresh, migrated database of this test's own."""
+@asynccontextmanager
+async def _scratch_database(server_dsn: str, template: str | None) -> AsyncIterator[str]:
     name = f"alertd_t_{uuid.uuid4().hex[:12]}"
     admin = await _admin(server_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{suffix}')
         yield dsn_for(server_dsn, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def db_dsn(server_dsn: str, template_db: str) -> AsyncIterator[str]:
+    """A DSN to a fresh, migrated database of this test's own."""
+    async with _scratch_database(server_dsn, template_db) as dsn:
+        yield dsn
 
 
 @pytest.fixture
 async def empty_dsn(server_dsn: str) -> AsyncIterator[str]:
     """A DSN to an empty database (no schema), for migration tests."""
-    name = f"alertd_e_{uuid.uuid4().hex[:12]}"
-    admin = await _admin(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield dsn_for(server_dsn, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with _scratch_database(server_dsn, None) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -34,6 +34,22 @@ def alertd(
     )
 
 
+def twice_at_once(args: list[str], env: dict[str, str]) -> tuple[list[int], list[str]]:
+    """Start the same alertd command twice at the same moment; exit codes and stdouts."""
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "alertd", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in both]
+    return [p.returncode for p in both], [out + err for out, err in outputs]
+
+
 def test_help_lists_the_commands() -> None:
     result = alertd("--help")
     assert result.returncode == 0
@@ -84,19 +100,9 @@ def test_migrate_twice_via_cli(empty_dsn: str) -> None:
 
 
 def test_two_migrations_at_once_via_cli(empty_dsn: str) -> None:
-    both = [
-        subprocess.Popen(
-            [sys.executable, "-m", "alertd", "db", "migrate"],
-            env={**os.environ, "DATABASE_URL": empty_dsn},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=60) for p in both]
-    assert [p.returncode for p in both] == [0, 0], outputs
-    assert sorted("applied 0001_schema" in out for out, _ in outputs) == [False, True]
+    codes, outputs = twice_at_once(["db", "migrate"], {**os.environ, "DATABASE_URL": empty_dsn})
+    assert codes == [0, 0], outputs
+    assert sorted("applied 0001_schema" in out for out in outputs) == [False, True]
 
 
 def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
@@ -204,18 +210,8 @@ def test_two_first_starts_on_a_new_embedded_folder(tmp_path: Path) -> None:
     """Two alertd started at once on a fresh data folder: both work, one server serves both."""
     data_dir = tmp_path / "pg"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    both = [
-        subprocess.Popen(
-            [sys.executable, "-m", "alertd", "--data-dir", str(data_dir), "db", "migrate"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=120) for p in both]
-    assert [p.returncode for p in both] == [0, 0], outputs
+    codes, outputs = twice_at_once(["--data-dir", str(data_dir), "db", "migrate"], env)
+    assert codes == [0, 0], outputs
     assert (data_dir / "PG_VERSION").exists()
     status = alertd("--data-dir", str(data_dir), "db", "status")
     assert "0001_schema: applied" in status.stdout
