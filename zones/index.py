@@ -4,9 +4,9 @@ Located subscribers (lon/lat) are kept in numpy arrays sorted by the Z-order (Mo
 a 2^16 by 2^16 grid over their extent. Every quadtree node of that grid is then one contiguous
 slice of the arrays. ``match`` walks the quadtree over the zone: a node whose (slightly padded)
 box lies properly inside the zone contributes its whole slice without a single point test; a node
-outside is dropped; a node on the boundary is split, until it holds few points, which are then tested
-exactly with ``shapely.intersects_xy``. The result is the same set a point-by-point test gives,
-boundary points included, at a fraction of the cost.
+outside is dropped; a node on the boundary is split until it holds few points, which are then
+tested exactly with ``shapely.intersects_xy``. The result is the same set a point-by-point test
+gives, boundary points included, at a fraction of the cost.
 
 Subscribers who gave only a postcode are matched through the postcode areas that intersect the
 zone. Changes after the build (added, moved, stopped) go to a small delta, tested directly, and
