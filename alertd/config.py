@@ -51,11 +51,24 @@ class SubscribersConfig:
     import_workers: int = 2
 
 
+# Metropolitan France and Corsica, generously: a zone entirely outside is a CRS mistake.
+METROPOLE_EXTENT = (-5.5, 41.0, 10.0, 51.5)
+
+
+@dataclass(frozen=True, slots=True)
+class ZonesConfig:
+    # GeoJSON FeatureCollection of postcode areas; "demo" = the synthetic Dunkerque file shipped
+    # with alertd; None = postcode-only subscribers are never matched (and `zones show` says so).
+    postcode_areas: str | None = None
+    extent: tuple[float, float, float, float] = METROPOLE_EXTENT
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
+    zones: ZonesConfig = field(default_factory=ZonesConfig)
 
     @property
     def embedded(self) -> bool:
@@ -67,6 +80,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseConfig,
     "log": LogConfig,
     "subscribers": SubscribersConfig,
+    "zones": ZonesConfig,
 }
 
 
@@ -131,6 +145,32 @@ def _parse_path(raw: object) -> Path:
     return Path(text).expanduser()
 
 
+def _parse_optional_path(raw: object) -> str | None:
+    text = str(raw).strip()
+    if not text:
+        return None
+    if text == "demo":
+        return text
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError(f'file {path} does not exist (or give "demo" for the demo areas)')
+    return str(path)
+
+
+def _parse_extent(raw: object) -> tuple[float, float, float, float]:
+    parts = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected min_lon,min_lat,max_lon,max_lat, got {raw!r}") from None
+    if len(values) != 4:
+        raise ValueError(f"expected four numbers min_lon,min_lat,max_lon,max_lat, got {raw!r}")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise ValueError(f"not a longitude/latitude box (min before max, in degrees): {raw!r}")
+    return minx, miny, maxx, maxy
+
+
 def _parse_region(raw: object) -> str:
     text = str(raw).strip().upper()
     if len(text) != 2 or not text.isalpha():
@@ -150,6 +190,8 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("subscribers", "default_region"): _parse_region,
     ("subscribers", "import_batch_rows"): _parse_number(int, 100, 1_000_000),
     ("subscribers", "import_workers"): _parse_number(int, 0, 64),
+    ("zones", "postcode_areas"): _parse_optional_path,
+    ("zones", "extent"): _parse_extent,
 }
 
 

@@ -14,16 +14,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alertd import subscribers, tenants
+from alertd import subscribers, tenants, zones_store
 from alertd.audit import cli_actor
-from alertd.config import Config
+from alertd.config import Config, ZonesConfig
 from alertd.db import open_database, redact_url
+from alertd.errors import ConflictError
 from alertd.synthetic import synthetic_rows, write_csvs
 
 NOT_YET = (
-    "Sending is not built yet: zones, templates, gateways and the dispatch engine come in "
-    "the next issues. Nothing was sent to anyone."
+    "Sending is not built yet: templates, gateways and the dispatch engine come in the next "
+    "issues. Nothing was sent to anyone."
 )
+# A 2 km circle around an industrial site of the port of Dunkerque (illustrative position).
+DEMO_SITE = (2.2650, 51.0300, 2000.0, "Site industriel du port (démo), 2 km")
 
 
 def _say(text: str, quiet: bool) -> None:
@@ -75,6 +78,13 @@ async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
             f"{totals['english']} in English",
             as_json,
         )
+        site = await _demo_zone(db.pool, actor)
+        _say(
+            f"  zone {site['id']} {site['name']!r}: {site['area_km2']} km², "
+            f"{site['subscribers_by_address']} subscribers inside by address, "
+            f"{site['subscribers_by_postcode']} by postcode (synthetic postcode areas)",
+            as_json,
+        )
     summary: dict[str, Any] = {
         "database": "embedded" if config.embedded else "external",
         "postgres": version,
@@ -82,6 +92,7 @@ async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
         "tenants": 1 + len(communes),
         **{f"import_{k}": v for k, v in imports.items()},
         **totals,
+        "zone": site,
         "sent": 0,
         "seconds": round(time.perf_counter() - started, 2),
         "note": NOT_YET,
@@ -107,6 +118,27 @@ async def _import(
             totals["seconds"] += report.seconds
     totals["seconds"] = round(totals["seconds"], 2)
     return totals
+
+
+async def _demo_zone(pool: Any, actor: str) -> dict[str, Any]:
+    """The demo's industrial circle (created once) and who lives inside it."""
+    lon, lat, radius, name = DEMO_SITE
+    try:
+        stored = await zones_store.save_zone(
+            pool,
+            zones_store.make_circle(lon, lat, radius),
+            tenant=None,
+            kind="industrial",
+            name=name,
+            actor=actor,
+            extra={"centre": [lon, lat], "radius_m": radius},
+        )
+        zone_id = stored.id
+    except ConflictError:
+        zone_id = await pool.fetchval(
+            "SELECT id FROM zones WHERE kind = 'industrial' AND name = $1", name
+        )
+    return await zones_store.show_zone(pool, zone_id, ZonesConfig(postcode_areas="demo"))
 
 
 async def _totals(pool: Any) -> dict[str, int]:

@@ -9,29 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import alertd
 
 from alertd.cli import build_parser
-
-
-def alertd(
-    *args: str,
-    dsn: str | None = None,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith("ALERTD_") and k != "DATABASE_URL"
-    }
-    if dsn:
-        environ["DATABASE_URL"] = dsn
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "alertd", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=120,
-        check=False,
-    )
 
 
 def twice_at_once(args: list[str], env: dict[str, str]) -> tuple[list[int], list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from pyproj import Proj
+from pyproj import Geod, Proj
 from shapely.geometry import Point
 
 from zones.crs import WGS84, metric_crs, transformer
@@ -58,3 +58,12 @@ def buffer(area: Area, distance_m: float) -> Area:
     )
     fixed, _ = repair_area(to_wgs84(grown, crs))
     return fixed
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def area_km2(area: Area) -> float:
+    """Area on the WGS84 ellipsoid, in square kilometres."""
+    surface, _ = _GEOD.geometry_area_perimeter(area)
+    return abs(surface) / 1e6

@@ -1,0 +1,33 @@
+-- name: insert_zone
+INSERT INTO zones (tenant_id, kind, name, geometry, source_crs, properties)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, tenant_id, kind, name, source_crs, created_at;
+
+-- name: list_zones
+SELECT z.id, t.code AS tenant_code, z.kind, z.name, z.source_crs, z.created_at,
+       z.properties ->> 'area_km2' AS area_km2, z.properties ->> 'vertices' AS vertices
+FROM zones z JOIN tenants t ON t.id = z.tenant_id
+WHERE $1::text IS NULL OR t.code = $1
+ORDER BY z.id;
+
+-- name: get_zone
+SELECT z.*, t.code AS tenant_code, t.name AS tenant_name
+FROM zones z JOIN tenants t ON t.id = z.tenant_id
+WHERE z.id = $1;
+
+-- name: territory_ids
+-- A tenant and the communes under it: whose residents its zones may reach.
+SELECT id FROM tenants WHERE id = $1 OR parent_id = $1;
+
+-- name: root_tenants
+SELECT code FROM tenants WHERE parent_id IS NULL ORDER BY code;
+
+-- name: active_subscribers
+-- What the subscriber index is built from: everyone who receives alerts in these tenants, as four
+-- arrays in one row (decoding four arrays is far cheaper than a million records).
+SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
+       coalesce(array_agg(coalesce(lon, 'NaN') ORDER BY id), '{}') AS lon,
+       coalesce(array_agg(coalesce(lat, 'NaN') ORDER BY id), '{}') AS lat,
+       coalesce(array_agg(postcode ORDER BY id), '{}') AS postcodes
+FROM subscribers
+WHERE tenant_id = ANY($1::bigint[]) AND status = 'active';
