@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alertd import bench, demo, operators, subscribers, tenants, zones_store
+from alertd import bench_match as bench_match_module
 from alertd.audit import cli_actor
 from alertd.config import Config, describe_keys
 from alertd.db import open_database, redact_url
@@ -442,6 +443,11 @@ async def run_demo(args: argparse.Namespace, config: Config) -> int:
     return await demo.run(config, subscribers_count=args.subscribers, as_json=args.json)
 
 
+async def bench_match(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_match_module.match_benchmark(args.points, args.postgis_dsn))
+    return 0
+
+
 async def bench_import(args: argparse.Namespace, config: Config) -> int:
     result = await bench.import_benchmark(config, rows=args.rows, keep=args.keep)
     out_json(result)
@@ -611,4 +617,17 @@ def _register_tools(sub: Any) -> None:
     p = _cmd(ben, "import", bench_import, "subscriber CSV import against plain COPY")
     p.add_argument("--rows", type=positive_int, default=1_000_000)
     p.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = _cmd(
+        ben,
+        "match",
+        bench_match,
+        "zone matching against shapely.contains_xy (and PostGIS ST_Contains when given)",
+    )
+    p.add_argument("--points", type=positive_int, default=1_000_000)
+    p.add_argument(
+        "--postgis-dsn",
+        metavar="DSN",
+        help="a database where the PostGIS extension exists or can be created",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
