@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -29,6 +30,7 @@ Extent: TypeAlias = tuple[float, float, float, float]  # min lon, min lat, max l
 _L93_X = (0.0, 1_400_000.0)
 _L93_Y = (6_000_000.0, 7_200_000.0)
 _NAME_KEYS = ("name", "nom", "libelle", "label", "title")
+_MIN_AREA_DEG2 = 1e-10  # about a square metre in France: anything smaller is a degenerate sliver
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ def read_zone(
             notes.append(f"feature {i + 1}: {repair}" if len(parts) > 1 else repair)
     # Features of one file may overlap (a perimeter and the zones inside it): dissolve them.
     geometry = dissolve(repaired)
+    if geometry.area < _MIN_AREA_DEG2:
+        raise ZoneError("the zone has no area to speak of (less than about a square metre)")
     _check_extent(geometry, extent)
     return Zone(geometry, source, properties, tuple(notes), name)
 
@@ -129,7 +133,12 @@ def _feature_area(feature: Any, number: int | None) -> tuple[Area, dict[str, Any
         raise ZoneError(f"{where} is not a GeoJSON Feature")
     if feature.get("geometry") is None:
         raise ZoneError(f"{where} has no geometry")
-    return _geometry_area(feature["geometry"], where), dict(feature.get("properties") or {})
+    properties = feature.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise ZoneError(
+            f"{where}: properties must be a JSON object, not {type(properties).__name__}"
+        )
+    return _geometry_area(feature["geometry"], where), dict(properties)
 
 
 def _geometry_area(geometry: Any, where: str | None) -> Area:
@@ -138,7 +147,10 @@ def _geometry_area(geometry: Any, where: str | None) -> Area:
         raise ZoneError(f"{prefix}not a GeoJSON geometry")
     kind = geometry["type"]
     if kind == "GeometryCollection":
-        members = [_geometry_area(g, where) for g in geometry.get("geometries") or []]
+        listed = geometry.get("geometries")
+        if not isinstance(listed, list):
+            raise ZoneError(f"{prefix}the GeometryCollection has no list of geometries")
+        members = [_geometry_area(g, where) for g in listed]
         if not members:
             raise ZoneError(f"{prefix}the GeometryCollection is empty")
         return MultiPolygon(_polygons(members))
@@ -154,9 +166,21 @@ def _geometry_area(geometry: Any, where: str | None) -> Area:
         )
     if kind not in ("Polygon", "MultiPolygon"):
         raise ZoneError(f"{prefix}unknown geometry type {kind!r}")
+    if "coordinates" not in geometry:
+        raise ZoneError(f"{prefix}the {kind} has no coordinates")
     try:
-        area = shape(geometry)
-    except (ValueError, TypeError, IndexError, AttributeError, shapely.errors.GEOSException) as exc:
+        with warnings.catch_warnings():
+            # NaN coordinates make GEOS warn; they are refused just below as not numbers.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            area = shape(geometry)
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        shapely.errors.GEOSException,
+    ) as exc:
         raise ZoneError(f"{prefix}the {kind} coordinates are malformed ({exc})") from None
     coords = shapely.get_coordinates(area)
     if area.is_empty or len(coords) == 0:

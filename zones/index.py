@@ -15,6 +15,7 @@ are folded into the sorted arrays when the delta grows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -182,7 +183,11 @@ class _Grid:
 
 
 def postcode_number(code: str | None) -> int:
-    return int(code) if code else _NO_POSTCODE
+    if not code:
+        return _NO_POSTCODE
+    if not code.isdigit():
+        raise ValueError(f"postcode {code!r} is not digits")
+    return int(code)
 
 
 class SubscriberIndex:
@@ -193,13 +198,16 @@ class SubscriberIndex:
         ids: Iterable[int] = (),
         lon: Iterable[float] = (),
         lat: Iterable[float] = (),
-        postcodes: Iterable[str | None] = (),
+        postcodes: Iterable[str | None] | None = None,
     ) -> None:
+        """Postcodes None: nobody has one (only located subscribers are matched)."""
         ids_a = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
         lon_a = np.asarray(list(lon) if not isinstance(lon, np.ndarray) else lon, dtype=np.float64)
         lat_a = np.asarray(list(lat) if not isinstance(lat, np.ndarray) else lat, dtype=np.float64)
-        codes = np.fromiter(
-            (postcode_number(p) for p in postcodes), dtype=np.int32, count=len(ids_a)
+        codes = (
+            np.full(len(ids_a), _NO_POSTCODE, dtype=np.int32)
+            if postcodes is None
+            else np.fromiter((postcode_number(p) for p in postcodes), dtype=np.int32)
         )
         if not (len(ids_a) == len(lon_a) == len(lat_a) == len(codes)):
             raise ValueError("ids, lon, lat and postcodes must have the same length")
@@ -230,10 +238,10 @@ class SubscriberIndex:
     ) -> None:
         """Add a subscriber, or move one (new location or postcode)."""
         self.remove(subscriber)
-        if lon is None or lat is None:
+        if lon is None or lat is None or not (math.isfinite(lon) and math.isfinite(lat)):
             if postcode is None:
                 return  # nowhere to match them: nothing to index
-            lon = lat = float("nan")
+            lon = lat = math.nan
         self._delta[subscriber] = (float(lon), float(lat), postcode_number(postcode))
         if len(self._delta) > max(10_000, len(self) // 20):
             self.compact()

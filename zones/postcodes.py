@@ -59,11 +59,19 @@ class PostcodeAreas:
             raise ZoneError("postcode areas must be a FeatureCollection, one feature a postcode")
         parts: dict[str, list[Area]] = {}
         for i, feature in enumerate(doc["features"], start=1):
-            code = _postcode_of(feature.get("properties") or {}, i)
-            single = {"type": "FeatureCollection", "features": [feature]}
-            if "crs" in doc:
-                single["crs"] = doc["crs"]
-            parts.setdefault(code, []).append(read_zone(single, crs, extent).geometry)
+            if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+                raise ZoneError(f"feature {i} is not a GeoJSON Feature with properties")
+            code = _postcode_of(feature["properties"], i)
+            # The collection's CRS applies to each feature, read on its own.
+            single = {**feature, "crs": doc["crs"]} if "crs" in doc else feature
+            try:
+                area = read_zone(single, crs, extent).geometry
+            except ZoneError as exc:
+                message = str(exc).replace("the feature", f"feature {i}", 1)
+                raise ZoneError(
+                    message if message.startswith(f"feature {i}") else f"feature {i}: {message}"
+                ) from None
+            parts.setdefault(code, []).append(area)
         return cls({code: dissolve(areas) for code, areas in parts.items()})
 
     def intersecting(self, zone: Area) -> set[str]:
