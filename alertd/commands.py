@@ -8,49 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from alertd import bench, demo, operators, subscribers, tenants, zones_store
+from alertd import bench, demo, operators, subscribers, tenants
 from alertd import bench_match as bench_match_module
 from alertd.audit import cli_actor
+from alertd.cliutil import command, group, out, out_json, positive_int, table
 from alertd.config import Config, describe_keys
 from alertd.db import open_database, redact_url
 from alertd.errors import InputError
 from alertd.logs import mask_text
 from alertd.migrate import applied_versions, load_migrations, migrate
+from alertd.template_commands import register_templates
+from alertd.zone_commands import register_zones
 
-Handler = Callable[[argparse.Namespace, Config], Awaitable[int]]
 EXIT_PARTIAL = 3  # import done, but some rows were rejected
-
-
-def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-
-
-def out_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
-
-
-def table(rows: Iterable[Sequence[object]], headers: Sequence[str]) -> None:
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for r in cells:
-        out("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
 
 
 # --- db ---------------------------------------------------------------------------------------
@@ -316,116 +291,6 @@ async def subscribers_erase(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-# --- zones ------------------------------------------------------------------------------------
-
-
-def _report_zone(stored: zones_store.StoredZone, as_json: bool) -> None:
-    if as_json:
-        out_json(
-            {
-                "id": stored.id,
-                "name": stored.name,
-                "kind": stored.kind,
-                "tenant": stored.tenant_code,
-                "area_km2": stored.area_km2,
-                "vertices": stored.vertices,
-                "notes": list(stored.notes),
-            }
-        )
-        return
-    out(
-        f"zone {stored.id} {stored.name!r} ({stored.kind}, tenant {stored.tenant_code}): "
-        f"{stored.area_km2} km², {stored.vertices} vertices"
-    )
-    for note in stored.notes:
-        out(f"  note: {note}")
-
-
-async def zones_import(args: argparse.Namespace, config: Config) -> int:
-    zones_store.check_kind(args.kind)
-    zone = zones_store.read_zone_file(args.file, args.crs, config.zones)
-    if args.buffer_m:
-        zone = zones_store.grow(zone, args.buffer_m)
-    async with open_database(config) as db:
-        stored = await zones_store.save_zone(
-            db.pool,
-            zone,
-            tenant=args.tenant,
-            kind=args.kind,
-            name=args.name or zone.name or args.file.stem,
-            actor=cli_actor(),
-            extra={"source_file": args.file.name},
-        )
-    _report_zone(stored, args.json)
-    return 0
-
-
-async def zones_circle(args: argparse.Namespace, config: Config) -> int:
-    zones_store.check_kind(args.kind)
-    zone = zones_store.make_circle(args.lon, args.lat, args.radius_m)
-    async with open_database(config) as db:
-        stored = await zones_store.save_zone(
-            db.pool,
-            zone,
-            tenant=args.tenant,
-            kind=args.kind,
-            name=args.name,
-            actor=cli_actor(),
-            extra={"centre": [args.lon, args.lat], "radius_m": args.radius_m},
-        )
-    _report_zone(stored, args.json)
-    return 0
-
-
-async def zones_list(args: argparse.Namespace, config: Config) -> int:
-    async with open_database(config) as db:
-        rows = await zones_store.list_zones(db.pool, args.tenant)
-    if args.json:
-        out_json([dict(r) for r in rows])
-        return 0
-    table(
-        (
-            (
-                r["id"],
-                r["tenant_code"],
-                r["kind"],
-                r["name"],
-                r["area_km2"],
-                r["vertices"],
-                r["source_crs"],
-            )
-            for r in rows
-        ),
-        ("ID", "TENANT", "KIND", "NAME", "KM²", "VERTICES", "FROM CRS"),
-    )
-    return 0
-
-
-async def zones_show(args: argparse.Namespace, config: Config) -> int:
-    async with open_database(config) as db:
-        info = await zones_store.show_zone(db.pool, args.id, config.zones)
-    if args.json:
-        out_json(info)
-        return 0
-    out(f"zone {info['id']} {info['name']!r} ({info['kind']}, tenant {info['tenant']})")
-    out(f"  area {info['area_km2']} km², {info['vertices']} vertices, from {info['source_crs']}")
-    out(
-        f"  bounding box lon {info['bbox'][0]}..{info['bbox'][2]}, "
-        f"lat {info['bbox'][1]}..{info['bbox'][3]}"
-    )
-    out(
-        f"  subscribers inside: {info['subscribers_by_address']} by address, "
-        f"{info['subscribers_by_postcode']} by postcode "
-        f"(of {info['subscribers_indexed']} active in the tenant's territory)"
-    )
-    if info["postcode_areas"] != "configured":
-        out(
-            "  postcode areas are not configured (zones.postcode_areas): residents known only "
-            "by their postcode cannot be matched"
-        )
-    return 0
-
-
 # --- config, demo, bench ----------------------------------------------------------------------
 
 
@@ -457,21 +322,8 @@ async def bench_import(args: argparse.Namespace, config: Config) -> int:
 # --- wiring -----------------------------------------------------------------------------------
 
 
-def _cmd(sub: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
-    parser.set_defaults(handler=handler)
-    return parser
-
-
-def _group(sub: Any, name: str, help_text: str) -> Any:
-    parser = sub.add_parser(name, help=help_text, description=help_text)
-    group = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
-    group.required = True
-    return group
-
-
 def register(sub: Any) -> None:
-    p = _cmd(sub, "demo", run_demo, "set up the demo territory on the embedded (or given) database")
+    p = command(sub, "demo", run_demo, "run what exists, on the embedded (or given) database")
     p.add_argument(
         "--subscribers",
         type=positive_int,
@@ -484,19 +336,20 @@ def register(sub: Any) -> None:
     _register_tenants(sub)
     _register_operators(sub)
     _register_subscribers(sub)
-    _register_zones(sub)
+    register_zones(sub)
+    register_templates(sub)
     _register_tools(sub)
 
 
 def _register_db(sub: Any) -> None:
-    db = _group(sub, "db", "database schema")
-    _cmd(db, "migrate", db_migrate, "apply pending schema migrations (safe to run twice)")
-    _cmd(db, "status", db_status, "show applied and pending migrations")
+    db = group(sub, "db", "database schema")
+    command(db, "migrate", db_migrate, "apply pending schema migrations (safe to run twice)")
+    command(db, "status", db_status, "show applied and pending migrations")
 
 
 def _register_tenants(sub: Any) -> None:
-    ten = _group(sub, "tenants", "the intercommunality and its communes")
-    p = _cmd(ten, "add", tenants_add, "create a tenant")
+    ten = group(sub, "tenants", "the intercommunality and its communes")
+    p = command(ten, "add", tenants_add, "create a tenant")
     p.add_argument("--code", required=True, help="INSEE code (commune) or SIREN (intercommunality)")
     p.add_argument("--name", required=True)
     p.add_argument("--kind", choices=tenants.KINDS, default="commune")
@@ -507,14 +360,14 @@ def _register_tenants(sub: Any) -> None:
         type=positive_int,
         help="recipients above which a second operator must approve (default 1000)",
     )
-    p = _cmd(ten, "list", tenants_list, "list tenants")
+    p = command(ten, "list", tenants_list, "list tenants")
     p.add_argument("--json", action="store_true")
-    p = _cmd(ten, "update", tenants_update, "change a tenant's name, threshold or postcodes")
+    p = command(ten, "update", tenants_update, "change a tenant's name, threshold or postcodes")
     p.add_argument("code")
     p.add_argument("--name")
     p.add_argument("--threshold", type=positive_int)
     p.add_argument("--postcodes", metavar="LIST")
-    _cmd(
+    command(
         ten,
         "load-sample",
         tenants_load_sample,
@@ -523,25 +376,25 @@ def _register_tenants(sub: Any) -> None:
 
 
 def _register_operators(sub: Any) -> None:
-    ops = _group(sub, "operators", "people who draft, approve and send alerts")
-    p = _cmd(ops, "add", operators_add, "create an operator; prints their API token once")
+    ops = group(sub, "operators", "people who draft, approve and send alerts")
+    p = command(ops, "add", operators_add, "create an operator; prints their API token once")
     p.add_argument("--tenant", required=True, metavar="CODE")
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, choices=operators.ROLES)
     p.add_argument("--email")
     p.add_argument("--json", action="store_true")
-    p = _cmd(ops, "list", operators_list, "list operators (never their tokens)")
+    p = command(ops, "list", operators_list, "list operators (never their tokens)")
     p.add_argument("--tenant", metavar="CODE")
     p.add_argument("--json", action="store_true")
-    p = _cmd(ops, "rotate-token", operators_rotate, "give an operator a new token")
+    p = command(ops, "rotate-token", operators_rotate, "give an operator a new token")
     p.add_argument("id", type=positive_int)
-    p = _cmd(ops, "disable", operators_disable, "disable an operator and their token")
+    p = command(ops, "disable", operators_disable, "disable an operator and their token")
     p.add_argument("id", type=positive_int)
 
 
 def _register_subscribers(sub: Any) -> None:
-    subs = _group(sub, "subscribers", "residents who receive alerts")
-    p = _cmd(subs, "import", subscribers_import, "import subscribers from a CSV file (upsert)")
+    subs = group(sub, "subscribers", "residents who receive alerts")
+    p = command(subs, "import", subscribers_import, "import subscribers from a CSV file (upsert)")
     p.add_argument("file", type=Path)
     p.add_argument("--tenant", required=True, metavar="INSEE")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
@@ -552,7 +405,7 @@ def _register_subscribers(sub: Any) -> None:
         metavar="N",
         help="rejected rows to list on stderr (default 50)",
     )
-    p = _cmd(
+    p = command(
         subs,
         "export",
         subscribers_export,
@@ -561,64 +414,26 @@ def _register_subscribers(sub: Any) -> None:
     p.add_argument("--phone", required=True)
     p.add_argument("--tenant", metavar="CODE", help="only this tenant (default: all)")
     p.add_argument("--output", type=Path, metavar="FILE")
-    p = _cmd(subs, "erase", subscribers_erase, "erase one person (RGPD right to erasure)")
+    p = command(subs, "erase", subscribers_erase, "erase one person (RGPD right to erasure)")
     p.add_argument("--phone", required=True)
     p.add_argument("--tenant", metavar="CODE", help="only this tenant (default: all)")
 
 
-def finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _register_zones(sub: Any) -> None:
-    zs = _group(sub, "zones", "hazard zones: flood, submersion, industrial, waste sectors")
-    p = _cmd(zs, "import", zones_import, "import a zone from a GeoJSON file (any CRS)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--crs", help="the file's CRS when it does not say (e.g. EPSG:2154)")
-    p.add_argument("--kind", default="custom", help=f"one of {', '.join(zones_store.KINDS)}")
-    p.add_argument("--name", help="default: the file's name property, else the file name")
-    p.add_argument("--tenant", metavar="CODE", help="owner (default: the intercommunality)")
-    p.add_argument(
-        "--buffer-m", type=finite_float, metavar="D", help="grow the zone by D metres on the ground"
-    )
-    p.add_argument("--json", action="store_true")
-    p = _cmd(zs, "circle", zones_circle, "a disc around a site, radius in metres on the ground")
-    p.add_argument("--lon", type=finite_float, required=True)
-    p.add_argument("--lat", type=finite_float, required=True)
-    p.add_argument("--radius-m", type=finite_float, required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--kind", default="industrial", help=f"one of {', '.join(zones_store.KINDS)}")
-    p.add_argument("--tenant", metavar="CODE", help="owner (default: the intercommunality)")
-    p.add_argument("--json", action="store_true")
-    p = _cmd(zs, "list", zones_list, "list zones")
-    p.add_argument("--tenant", metavar="CODE")
-    p.add_argument("--json", action="store_true")
-    p = _cmd(zs, "show", zones_show, "a zone's area, shape and the subscribers inside")
-    p.add_argument("id", type=positive_int)
-    p.add_argument("--json", action="store_true")
-
-
 def _register_tools(sub: Any) -> None:
-    cfg = _group(sub, "config", "configuration")
-    _cmd(
+    cfg = group(sub, "config", "configuration")
+    command(
         cfg,
         "show",
         config_show,
         "print the effective configuration, each key with its variable and default",
     )
 
-    ben = _group(sub, "bench", "benchmarks (one JSON line each)")
-    p = _cmd(ben, "import", bench_import, "subscriber CSV import against plain COPY")
+    ben = group(sub, "bench", "benchmarks (one JSON line each)")
+    p = command(ben, "import", bench_import, "subscriber CSV import against plain COPY")
     p.add_argument("--rows", type=positive_int, default=1_000_000)
     p.add_argument("--keep", action="store_true", help="keep the generated CSV")
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
-    p = _cmd(
+    p = command(
         ben,
         "match",
         bench_match,
