@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -64,11 +65,20 @@ class ZonesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplatesConfig:
+    # A folder of <lang>/<name>.txt maintained by the communications officer; None = shipped ones.
+    directory: Path | None = None
+    # Price of one SMS segment through each gateway, in euros (from the contracts).
+    prices_eur: tuple[tuple[str, Decimal], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
     zones: ZonesConfig = field(default_factory=ZonesConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
 
     @property
     def embedded(self) -> bool:
@@ -81,6 +91,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "log": LogConfig,
     "subscribers": SubscribersConfig,
     "zones": ZonesConfig,
+    "templates": TemplatesConfig,
 }
 
 
@@ -171,6 +182,35 @@ def _parse_extent(raw: object) -> tuple[float, float, float, float]:
     return minx, miny, maxx, maxy
 
 
+def _parse_folder(raw: object) -> Path | None:
+    text = str(raw).strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"folder {path} does not exist")
+    return path
+
+
+def _parse_prices(raw: object) -> tuple[tuple[str, Decimal], ...]:
+    """{ovh = 0.045, twilio = 0.07} in TOML, "ovh=0.045,twilio=0.07" in the environment."""
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    else:
+        pairs = [p.strip() for p in str(raw).split(",") if p.strip()]
+        items = [(p.partition("=")[0], p.partition("=")[2]) for p in pairs]
+    prices = []
+    for name, value in items:
+        try:
+            price = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"price of {name!r} is not a number: {value!r}") from None
+        if not price.is_finite() or price < 0 or price > 10:
+            raise ValueError(f"price of {name!r} must be between 0 and 10 euros, got {value!r}")
+        prices.append((str(name).strip(), price))
+    return tuple(sorted(prices))
+
+
 def _parse_region(raw: object) -> str:
     text = str(raw).strip().upper()
     if len(text) != 2 or not text.isalpha():
@@ -192,6 +232,8 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("subscribers", "import_workers"): _parse_number(int, 0, 64),
     ("zones", "postcode_areas"): _parse_optional_path,
     ("zones", "extent"): _parse_extent,
+    ("templates", "directory"): _parse_folder,
+    ("templates", "prices_eur"): _parse_prices,
 }
 
 
