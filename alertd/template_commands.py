@@ -90,8 +90,8 @@ async def templates_list(args: argparse.Namespace, config: Config) -> int:
 
 
 async def templates_preview(args: argparse.Namespace, config: Config) -> int:
-    template = catalog(config.templates).get(args.name, args.lang)
     try:
+        template = catalog(config.templates).get(args.name, args.lang)
         rendered = template.render(parse_params(args.param))
     except TemplateError as exc:
         raise InputError(str(exc)) from None
