@@ -20,10 +20,12 @@ from alertd.config import Config, ZonesConfig
 from alertd.db import open_database, redact_url
 from alertd.errors import ConflictError
 from alertd.synthetic import synthetic_rows, write_csvs
+from alertd.template_commands import describe
+from templates import Catalog
 
 NOT_YET = (
-    "Sending is not built yet: templates, gateways and the dispatch engine come in the next "
-    "issues. Nothing was sent to anyone."
+    "Sending is not built yet: the gateways and the dispatch engine come in the next issues. "
+    "Nothing was sent to anyone."
 )
 # A 2 km circle around an industrial site of the port of Dunkerque (illustrative position).
 DEMO_SITE = (2.2650, 51.0300, 2000.0, "Site industriel du port (démo), 2 km")
@@ -85,6 +87,13 @@ async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
             f"{site['subscribers_by_postcode']} by postcode (synthetic postcode areas)",
             as_json,
         )
+        text = _demo_text(site["subscribers_by_address"] + site["subscribers_by_postcode"])
+        _say(
+            f"  the alert they would get ({text['segments_to_send']} SMS segment(s), "
+            f"{text['encoding']} as written, {text['segments']} segment(s)):",
+            as_json,
+        )
+        _say(f"    {text['to_send']}", as_json)
     summary: dict[str, Any] = {
         "database": "embedded" if config.embedded else "external",
         "postgres": version,
@@ -93,6 +102,7 @@ async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
         **{f"import_{k}": v for k, v in imports.items()},
         **totals,
         "zone": site,
+        "alert_text": text,
         "sent": 0,
         "seconds": round(time.perf_counter() - started, 2),
         "note": NOT_YET,
@@ -139,6 +149,22 @@ async def _demo_zone(pool: Any, actor: str) -> dict[str, Any]:
             "SELECT id FROM zones WHERE kind = 'industrial' AND name = $1", name
         )
     return await zones_store.show_zone(pool, zone_id, ZonesConfig(postcode_areas="demo"))
+
+
+def _demo_text(recipients: int) -> dict[str, Any]:
+    """The industrial alert for the demo site, as it would be sent (nothing is sent)."""
+    template = Catalog().get("industrial", "fr")
+    rendered = template.render(
+        {
+            "commune": "Dunkerque",
+            "zone": "port ouest et Petite-Synthe",
+            "instructions": "Ne téléphonez pas.",
+            "until": "nouvel ordre",
+            "sender": "Préfecture du Nord",
+            "url": "nord.gouv.fr",
+        }
+    )
+    return describe(rendered, recipients, {})
 
 
 async def _totals(pool: Any) -> dict[str, int]:
