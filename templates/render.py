@@ -123,8 +123,19 @@ def placeholders(body: str, where: str) -> tuple[str, ...]:
 
 
 def clean_value(name: str, value: object, limit: int) -> str:
+    if value is None:
+        raise TemplateError(f"parameter {name} has no value")
     text = unicodedata.normalize("NFC", str(value))
-    text = "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in text)
+    # Invisible format characters (soft hyphen, zero-width space) go; other control and
+    # separator characters (line breaks, tabs, no-break spaces) become plain spaces.
+    text = "".join(
+        ""
+        if unicodedata.category(c) == "Cf"
+        else " "
+        if unicodedata.category(c)[0] in "CZ" and c != " "
+        else c
+        for c in text
+    )
     text = " ".join(text.split())
     if not text:
         raise TemplateError(f"parameter {name} is empty")
@@ -135,7 +146,10 @@ def clean_value(name: str, value: object, limit: int) -> str:
 
 def parse_template(name: str, lang: str, source: str) -> Template:
     where = f"{lang}/{name}"
-    head, sep, body = source.partition("\n---\n")
+    source = unicodedata.normalize("NFC", source.replace("\r\n", "\n"))
+    head, sep, body = (
+        ("", "---", source[4:]) if source.startswith("---\n") else source.partition("\n---\n")
+    )
     if not sep:
         raise TemplateError(f"{where}: no '---' line between the header and the text")
     meta: dict[str, str] = {}
@@ -157,7 +171,7 @@ def parse_template(name: str, lang: str, source: str) -> Template:
         severity=_severity(meta.get("severity", "information"), where),
         body=body.strip("\n"),
         max_segments=_positive(meta.get("max_segments", "2"), where),
-        transliterate=meta.get("transliterate", "yes").lower() in ("yes", "true", "1", "oui"),
+        transliterate=_yes_no(meta.get("transliterate", "yes"), where),
         lengths=_lengths(meta.get("lengths", ""), where),
         description=meta.get("description", ""),
     )
@@ -173,8 +187,17 @@ def _severity(value: str, where: str) -> str:
     return value
 
 
+def _yes_no(value: str, where: str) -> bool:
+    answer = value.strip().lower()
+    if answer in ("yes", "true", "oui", "1"):
+        return True
+    if answer in ("no", "false", "non", "0"):
+        return False
+    raise TemplateError(f"{where}: transliterate {value!r} is not yes or no")
+
+
 def _positive(value: str, where: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not value.isdecimal() or not value.isascii() or int(value) < 1:
         raise TemplateError(f"{where}: max_segments {value!r} is not a positive whole number")
     return int(value)
 
@@ -183,7 +206,8 @@ def _lengths(value: str, where: str) -> dict[str, int]:
     lengths = {}
     for item in filter(None, (i.strip() for i in value.split(","))):
         name, eq, number = item.partition("=")
-        if not eq or not name.strip().isidentifier() or not number.strip().isdigit():
+        number = number.strip()
+        if not eq or not name.strip().isidentifier() or not (number.isascii() and number.isdigit()):
             raise TemplateError(f"{where}: lengths item {item!r} is not name=number")
         lengths[name.strip()] = int(number)
     return lengths
