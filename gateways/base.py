@@ -1,0 +1,108 @@
+"""The one small interface every SMS gateway adapter implements, and what flows through it.
+
+The dispatcher hands a gateway a batch of messages and gets one result per message: accepted
+(with the gateway's message id), rejected for good (with the reason: a wrong number will stay
+wrong), or failed for now (with how long to wait). Delivery receipts and residents' replies come
+back as a stream of events. Rates are counted in SMS segments, as operators count them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+class Outcome(enum.Enum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # for good: do not retry through this gateway
+    RETRY = "retry"  # for now: throttled, queue full, timeout, outage
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    ref: str  # the caller's reference (a delivery id), echoed in the result
+    to: str  # E.164
+    text: str
+    segments: int  # counted by the caller (templates.sms), for the rate limit
+    sender: str | None = None  # alphanumeric sender id or short code; None: the gateway's own
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    ref: str
+    outcome: Outcome
+    message_id: str | None = None
+    reason: str | None = None
+    retry_after: float | None = None  # seconds, for RETRY
+
+    @classmethod
+    def accepted(cls, ref: str, message_id: str) -> SubmitResult:
+        return cls(ref, Outcome.ACCEPTED, message_id=message_id)
+
+    @classmethod
+    def rejected(cls, ref: str, reason: str) -> SubmitResult:
+        return cls(ref, Outcome.REJECTED, reason=reason)
+
+    @classmethod
+    def retry(cls, ref: str, reason: str, after: float) -> SubmitResult:
+        return cls(ref, Outcome.RETRY, reason=reason, retry_after=after)
+
+
+class ReceiptStatus(enum.Enum):
+    DELIVERED = "delivered"
+    FAILED = "failed"  # undeliverable, rejected by the network
+    EXPIRED = "expired"  # the SMSC gave up (phone off for too long)
+    BUFFERED = "buffered"  # intermediate: still trying
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    gateway: str
+    message_id: str
+    status: ReceiptStatus
+    at: datetime
+    error: str | None = None  # the operator's reason, as given
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    gateway: str
+    sender: str  # E.164 when the gateway gives it so
+    recipient: str | None
+    text: str
+    at: datetime
+    message_id: str | None = None
+
+
+Event = Receipt | Inbound
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    rate: float  # SMS segments per second the contract allows; 0 = unlimited
+    window: int  # submissions awaiting the gateway's answer at once
+
+
+@runtime_checkable
+class Gateway(Protocol):
+    name: str
+    limits: Limits
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
+        """One result per message, in the same order; waits for the rate and the window."""
+        ...
+
+    def events(self) -> AsyncIterator[Event]:
+        """Delivery receipts and inbound messages, as they arrive, until close()."""
+        ...
+
+    def health(self) -> str:
+        """The circuit breaker's state: closed, open or half_open."""
+        ...
