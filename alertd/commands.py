@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alertd import bench, demo, operators, subscribers, tenants
+from alertd import bench, bench_gateway, demo, operators, subscribers, tenants
 from alertd import bench_match as bench_match_module
 from alertd.audit import cli_actor
-from alertd.cliutil import command, group, out, out_json, positive_int, table
+from alertd.cliutil import command, finite_float, group, out, out_json, positive_int, table
 from alertd.config import Config, describe_keys
 from alertd.db import open_database, redact_url
 from alertd.errors import InputError
@@ -313,6 +313,11 @@ async def bench_match(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def bench_ratelimit(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_gateway.ratelimit_benchmark(args.messages, args.rate, args.senders))
+    return 0
+
+
 async def bench_import(args: argparse.Namespace, config: Config) -> int:
     result = await bench.import_benchmark(config, rows=args.rows, keep=args.keep)
     out_json(result)
@@ -432,6 +437,16 @@ def _register_tools(sub: Any) -> None:
     p = command(ben, "import", bench_import, "subscriber CSV import against plain COPY")
     p.add_argument("--rows", type=positive_int, default=1_000_000)
     p.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "ratelimit",
+        bench_ratelimit,
+        "the rate limiter against the wall clock, through the fake gateway",
+    )
+    p.add_argument("--messages", type=positive_int, default=10_000)
+    p.add_argument("--rate", type=finite_float, default=500.0, help="segments per second")
+    p.add_argument("--senders", type=positive_int, default=4, help="concurrent senders")
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(
         ben,
