@@ -301,6 +301,11 @@ async def config_show(args: argparse.Namespace, config: Config) -> int:
         if key == "database.url" and value is not None:
             value = redact_url(value)
         out(f"{key} = {value}    ({env}; default {default})")
+    for g in config.gateways:
+        out(
+            f"gateways.{g.name} = {g.kind}, priority {g.priority}, rate {g.rate:g}/s, "
+            f"window {g.window}, {g.price_eur} EUR/segment, secrets {g.secrets}"
+        )
     return 0
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from alertd.errors import ConfigError
+from alertd.gateway_config import GatewayConfig, parse_gateways
 
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -68,8 +68,6 @@ class ZonesConfig:
 class TemplatesConfig:
     # A folder of <lang>/<name>.txt maintained by the communications officer; None = shipped ones.
     directory: Path | None = None
-    # Price of one SMS segment through each gateway, in euros (from the contracts).
-    prices_eur: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +77,8 @@ class Config:
     subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
     zones: ZonesConfig = field(default_factory=ZonesConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    # The SMS gateways, by priority (see alertd/gateway_config.py and ops/alertd.example.toml).
+    gateways: tuple[GatewayConfig, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -192,25 +192,6 @@ def _parse_folder(raw: object) -> Path | None:
     return path
 
 
-def _parse_prices(raw: object) -> tuple[tuple[str, Decimal], ...]:
-    """{ovh = 0.045, twilio = 0.07} in TOML, "ovh=0.045,twilio=0.07" in the environment."""
-    if isinstance(raw, dict):
-        items = list(raw.items())
-    else:
-        pairs = [p.strip() for p in str(raw).split(",") if p.strip()]
-        items = [(p.partition("=")[0], p.partition("=")[2]) for p in pairs]
-    prices = []
-    for name, value in items:
-        try:
-            price = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(f"price of {name!r} is not a number: {value!r}") from None
-        if not price.is_finite() or price < 0 or price > 10:
-            raise ValueError(f"price of {name!r} must be between 0 and 10 euros, got {value!r}")
-        prices.append((str(name).strip(), price))
-    return tuple(sorted(prices))
-
-
 def _parse_region(raw: object) -> str:
     text = str(raw).strip().upper()
     if len(text) != 2 or not text.isalpha():
@@ -233,7 +214,6 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("zones", "postcode_areas"): _parse_optional_path,
     ("zones", "extent"): _parse_extent,
     ("templates", "directory"): _parse_folder,
-    ("templates", "prices_eur"): _parse_prices,
 }
 
 
@@ -266,8 +246,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
 
 
-def _toml_values(path: Path, values: dict[str, dict[str, object]]) -> None:
-    for section, table in _read_toml(path).items():
+def _toml_values(path: Path, doc: dict[str, Any], values: dict[str, dict[str, object]]) -> None:
+    for section, table in doc.items():
         if section not in _SECTIONS:
             known = ", ".join(f"[{s}]" for s in _SECTIONS)
             raise ConfigError(f"config: {path}: unknown section [{section}] (known: {known})")
@@ -282,10 +262,14 @@ def _toml_values(path: Path, values: dict[str, dict[str, object]]) -> None:
             _apply(values, section, key, raw, origin=str(path))
 
 
-def _env_values(environ: Mapping[str, str], values: dict[str, dict[str, object]]) -> None:
+def _env_values(
+    environ: Mapping[str, str],
+    values: dict[str, dict[str, object]],
+    secret_names: frozenset[str] = frozenset(),
+) -> None:
     known = _known_env_names()
     for name, raw in environ.items():
-        if not name.startswith("ALERTD_"):
+        if not name.startswith("ALERTD_") or name in secret_names:
             continue
         if name not in known:
             raise ConfigError(
@@ -306,13 +290,17 @@ def load_config(
 ) -> Config:
     """Build the configuration; raise ConfigError naming the key and the problem."""
     values: dict[str, dict[str, object]] = {}
+    gateways: tuple[GatewayConfig, ...] = ()
     if config_file is not None:
-        _toml_values(config_file, values)
-    _env_values(environ, values)
+        doc = _read_toml(config_file)
+        # Gateways are named tables with secrets resolved from the environment: parsed apart.
+        gateways = parse_gateways(doc.pop("gateways", {}), environ)
+        _toml_values(config_file, doc, values)
+    _env_values(environ, values, frozenset(n for g in gateways for n in g.secret_sources))
     for (section, key), raw in (overrides or {}).items():
         if raw is not None:
             _apply(values, section, key, raw, origin="command line")
-    config = Config(**{s: _SECTIONS[s](**v) for s, v in values.items()})
+    config = Config(**{s: _SECTIONS[s](**v) for s, v in values.items()}, gateways=gateways)
     _check_consistency(config)
     return config
 

@@ -95,7 +95,8 @@ async def templates_preview(args: argparse.Namespace, config: Config) -> int:
         rendered = template.render(parse_params(args.param))
     except TemplateError as exc:
         raise InputError(str(exc)) from None
-    report = describe(rendered, args.recipients, dict(config.templates.prices_eur))
+    prices = {g.name: g.price_eur for g in config.gateways}
+    report = describe(rendered, args.recipients, prices)
     if args.json:
         out_json(report)
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from cli_support import alertd
@@ -76,8 +77,12 @@ def test_alerts_say_what_where_what_to_do_until_when_and_who(name: str) -> None:
     assert text.startswith("ALERTE")
 
 
-def test_preview_cli_json() -> None:
+def test_preview_cli_json(tmp_path: Path) -> None:
+    config = tmp_path / "alertd.toml"
+    config.write_text('[gateways.ovh]\nkind = "fake"\nprice_eur = 0.045\n')
     result = alertd(
+        "--config",
+        str(config),
         "templates",
         "preview",
         "industrial",
@@ -88,7 +93,6 @@ def test_preview_cli_json() -> None:
             f"--param={k}={REAL[k]}"
             for k in ("commune", "zone", "until", "instructions", "sender", "url")
         ),
-        env={"ALERTD_TEMPLATES_PRICES_EUR": "ovh=0.045"},
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
