@@ -174,6 +174,7 @@ def parse_gateway(name: str, table: Any, environ: Mapping[str, str]) -> GatewayC
         timeout_s=_number(name, "timeout_s", table.get("timeout_s", 10.0), 0.1, 300),
         options={k: v for k, v in table.items() if k in OPTIONS[kind]},
         secrets=secrets,
+        secret_sources=tuple(str(v) for v in table.get("credentials_env", {}).values()),
     )
 
 

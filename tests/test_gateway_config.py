@@ -42,6 +42,12 @@ def test_gateways_by_priority_with_secrets_from_the_environment(tmp_path: Path) 
     assert "s3cr3t" not in repr(primary) and "s3cr3t" not in str(primary.secrets)
 
 
+def test_secret_variables_may_use_the_alertd_prefix(tmp_path: Path) -> None:
+    text = TWILIO.replace('"PRIMARY_TOKEN"', '"ALERTD_PRIMARY_TOKEN"')
+    config = load_config({"ALERTD_PRIMARY_TOKEN": "t"}, write(tmp_path, text))
+    assert config.gateways[0].secrets["auth_token"] == "t"
+
+
 def test_secrets_from_a_private_file(tmp_path: Path) -> None:
     secrets = tmp_path / "smsc.secrets"
     secrets.write_text('password = "hunter2"\n')
