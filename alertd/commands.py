@@ -20,6 +20,7 @@ from alertd.cliutil import command, finite_float, group, out, out_json, positive
 from alertd.config import Config, describe_keys
 from alertd.db import open_database, redact_url
 from alertd.errors import InputError
+from alertd.gateway_commands import register_gateways
 from alertd.logs import mask_text
 from alertd.migrate import applied_versions, load_migrations, migrate
 from alertd.template_commands import register_templates
@@ -348,6 +349,7 @@ def register(sub: Any) -> None:
     _register_subscribers(sub)
     register_zones(sub)
     register_templates(sub)
+    register_gateways(sub)
     _register_tools(sub)
 
 

@@ -89,3 +89,20 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "gateways.primary = twilio, priority 1" in result.stdout
     assert "auth_token=***" in result.stdout and "s3cr3t" not in result.stdout
+
+
+def test_gateways_check(tmp_path: Path) -> None:
+    healthy = write(tmp_path, '[gateways.demo]\nkind = "fake"\nrate = 500\n')
+    result = alertd("--config", str(healthy), "gateways", "check", "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"state": "closed"' in result.stdout and '"ok": true' in result.stdout
+    smsc = tmp_path / "smsc.toml"
+    smsc.write_text(
+        '[gateways.smsc]\nkind = "smpp"\nhost = "127.0.0.1"\n'
+        'credentials_env = { password = "PW" }\n'
+    )
+    failing = alertd("--config", str(smsc), "gateways", "check", env={"PW": "x"})
+    assert failing.returncode == 69
+    assert "smsc" in failing.stdout and "FAILING" in failing.stdout
+    none = alertd("gateways", "check")
+    assert none.returncode == 65 and "no gateway is configured" in none.stderr

@@ -1,0 +1,70 @@
+"""CLI commands for gateways: list them, check each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from alertd.cliutil import command, group, out_json, table
+from alertd.config import Config
+from alertd.errors import DatabaseError, InputError
+from alertd.gateway_factory import check
+
+
+async def gateways_list(args: argparse.Namespace, config: Config) -> int:
+    rows = [
+        (g.name, g.kind, g.priority, f"{g.rate:g}", g.window, g.price_eur, g.sender or "")
+        for g in config.gateways
+    ]
+    if args.json:
+        out_json(
+            [
+                dict(
+                    zip(
+                        ("name", "kind", "priority", "rate", "window", "price_eur", "sender"),
+                        map(str, r),
+                        strict=True,
+                    )
+                )
+                for r in rows
+            ]
+        )
+        return 0
+    table(rows, ("NAME", "KIND", "PRIORITY", "RATE/S", "WINDOW", "EUR/SEGMENT", "SENDER"))
+    return 0
+
+
+async def gateways_check(args: argparse.Namespace, config: Config) -> int:
+    if not config.gateways:
+        raise InputError(
+            "no gateway is configured: add [gateways.NAME] tables (see "
+            "ops/alertd.example.toml) and pass --config"
+        )
+    results = await asyncio.gather(*(check(g) for g in config.gateways))
+    if args.json:
+        out_json(
+            [
+                {"name": h.name, "kind": h.kind, "ok": h.ok, "state": h.state, "detail": h.detail}
+                for h in results
+            ]
+        )
+    else:
+        table(
+            ((h.name, h.kind, "ok" if h.ok else "FAILING", h.state, h.detail) for h in results),
+            ("NAME", "KIND", "HEALTH", "STATE", "DETAIL"),
+        )
+    return 0 if all(h.ok for h in results) else DatabaseError.exit_code
+
+
+def register_gateways(sub: Any) -> None:
+    gs = group(sub, "gateways", "SMS gateways")
+    p = command(gs, "list", gateways_list, "the configured gateways, by priority")
+    p.add_argument("--json", action="store_true")
+    p = command(
+        gs,
+        "check",
+        gateways_check,
+        "connect to each gateway (bind, or an authenticated no-op) and print its state",
+    )
+    p.add_argument("--json", action="store_true")
