@@ -1,0 +1,197 @@
+"""What the HTTP provider adapters share: session ownership, limits, the breaker, the event queue.
+
+An HTTP adapter sends one request per message (the providers answer per recipient), each after
+the rate limiter (in segments) and inside the window, each bounded by a timeout: a provider that
+hangs costs the timeout and a RETRY, never a hang of the dispatcher. The circuit breaker counts
+the provider's faults (5xx, refused credentials, timeouts, broken connections); throttling and
+per-recipient rejections prove the provider is up and close it. Webhooks (delivery receipts,
+inbound SMS) are served by small aiohttp applications the daemon mounts; they feed the adapter's
+event queue.
+
+Phone numbers are never logged: log lines carry the caller's reference, never ``Message.to``.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import email.utils
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+import structlog
+
+from gateways.base import Event, Limits, Message, SubmitResult
+from gateways.breaker import CircuitBreaker
+from gateways.limits import Clock, RateLimiter, SystemClock, Window
+
+log = structlog.get_logger("gateways.http")
+
+DEFAULT_TIMEOUT = 10.0  # seconds for one request, connection included
+DEFAULT_RETRY_AFTER = 5.0  # when a provider fails without saying how long to wait
+THROTTLE_RETRY_AFTER = 1.0  # when a provider throttles without a Retry-After
+
+_DIGITS = re.compile(r"\+?\d[\d .-]{5,}\d")
+
+
+def scrub(text: str) -> str:
+    """A provider's error text without the phone numbers some of them echo back."""
+    return _DIGITS.sub("<number>", text)
+
+
+def parse_retry_after(value: str | None, default: float, now: float | None = None) -> float:
+    """Retry-After as seconds (RFC 9110: delay-seconds or an HTTP date); ``default`` if absent
+    or unreadable. ``now`` is the wall clock in seconds since the epoch (passed in for tests)."""
+    if not value:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    wall = time.time() if now is None else now
+    return max(0.0, when.timestamp() - wall)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One message's result and what it says of the provider's health: True (it answered
+    properly, even to refuse a number or to throttle), False (its fault: the breaker counts it).
+    Every request's answer closes or counts: a half-open breaker's probe must end either way."""
+
+    result: SubmitResult
+    healthy: bool
+
+
+def fault(ref: str, reason: str, after: float = DEFAULT_RETRY_AFTER) -> Answer:
+    return Answer(SubmitResult.retry(ref, reason, after), False)
+
+
+class HttpGateway(abc.ABC):
+    """The base of the HTTP adapters: implements the Gateway protocol around ``_send``."""
+
+    kind = "http"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        rate: float = 0.0,
+        window: int = 10,
+        timeout: float = DEFAULT_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
+        breaker: CircuitBreaker | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.name = name
+        self.limits = Limits(rate=rate, window=window)
+        self.timeout = timeout
+        self.clock = clock or SystemClock()
+        self.breaker = breaker or CircuitBreaker(clock=self.clock)
+        self._given_session = session
+        self._session: aiohttp.ClientSession | None = session
+        self._rate = RateLimiter(rate, clock=self.clock)
+        self._window = Window(window)
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.closed = False
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.limits.window)
+            self._session = aiohttp.ClientSession(connector=connector)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._session is not None and self._session is not self._given_session:
+            await self._session.close()  # ours: we close it; a handed one stays its owner's
+        self._session = None
+        await self._events.put(None)
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError(f"gateway {self.name}: start() it before submitting")
+        return self._session
+
+    def request_timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.timeout)
+
+    # -- the protocol ------------------------------------------------------------------------
+
+    def health(self) -> str:
+        return self.breaker.state
+
+    async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
+        return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    # -- for the webhooks ----------------------------------------------------------------------
+
+    def publish(self, event: Event) -> bool:
+        """Queue an event from a webhook; False when the gateway is closed (answer 503 so the
+        provider tries again later, to a daemon that is running)."""
+        if self.closed:
+            return False
+        self._events.put_nowait(event)
+        return True
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    # -- one message -----------------------------------------------------------------------------
+
+    async def _submit_one(self, message: Message) -> SubmitResult:
+        if self.closed:
+            return SubmitResult.retry(message.ref, f"gateway {self.name} is closed", 1.0)
+        if not self.breaker.allow():
+            return SubmitResult.retry(
+                message.ref, f"gateway {self.name}: circuit open", self.breaker.cooldown
+            )
+        await self._rate.acquire(message.segments)
+        async with self._window.slot():
+            answer = await self._guarded_send(message)
+        if answer.healthy:
+            self.breaker.success()
+        else:
+            self.breaker.failure()
+            log.warning(
+                "gateway_fault",
+                gateway=self.name,
+                ref=message.ref,
+                reason=answer.result.reason,
+                breaker=self.breaker.state,
+            )
+        return answer.result
+
+    async def _guarded_send(self, message: Message) -> Answer:
+        try:
+            return await self._send(message)
+        except TimeoutError:
+            return fault(message.ref, f"{self.name}: no answer within {self.timeout:g} s")
+        except aiohttp.ClientError as exc:
+            detail = scrub(str(exc)) or type(exc).__name__
+            return fault(message.ref, f"{self.name}: connection failed ({detail})")
+
+    @abc.abstractmethod
+    async def _send(self, message: Message) -> Answer:
+        """One request for one message; may raise TimeoutError or aiohttp.ClientError."""
