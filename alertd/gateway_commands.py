@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from alertd.cliutil import command, group, out_json, table
+from alertd.cliutil import command, group, out, out_json, positive_int, table
 from alertd.config import Config
 from alertd.errors import DatabaseError, InputError
 from alertd.gateway_factory import check
+from gateways.fake_provider import run_fake_provider
 
 
 async def gateways_list(args: argparse.Namespace, config: Config) -> int:
@@ -57,6 +59,15 @@ async def gateways_check(args: argparse.Namespace, config: Config) -> int:
     return 0 if all(h.ok for h in results) else DatabaseError.exit_code
 
 
+async def fake_provider(args: argparse.Namespace, config: Config) -> int:
+    out(
+        f"fake provider (Twilio dialect) on http://{args.host}:{args.port}, account "
+        f"{args.account_sid}; accepted messages are appended to {args.log}; Ctrl-C to stop"
+    )
+    await run_fake_provider(args.host, args.port, args.log, args.account_sid, args.auth_token)
+    return 0
+
+
 def register_gateways(sub: Any) -> None:
     gs = group(sub, "gateways", "SMS gateways")
     p = command(gs, "list", gateways_list, "the configured gateways, by priority")
@@ -68,3 +79,20 @@ def register_gateways(sub: Any) -> None:
         "connect to each gateway (bind, or an authenticated no-op) and print its state",
     )
     p.add_argument("--json", action="store_true")
+    p = command(
+        sub,
+        "fake-provider",
+        fake_provider,
+        "a fake SMS provider on loopback (Twilio dialect) that logs what it accepts",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=positive_int, default=8025)
+    p.add_argument(
+        "--log",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="append every accepted message here, one JSON line each",
+    )
+    p.add_argument("--account-sid", default="ACfake")
+    p.add_argument("--auth-token", default="fake-token")

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import aiohttp
+
 from alertd.errors import ConfigError
 from alertd.gateway_config import GatewayConfig
-from gateways.base import Gateway
+from gateways.base import Gateway, GatewayError
 from gateways.fake import FakeGateway
+from gateways.http_ovh import OvhGateway
+from gateways.http_twilio import TwilioGateway
 
 
 def build(config: GatewayConfig) -> Gateway:
@@ -23,9 +27,54 @@ def build(config: GatewayConfig) -> Gateway:
             throttle_rate=float(o.get("throttle_rate", 0.0)),
             receipt_delay=float(o.get("receipt_delay", 0.0)),
         )
+    if config.kind == "twilio":
+        return _twilio(config)
+    if config.kind == "ovh":
+        return _ovh(config)
     raise ConfigError(
         f"config: gateways.{config.name}: the {config.kind} adapter is not available in this "
         "version of alertd yet"
+    )
+
+
+def _required(config: GatewayConfig, key: str) -> str:
+    value = config.options.get(key)
+    if not value:
+        raise ConfigError(
+            f"config: gateways.{config.name}: {key} is required for a {config.kind} gateway"
+        )
+    return str(value)
+
+
+def _twilio(config: GatewayConfig) -> Gateway:
+    o = config.options
+    return TwilioGateway(
+        config.name,
+        account_sid=_required(config, "account_sid"),
+        auth_token=config.secrets["auth_token"],
+        from_number=config.sender,
+        messaging_service_sid=o.get("messaging_service_sid"),
+        status_callback=o.get("status_callback"),
+        base_url=str(o.get("base_url", "https://api.twilio.com")),
+        rate=config.rate,
+        window=config.window,
+        timeout=config.timeout_s,
+    )
+
+
+def _ovh(config: GatewayConfig) -> Gateway:
+    o = config.options
+    return OvhGateway(
+        config.name,
+        application_key=config.secrets["application_key"],
+        application_secret=config.secrets["application_secret"],
+        consumer_key=config.secrets["consumer_key"],
+        service_name=_required(config, "service_name"),
+        sender=config.sender,
+        base_url=str(o.get("base_url", "https://eu.api.ovh.com")),
+        rate=config.rate,
+        window=config.window,
+        timeout=config.timeout_s,
     )
 
 
@@ -58,7 +107,9 @@ async def check(config: GatewayConfig) -> Health:
             "unreachable",
             f"no answer within {config.timeout_s:g} s",
         )
-    except (OSError, ConnectionError) as exc:
+    except GatewayError as exc:
+        return Health(config.name, config.kind, False, "refused", str(exc))
+    except (OSError, ConnectionError, aiohttp.ClientError) as exc:
         return Health(
             config.name, config.kind, False, "unreachable", str(exc) or type(exc).__name__
         )

@@ -15,6 +15,10 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
+class GatewayError(Exception):
+    """A gateway cannot be used (refused credentials, bind failed): the message says why."""
+
+
 class Outcome(enum.Enum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"  # for good: do not retry through this gateway

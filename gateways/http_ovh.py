@@ -34,7 +34,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from gateways.base import Inbound, Message, Receipt, ReceiptStatus, SubmitResult
+from gateways.base import GatewayError, Inbound, Message, Receipt, ReceiptStatus, SubmitResult
 from gateways.breaker import CircuitBreaker
 from gateways.http_common import (
     DEFAULT_RETRY_AFTER,
@@ -201,7 +201,7 @@ class OvhGateway(HttpGateway):
         """An authenticated no-op: read the SMS service."""
         status, body, _ = await self.call("GET", "")
         if status != 200 or not isinstance(body, dict):
-            return f"ovh answered {status} to the service check"
+            raise GatewayError(f"ovh answered {status} to the service check")
         return f"service {body.get('status', '?')}, {body.get('creditsLeft', '?')} credits left"
 
     # -- sending -------------------------------------------------------------------------------

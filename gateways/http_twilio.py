@@ -27,7 +27,7 @@ from collections.abc import Iterable
 import aiohttp
 from aiohttp import web
 
-from gateways.base import Inbound, Message, Receipt, ReceiptStatus, SubmitResult
+from gateways.base import GatewayError, Inbound, Message, Receipt, ReceiptStatus, SubmitResult
 from gateways.breaker import CircuitBreaker
 from gateways.http_common import (
     DEFAULT_RETRY_AFTER,
@@ -152,7 +152,7 @@ class TwilioGateway(HttpGateway):
             url, headers=self._auth, timeout=self.request_timeout()
         ) as response:
             if response.status != 200:
-                return f"twilio answered {response.status} to the account check"
+                raise GatewayError(f"twilio answered {response.status} to the account check")
             body = await response.json(content_type=None)
             status = body.get("status", "?") if isinstance(body, dict) else "?"
             return f"account {status}"
