@@ -9,11 +9,18 @@ senders were served.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from gateways.base import Message
+from gateways.base import Gateway, Message, Outcome
 from gateways.fake import FakeGateway
+from gateways.http_twilio import TwilioGateway
 
 
 async def _sender(gateway: FakeGateway, name: str, count: int, batch: int) -> int:
@@ -53,3 +60,87 @@ async def ratelimit_benchmark(
         "share_of_contract": round(total / elapsed / rate, 4),
         "per_sender": counts,
     }
+
+
+_SID, _TOKEN = "ACbench", "bench-token"
+
+
+async def _throughput(gateway: Gateway, messages: int, batch: int) -> float:
+    """Submissions per second through ``gateway`` (started), in batches."""
+    started = time.perf_counter()
+    for first in range(0, messages, batch):
+        chunk = [
+            Message(f"b{i}", f"+3373{i:07d}", "Exercice alertd", 1)
+            for i in range(first, min(first + batch, messages))
+        ]
+        results = await gateway.submit(chunk)
+        if any(r.outcome is not Outcome.ACCEPTED for r in results):
+            raise RuntimeError(f"the benchmark gateway refused a message: {results[0].reason}")
+    return messages / (time.perf_counter() - started)
+
+
+@asynccontextmanager
+async def _provider_process(folder: Path) -> AsyncIterator[tuple[int, Path]]:
+    """The fake provider in its own process (as in production, the peer has its own CPU)."""
+    log = folder / "accepted.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "alertd",
+        "--log-format",
+        "json",
+        "fake-provider",
+        "--port",
+        "0",
+        "--log",
+        str(log),
+        "--account-sid",
+        _SID,
+        "--auth-token",
+        _TOKEN,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr is not None  # noqa: S101 - asked for above
+        port = await asyncio.wait_for(_listening_port(proc.stderr), 30)
+        yield port, log
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def _listening_port(stream: asyncio.StreamReader) -> int:
+    while line := await stream.readline():
+        if b"fake_provider_listening" in line:
+            return int(json.loads(line)["port"])
+    raise RuntimeError("the fake provider stopped before listening")
+
+
+async def http_benchmark(messages: int, windows: tuple[int, ...] = (1, 64)) -> dict[str, Any]:
+    """Twilio-dialect submissions to the fake provider process, no rate limit, per window."""
+    figures: dict[str, Any] = {"benchmark": "gateway_http", "messages": messages}
+    with tempfile.TemporaryDirectory(prefix="alertd-bench-http-") as folder:
+        async with _provider_process(Path(folder)) as (port, log):
+            for window in windows:
+                gateway = TwilioGateway(
+                    "bench",
+                    account_sid=_SID,
+                    auth_token=_TOKEN,
+                    from_number="+33600000000",
+                    rate=0,
+                    window=window,
+                    base_url=f"http://127.0.0.1:{port}",
+                )
+                await gateway.start()
+                try:
+                    rate = await _throughput(gateway, messages, batch=max(window * 4, 64))
+                finally:
+                    await gateway.close()
+                figures[f"window_{window}_per_second"] = round(rate, 1)
+        figures["accepted_by_provider"] = len(log.read_text(encoding="utf-8").splitlines())
+    first, last = windows[0], windows[-1]
+    figures["ratio"] = round(
+        figures[f"window_{last}_per_second"] / figures[f"window_{first}_per_second"], 2
+    )
+    return figures

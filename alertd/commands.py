@@ -324,6 +324,15 @@ async def bench_ratelimit(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def bench_gateway_cmd(args: argparse.Namespace, config: Config) -> int:
+    if args.kind == "smpp":
+        raise InputError(
+            "the SMPP client is not in this version of alertd yet: bench gateway --kind http"
+        )
+    out_json(await bench_gateway.http_benchmark(args.messages))
+    return 0
+
+
 async def bench_import(args: argparse.Namespace, config: Config) -> int:
     result = await bench.import_benchmark(config, rows=args.rows, keep=args.keep)
     out_json(result)
@@ -444,6 +453,15 @@ def _register_tools(sub: Any) -> None:
     p = command(ben, "import", bench_import, "subscriber CSV import against plain COPY")
     p.add_argument("--rows", type=positive_int, default=1_000_000)
     p.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "gateway",
+        bench_gateway_cmd,
+        "submissions per second through a loopback peer, window 1 against window 64",
+    )
+    p.add_argument("--kind", choices=("http", "smpp"), default="http")
+    p.add_argument("--messages", type=positive_int, default=50_000)
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(
         ben,

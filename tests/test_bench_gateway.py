@@ -9,3 +9,12 @@ async def test_ratelimit_benchmark_reports_its_figures() -> None:
     assert result["per_sender"] == [100, 100, 100, 100]
     assert result["baseline_seconds"] == 0.02
     assert {"seconds", "deviation_pct", "achieved_per_second", "share_of_contract"} <= set(result)
+
+
+async def test_http_benchmark_counts_what_the_provider_accepted() -> None:
+    from alertd.bench_gateway import http_benchmark
+
+    result = await http_benchmark(messages=200, windows=(1, 8))
+    assert result["accepted_by_provider"] == 400  # both runs, every message, once
+    assert result["window_1_per_second"] > 0 and result["window_8_per_second"] > 0
+    assert "ratio" in result
