@@ -21,6 +21,7 @@ from typing import Any
 from gateways.base import Gateway, Message, Outcome
 from gateways.fake import FakeGateway
 from gateways.http_twilio import TwilioGateway
+from gateways.smpp import SmppGateway
 
 
 async def _sender(gateway: FakeGateway, name: str, count: int, batch: int) -> int:
@@ -139,6 +140,63 @@ async def http_benchmark(messages: int, windows: tuple[int, ...] = (1, 64)) -> d
                     await gateway.close()
                 figures[f"window_{window}_per_second"] = round(rate, 1)
         figures["accepted_by_provider"] = len(log.read_text(encoding="utf-8").splitlines())
+    first, last = windows[0], windows[-1]
+    figures["ratio"] = round(
+        figures[f"window_{last}_per_second"] / figures[f"window_{first}_per_second"], 2
+    )
+    return figures
+
+
+@asynccontextmanager
+async def _smsc_process(latency_ms: float) -> AsyncIterator[int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "alertd.smsc_sim",
+        "--port",
+        "0",
+        "--latency-ms",
+        str(latency_ms),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None  # noqa: S101 - asked for above
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line.startswith(b"listening "):
+            raise RuntimeError("the SMSC simulator did not start (is smpp34 installed?)")
+        yield int(line.split()[1])
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def smpp_benchmark(
+    messages: int, windows: tuple[int, ...] = (1, 64), latency_ms: float = 0.0
+) -> dict[str, Any]:
+    """submit_sm to the loopback SMSC simulator (its own process), no rate limit, per window."""
+    figures: dict[str, Any] = {
+        "benchmark": "gateway_smpp",
+        "messages": messages,
+        "smsc_latency_ms": latency_ms,
+    }
+    async with _smsc_process(latency_ms) as port:
+        for window in windows:
+            gateway = SmppGateway(
+                "bench",
+                host="127.0.0.1",
+                port=port,
+                system_id="alertd",
+                password="bench",  # noqa: S106 - the loopback simulator takes any
+                rate=0,
+                window=window,
+            )
+            await gateway.start()
+            try:
+                rate = await _throughput(gateway, messages, batch=max(window * 4, 64))
+            finally:
+                await gateway.close()
+            figures[f"window_{window}_per_second"] = round(rate, 1)
     first, last = windows[0], windows[-1]
     figures["ratio"] = round(
         figures[f"window_{last}_per_second"] / figures[f"window_{first}_per_second"], 2

@@ -326,10 +326,9 @@ async def bench_ratelimit(args: argparse.Namespace, config: Config) -> int:
 
 async def bench_gateway_cmd(args: argparse.Namespace, config: Config) -> int:
     if args.kind == "smpp":
-        raise InputError(
-            "the SMPP client is not in this version of alertd yet: bench gateway --kind http"
-        )
-    out_json(await bench_gateway.http_benchmark(args.messages))
+        out_json(await bench_gateway.smpp_benchmark(args.messages, latency_ms=args.latency_ms))
+    else:
+        out_json(await bench_gateway.http_benchmark(args.messages))
     return 0
 
 
@@ -461,6 +460,12 @@ def _register_tools(sub: Any) -> None:
         "submissions per second through a loopback peer, window 1 against window 64",
     )
     p.add_argument("--kind", choices=("http", "smpp"), default="http")
+    p.add_argument(
+        "--latency-ms",
+        type=finite_float,
+        default=0.0,
+        help="SMPP: the simulator answers each submit_sm after this delay",
+    )
     p.add_argument("--messages", type=positive_int, default=50_000)
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(

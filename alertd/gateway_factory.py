@@ -13,6 +13,7 @@ from gateways.base import Gateway, GatewayError
 from gateways.fake import FakeGateway
 from gateways.http_ovh import OvhGateway
 from gateways.http_twilio import TwilioGateway
+from gateways.smpp import SmppGateway
 
 
 def build(config: GatewayConfig) -> Gateway:
@@ -31,6 +32,8 @@ def build(config: GatewayConfig) -> Gateway:
         return _twilio(config)
     if config.kind == "ovh":
         return _ovh(config)
+    if config.kind == "smpp":
+        return _smpp(config)
     raise ConfigError(
         f"config: gateways.{config.name}: the {config.kind} adapter is not available in this "
         "version of alertd yet"
@@ -59,6 +62,23 @@ def _twilio(config: GatewayConfig) -> Gateway:
         rate=config.rate,
         window=config.window,
         timeout=config.timeout_s,
+    )
+
+
+def _smpp(config: GatewayConfig) -> Gateway:
+    o = config.options
+    return SmppGateway(
+        config.name,
+        host=_required(config, "host"),
+        port=int(o.get("port", 2775)),
+        system_id=_required(config, "system_id"),
+        password=config.secrets["password"],
+        system_type=str(o.get("system_type", "")),
+        sender=config.sender,
+        rate=config.rate,
+        window=config.window,
+        timeout=config.timeout_s,
+        enquire_link_s=float(o.get("enquire_link_s", 30.0)),
     )
 
 

@@ -18,3 +18,12 @@ async def test_http_benchmark_counts_what_the_provider_accepted() -> None:
     assert result["accepted_by_provider"] == 400  # both runs, every message, once
     assert result["window_1_per_second"] > 0 and result["window_8_per_second"] > 0
     assert "ratio" in result
+
+
+async def test_smpp_benchmark_against_the_simulator() -> None:
+    from alertd.bench_gateway import smpp_benchmark
+
+    result = await smpp_benchmark(messages=200, windows=(1, 4), latency_ms=1.0)
+    assert result["smsc_latency_ms"] == 1.0
+    assert result["window_1_per_second"] > 0 and result["window_4_per_second"] > 0
+    assert "ratio" in result
