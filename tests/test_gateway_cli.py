@@ -76,3 +76,33 @@ def test_gateways_check_against_the_fake_provider(
     wrong = alertd("--config", str(config), "gateways", "check", env={"TOKEN": "nope"})
     assert wrong.returncode == 69
     assert "FAILING" in wrong.stdout
+
+
+@pytest.fixture
+def smsc() -> Iterator[int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alertd.smsc_sim", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "listening PORT" once bound: no sleeping
+        assert line.startswith("listening "), line
+        yield int(line.split()[1])
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_gateways_check_against_the_smsc_simulator(smsc: int, tmp_path: Path) -> None:
+    config = tmp_path / "alertd.toml"
+    config.write_text(
+        f'[gateways.smsc]\nkind = "smpp"\nhost = "127.0.0.1"\nport = {smsc}\n'
+        'system_id = "alertd"\ncredentials_env = { password = "PW" }\n'
+    )
+    result = alertd("--config", str(config), "gateways", "check", "--json", env={"PW": "x"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    [state] = json.loads(result.stdout)
+    assert (state["name"], state["ok"], state["state"]) == ("smsc", True, "closed")
