@@ -8,7 +8,11 @@ one probe goes through; success closes the breaker, failure opens it again. Reje
 
 from __future__ import annotations
 
+import structlog
+
 from gateways.limits import Clock, SystemClock
+
+log = structlog.get_logger("gateways.breaker")
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -52,3 +56,11 @@ class CircuitBreaker:
         self._failures += 1
         if self._opened_at is not None or self._failures >= self.threshold:
             self._opened_at = self.clock.now()
+
+    def record(self, healthy: bool, *, gateway: str, ref: str, reason: str | None) -> None:
+        """Count one answer; a fault is logged with the breaker's new state (never a number)."""
+        if healthy:
+            self.success()
+            return
+        self.failure()
+        log.warning("gateway_fault", gateway=gateway, ref=ref, reason=reason, breaker=self.state)

@@ -170,17 +170,9 @@ class HttpGateway(abc.ABC):
         await self._rate.acquire(message.segments)
         async with self._window.slot():
             answer = await self._guarded_send(message)
-        if answer.healthy:
-            self.breaker.success()
-        else:
-            self.breaker.failure()
-            log.warning(
-                "gateway_fault",
-                gateway=self.name,
-                ref=message.ref,
-                reason=answer.result.reason,
-                breaker=self.breaker.state,
-            )
+        self.breaker.record(
+            answer.healthy, gateway=self.name, ref=message.ref, reason=answer.result.reason
+        )
         return answer.result
 
     async def _guarded_send(self, message: Message) -> Answer:

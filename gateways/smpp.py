@@ -502,17 +502,9 @@ class SmppGateway:
             )
         await self._rate.acquire(max(message.segments, len(bodies)))
         answer = await self._send(message.ref, bodies)
-        if answer.healthy:
-            self.breaker.success()
-        else:
-            self.breaker.failure()
-            log.warning(
-                "gateway_fault",
-                gateway=self.name,
-                ref=message.ref,
-                reason=answer.result.reason,
-                breaker=self.breaker.state,
-            )
+        self.breaker.record(
+            answer.healthy, gateway=self.name, ref=message.ref, reason=answer.result.reason
+        )
         return answer.result
 
     async def _send(self, ref: str, bodies: list[ShortMessage]) -> _Answer:
