@@ -13,7 +13,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -123,8 +123,9 @@ async def http_benchmark(messages: int, windows: tuple[int, ...] = (1, 64)) -> d
     figures: dict[str, Any] = {"benchmark": "gateway_http", "messages": messages}
     with tempfile.TemporaryDirectory(prefix="alertd-bench-http-") as folder:
         async with _provider_process(Path(folder)) as (port, log):
-            for window in windows:
-                gateway = TwilioGateway(
+
+            def twilio(window: int) -> Gateway:
+                return TwilioGateway(
                     "bench",
                     account_sid=_SID,
                     auth_token=_TOKEN,
@@ -133,13 +134,25 @@ async def http_benchmark(messages: int, windows: tuple[int, ...] = (1, 64)) -> d
                     window=window,
                     base_url=f"http://127.0.0.1:{port}",
                 )
-                await gateway.start()
-                try:
-                    rate = await _throughput(gateway, messages, batch=max(window * 4, 64))
-                finally:
-                    await gateway.close()
-                figures[f"window_{window}_per_second"] = round(rate, 1)
+
+            figures |= await _per_window(twilio, messages, windows)
         figures["accepted_by_provider"] = len(log.read_text(encoding="utf-8").splitlines())
+    return figures
+
+
+async def _per_window(
+    make: Callable[[int], Gateway], messages: int, windows: tuple[int, ...]
+) -> dict[str, float]:
+    """Submissions per second for each window, and the last window's ratio to the first."""
+    figures: dict[str, float] = {}
+    for window in windows:
+        gateway = make(window)
+        await gateway.start()
+        try:
+            rate = await _throughput(gateway, messages, batch=max(window * 4, 64))
+        finally:
+            await gateway.close()
+        figures[f"window_{window}_per_second"] = round(rate, 1)
     first, last = windows[0], windows[-1]
     figures["ratio"] = round(
         figures[f"window_{last}_per_second"] / figures[f"window_{first}_per_second"], 2
@@ -181,8 +194,9 @@ async def smpp_benchmark(
         "smsc_latency_ms": latency_ms,
     }
     async with _smsc_process(latency_ms) as port:
-        for window in windows:
-            gateway = SmppGateway(
+
+        def smpp(window: int) -> Gateway:
+            return SmppGateway(
                 "bench",
                 host="127.0.0.1",
                 port=port,
@@ -191,14 +205,6 @@ async def smpp_benchmark(
                 rate=0,
                 window=window,
             )
-            await gateway.start()
-            try:
-                rate = await _throughput(gateway, messages, batch=max(window * 4, 64))
-            finally:
-                await gateway.close()
-            figures[f"window_{window}_per_second"] = round(rate, 1)
-    first, last = windows[0], windows[-1]
-    figures["ratio"] = round(
-        figures[f"window_{last}_per_second"] / figures[f"window_{first}_per_second"], 2
-    )
+
+        figures |= await _per_window(smpp, messages, windows)
     return figures
