@@ -1,0 +1,118 @@
+"""The durable outbox: the database side of dispatch (see sql/outbox.sql).
+
+PostgreSQL is the only coordinator. Deliveries are written once per (alert, subscriber); daemons
+claim batches with ``FOR UPDATE SKIP LOCKED`` under a lease, and record each gateway batch with one
+statement, fenced by the lease so that a daemon that lost it changes nothing. The dispatch loop,
+failover and the in-doubt policy build on these operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from alertd.dbtypes import Queryable
+from alertd.queries import queries
+from gateways.base import Outcome, Receipt, ReceiptStatus, SubmitResult
+
+LIFE_SAFETY, INFORMATION = 0, 1  # deliveries.priority: lower is claimed first
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    alert_id: int
+    priority: int
+    attempts: int
+    phone: str
+    text: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    submitted: int
+    failed: int
+    requeued: int
+
+
+async def enqueue(
+    conn: Queryable,
+    alert_id: int,
+    priority: int,
+    *,
+    subscriber_ids: Sequence[int],
+    matched_by: Sequence[str],
+    languages: Sequence[str],
+) -> int:
+    """Write the deliveries of one batch of recipients; returns how many were new."""
+    return int(
+        await conn.fetchval(
+            queries("outbox")["enqueue"],
+            alert_id,
+            priority,
+            list(subscriber_ids),
+            list(matched_by),
+            list(languages),
+        )
+    )
+
+
+async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> list[Claimed]:
+    rows = await conn.fetch(queries("outbox")["claim"], batch, lease_s, worker)
+    return [
+        Claimed(
+            r["id"],
+            r["alert_id"],
+            r["priority"],
+            r["attempts"],
+            r["phone"],
+            r["text"],
+            r["expires_at"],
+        )
+        for r in rows
+    ]
+
+
+async def record(
+    conn: Queryable, worker: str, gateway: str, results: Sequence[SubmitResult]
+) -> Recorded:
+    """Record one gateway batch (refs are delivery ids)."""
+    row = await conn.fetchrow(
+        queries("outbox")["record"],
+        [int(r.ref) for r in results],
+        [r.outcome.value for r in results],
+        [r.message_id for r in results],
+        [r.reason for r in results],
+        [r.retry_after if r.outcome is Outcome.RETRY else None for r in results],
+        gateway,
+        worker,
+    )
+    assert row is not None  # noqa: S101 - an aggregate returns one row
+    return Recorded(row["submitted"], row["failed"], row["requeued"])
+
+
+async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> int:
+    final = [r for r in receipts if r.status is not ReceiptStatus.BUFFERED]
+    return int(
+        await conn.fetchval(
+            queries("outbox")["receipts"],
+            [r.gateway for r in final],
+            [r.message_id for r in final],
+            [r.status.value for r in final],
+            [r.error for r in final],
+        )
+    )
+
+
+async def reclaim_expired(conn: Queryable) -> int:
+    """Put back the deliveries whose daemon's lease ran out; they are marked in doubt."""
+    return int(await conn.fetchval(queries("outbox")["reclaim"]))
+
+
+async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:
+    rows = await conn.fetch(queries("outbox")["progress"], alert_id)
+    counts = {r["status"]: int(r["n"]) for r in rows}
+    counts["in_doubt"] = sum(int(r["in_doubt"]) for r in rows)
+    return counts

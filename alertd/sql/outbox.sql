@@ -1,0 +1,95 @@
+-- The outbox: deliveries written once per (alert, subscriber), claimed in batches, recorded in
+-- batches. One statement per batch on every path, never one per message.
+
+-- name: enqueue
+-- Idempotent: a second send, a retry or a restart never doubles a delivery (the unique key).
+WITH added AS (
+    INSERT INTO deliveries (alert_id, subscriber_id, priority, matched_by, language)
+    SELECT $1, u.subscriber_id, $2, u.matched_by, u.language
+    FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(subscriber_id, matched_by, language)
+    ON CONFLICT (alert_id, subscriber_id) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM added;
+
+-- name: claim
+-- Life-safety first, then the oldest; rows another daemon holds are skipped, not waited for.
+-- The lease says until when this daemon owns them; after it, they may be reclaimed.
+WITH picked AS (
+    SELECT id FROM deliveries
+    WHERE status = 'queued' AND next_attempt_at <= now()
+    ORDER BY priority, next_attempt_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d
+SET status = 'sending', lease_until = now() + make_interval(secs => $2), leased_by = $3,
+    attempts = d.attempts + 1, updated_at = now()
+FROM picked, subscribers s, alerts a
+WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
+RETURNING d.id, d.alert_id, d.priority, d.attempts, s.phone,
+          coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at;
+
+-- name: record
+-- The results of one gateway batch. Only the daemon that holds the lease may record (fencing):
+-- a daemon that lost its lease, to a crash-and-reclaim, changes nothing.
+WITH results AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[])
+        AS r(id, outcome, message_id, reason, retry_after)
+), changed AS (
+    UPDATE deliveries d
+    SET status = CASE r.outcome WHEN 'accepted' THEN 'submitted'
+                                WHEN 'rejected' THEN 'failed'
+                                ELSE 'queued' END,
+        gateway = $6,
+        gateway_message_id = CASE WHEN r.outcome = 'accepted' THEN r.message_id
+                                  ELSE d.gateway_message_id END,
+        error = CASE WHEN r.outcome = 'accepted' THEN NULL ELSE r.reason END,
+        next_attempt_at = CASE WHEN r.outcome = 'retry'
+                               THEN now() + make_interval(secs => coalesce(r.retry_after, 1))
+                               ELSE d.next_attempt_at END,
+        submitted_at = CASE WHEN r.outcome = 'accepted' THEN now() ELSE d.submitted_at END,
+        lease_until = NULL, leased_by = NULL, updated_at = now()
+    FROM results r
+    WHERE d.id = r.id AND d.status = 'sending' AND d.leased_by = $7
+    RETURNING d.status
+)
+SELECT count(*) FILTER (WHERE status = 'submitted') AS submitted,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'queued') AS requeued
+FROM changed;
+
+-- name: receipts
+-- Delivery receipts, matched by the gateway's message id. A late "buffered" never undoes a
+-- final state.
+WITH receipts AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+        AS r(gateway, message_id, status, error)
+), changed AS (
+    UPDATE deliveries d
+    SET status = r.status,
+        error = coalesce(r.error, d.error),
+        delivered_at = CASE WHEN r.status = 'delivered' THEN now() ELSE d.delivered_at END,
+        updated_at = now()
+    FROM receipts r
+    WHERE d.gateway = r.gateway AND d.gateway_message_id = r.message_id
+      AND d.status IN ('submitted', 'sending') AND r.status IN ('delivered', 'failed', 'expired')
+    RETURNING 1
+)
+SELECT count(*) FROM changed;
+
+-- name: reclaim
+-- Deliveries whose daemon died while sending: back to the queue, marked in doubt (the gateway may
+-- or may not have taken them; the dispatcher's per-severity policy decides what to do).
+WITH reclaimed AS (
+    UPDATE deliveries
+    SET status = 'queued', in_doubt = true, lease_until = NULL, leased_by = NULL,
+        next_attempt_at = now(), updated_at = now()
+    WHERE status = 'sending' AND lease_until < now()
+    RETURNING 1
+)
+SELECT count(*) FROM reclaimed;
+
+-- name: progress
+SELECT status, count(*) AS n, count(*) FILTER (WHERE in_doubt) AS in_doubt
+FROM deliveries WHERE alert_id = $1 GROUP BY status;
