@@ -93,6 +93,10 @@ async def record(
     return Recorded(row["submitted"], row["failed"], row["requeued"])
 
 
+async def expire(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
+    return int(await conn.fetchval(queries("outbox")["expire"], list(ids), worker))
+
+
 async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> int:
     final = [r for r in receipts if r.status is not ReceiptStatus.BUFFERED]
     return int(

@@ -93,3 +93,14 @@ SELECT count(*) FROM reclaimed;
 -- name: progress
 SELECT status, count(*) AS n, count(*) FILTER (WHERE in_doubt) AS in_doubt
 FROM deliveries WHERE alert_id = $1 GROUP BY status;
+
+-- name: expire
+-- Deliveries claimed after their alert's expiry: they stop, they are not sent late.
+WITH expired AS (
+    UPDATE deliveries
+    SET status = 'expired', error = 'the alert expired before it could be sent',
+        lease_until = NULL, leased_by = NULL, updated_at = now()
+    WHERE id = ANY($1::bigint[]) AND status = 'sending' AND leased_by = $2
+    RETURNING 1
+)
+SELECT count(*) FROM expired;

@@ -1,0 +1,142 @@
+"""The dispatch loop: claimed deliveries to gateways, results and receipts back to the outbox.
+
+One ``step`` claims a batch (life-safety first), stops what has expired, hands the rest to the
+gateway its attempt number points at (failover: after ``retries_per_gateway`` attempts a delivery
+moves to the next gateway by priority, skipping gateways whose circuit breaker is open), and
+records each gateway's results with one statement. Temporary failures come back later with
+exponential back-off and jitter; permanent ones fail at once with the gateway's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import asyncpg
+
+from alertd import outbox
+from alertd.logs import get_logger
+from gateways.base import Gateway, Message, Outcome, Receipt, SubmitResult
+from templates import segments
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    batch: int = 500
+    lease_s: float = 60.0
+    retries_per_gateway: int = 3
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+    idle_s: float = 0.2  # pause when nothing is queued
+
+
+def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> float:
+    """Seconds before the next attempt: exponential, capped, with full jitter on the upper half."""
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2.0 ** max(0, attempts - 1))
+    return float(ceiling / 2 + rng.random() * ceiling / 2)
+
+
+def choose(gateways: Sequence[Gateway], attempts: int, per_gateway: int) -> Gateway | None:
+    """The gateway for this attempt: by priority, moving on every ``per_gateway`` attempts,
+    skipping open circuits; None when every circuit is open."""
+    usable = [g for g in gateways if g.health() != "open"]
+    if not usable:
+        return None
+    return usable[((attempts - 1) // per_gateway) % len(usable)]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        gateways: Sequence[Gateway],
+        *,
+        worker: str,
+        settings: DispatchSettings | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if not gateways:
+            raise ValueError("the dispatcher needs at least one gateway")
+        self.pool = pool
+        self.gateways = list(gateways)
+        self.worker = worker
+        self.settings = settings or DispatchSettings()
+        self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
+
+    async def step(self) -> int:
+        """Claim one batch and dispatch it; returns how many deliveries were claimed."""
+        claimed = await outbox.claim(
+            self.pool, self.settings.batch, self.settings.lease_s, self.worker
+        )
+        if not claimed:
+            return 0
+        now = datetime.now(UTC)
+        expired = [c.id for c in claimed if c.expires_at is not None and c.expires_at <= now]
+        if expired:
+            await outbox.expire(self.pool, self.worker, expired)
+        live = [c for c in claimed if c.id not in set(expired)]
+        by_gateway: dict[Gateway | None, list[outbox.Claimed]] = defaultdict(list)
+        for delivery in live:
+            gateway = choose(self.gateways, delivery.attempts, self.settings.retries_per_gateway)
+            by_gateway[gateway].append(delivery)
+        await asyncio.gather(*(self._send(g, batch) for g, batch in by_gateway.items()))
+        return len(claimed)
+
+    async def _send(self, gateway: Gateway | None, batch: list[outbox.Claimed]) -> None:
+        if gateway is None:  # every circuit open: try again later, through whichever recovers
+            results = [
+                SubmitResult.retry(str(c.id), "every gateway's circuit is open", 0) for c in batch
+            ]
+            name = "none"
+        else:
+            messages = [
+                Message(str(c.id), c.phone, c.text or "", segments(c.text or "")) for c in batch
+            ]
+            results = await gateway.submit(messages)
+            name = gateway.name
+        attempts = {str(c.id): c.attempts for c in batch}
+        # A gateway whose circuit just opened will not be used next: its retry-after is moot.
+        failing_over = gateway is None or gateway.health() == "open"
+        results = [self._with_backoff(r, attempts[r.ref], failing_over) for r in results]
+        recorded = await outbox.record(self.pool, self.worker, name, results)
+        log.debug(
+            "dispatch.batch",
+            gateway=name,
+            submitted=recorded.submitted,
+            failed=recorded.failed,
+            requeued=recorded.requeued,
+        )
+
+    def _with_backoff(
+        self, result: SubmitResult, attempts: int, failing_over: bool
+    ) -> SubmitResult:
+        if result.outcome is not Outcome.RETRY:
+            return result
+        asked = 0.0 if failing_over else result.retry_after or 0.0
+        wait = max(asked, backoff(attempts, self.settings, self._rng))
+        return replace(result, retry_after=wait)
+
+    async def drain(self) -> int:
+        """Steps until nothing is claimable now; returns how many were claimed in all."""
+        total = 0
+        while claimed := await self.step():
+            total += claimed
+        return total
+
+    async def apply(self, receipts: Sequence[Receipt]) -> int:
+        return await outbox.apply_receipts(self.pool, receipts)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and send until ``stop`` is set; reclaim expired leases as it goes."""
+        while not stop.is_set():
+            await outbox.reclaim_expired(self.pool)
+            if not await self.step():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.idle_s)

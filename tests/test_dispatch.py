@@ -1,0 +1,131 @@
+"""The dispatch loop with fake gateways on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+
+import asyncpg
+import pytest
+
+from alertd import outbox
+from alertd.dispatch import Dispatcher, DispatchSettings, backoff, choose
+from gateways.base import Receipt
+from gateways.fake import FakeGateway
+
+NOW = DispatchSettings(backoff_base_s=0.0, backoff_max_s=0.0)  # retries are due at once
+
+
+@pytest.fixture
+async def queued(loaded: asyncpg.Pool) -> tuple[asyncpg.Pool, int]:
+    tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = '59183'")
+    await loaded.execute(
+        "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
+        "SELECT $1, '+3373' || lpad(i::text, 7, '0'), '59140', 'active', now() "
+        "FROM generate_series(1, 300) i",
+        tenant,
+    )
+    alert_id = await loaded.fetchval(
+        "INSERT INTO alerts (tenant_id, hazard, severity, texts) VALUES ($1, 'submersion', "
+        "'life_safety', '{\"fr\": \"ALERTE SUBMERSION\"}') RETURNING id",
+        tenant,
+    )
+    ids = [r["id"] for r in await loaded.fetch("SELECT id FROM subscribers ORDER BY id")]
+    await outbox.enqueue(
+        loaded,
+        alert_id,
+        outbox.LIFE_SAFETY,
+        subscriber_ids=ids,
+        matched_by=["address"] * len(ids),
+        languages=["fr"] * len(ids),
+    )
+    return loaded, alert_id
+
+
+async def receipts_of(gateway: FakeGateway, count: int) -> list[Receipt]:
+    found: list[Receipt] = []
+    async for event in gateway.events():
+        assert isinstance(event, Receipt)
+        found.append(event)
+        if len(found) == count:
+            break
+    return found
+
+
+async def test_everyone_gets_it_once(queued: tuple[asyncpg.Pool, int]) -> None:
+    pool, alert_id = queued
+    fake = FakeGateway("primary")
+    dispatcher = Dispatcher(pool, [fake], worker="w1", settings=NOW)
+    assert await dispatcher.drain() == 300
+    phones = [m.to for m in fake.received]
+    assert len(phones) == len(set(phones)) == 300
+    assert {m.text for m in fake.received} == {"ALERTE SUBMERSION"}
+    assert await dispatcher.apply(await receipts_of(fake, 300)) == 300
+    assert await outbox.progress(pool, alert_id) == {"delivered": 300, "in_doubt": 0}
+
+
+async def test_temporary_errors_are_retried_until_all_are_sent(
+    queued: tuple[asyncpg.Pool, int],
+) -> None:
+    pool, alert_id = queued
+    flaky = FakeGateway("flaky", error_rate=0.3, throttle_rate=0.2, seed=3, receipts=False)
+    flaky.breaker.threshold = 10_000  # this test is about retries, not failover
+    dispatcher = Dispatcher(pool, [flaky], worker="w1", settings=NOW)
+    while await dispatcher.drain():
+        # Time passes: the gateway's retry-after (1 s) is over. (The test drives the clock.)
+        await pool.execute("UPDATE deliveries SET next_attempt_at = now() WHERE status = 'queued'")
+    assert len({m.to for m in flaky.received}) == len(flaky.received) == 300
+    assert (await outbox.progress(pool, alert_id))["submitted"] == 300
+    attempts = await pool.fetchval("SELECT max(attempts) FROM deliveries")
+    assert attempts > 1
+
+
+async def test_an_open_circuit_fails_over_to_the_next_gateway(
+    queued: tuple[asyncpg.Pool, int],
+) -> None:
+    pool, _ = queued
+    primary, backup = FakeGateway("primary"), FakeGateway("backup")
+    primary.outage = True
+    dispatcher = Dispatcher(pool, [primary, backup], worker="w1", settings=NOW)
+    await dispatcher.drain()
+    assert primary.received == []
+    assert len({m.to for m in backup.received}) == len(backup.received) == 300
+    gateways = {r["gateway"] for r in await pool.fetch("SELECT DISTINCT gateway FROM deliveries")}
+    assert gateways == {"backup"}
+
+
+async def test_permanent_rejections_fail_at_once(queued: tuple[asyncpg.Pool, int]) -> None:
+    pool, alert_id = queued
+    picky = FakeGateway("picky", reject_numbers=frozenset({"+33730000001", "+33730000002"}))
+    await Dispatcher(pool, [picky], worker="w1", settings=NOW).drain()
+    counts = await outbox.progress(pool, alert_id)
+    assert (counts["failed"], counts["submitted"]) == (2, 298)
+    assert await pool.fetchval("SELECT max(attempts) FROM deliveries WHERE status = 'failed'") == 1
+
+
+async def test_expired_alerts_are_not_sent_late(queued: tuple[asyncpg.Pool, int]) -> None:
+    pool, alert_id = queued
+    await pool.execute("UPDATE alerts SET expires_at = now() - interval '1 minute'")
+    fake = FakeGateway()
+    await Dispatcher(pool, [fake], worker="w1", settings=NOW).drain()
+    assert fake.received == []
+    assert await outbox.progress(pool, alert_id) == {"expired": 300, "in_doubt": 0}
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    settings = DispatchSettings(backoff_base_s=2, backoff_max_s=60)
+    rng = random.Random(1)  # noqa: S311 - jitter
+    waits = [backoff(n, settings, rng) for n in range(1, 10)]
+    assert 1 <= waits[0] <= 2 and 2 <= waits[1] <= 4
+    assert all(30 <= w <= 60 for w in waits[6:])
+
+
+def test_choose_moves_on_every_n_attempts_and_skips_open_circuits() -> None:
+    a, b = FakeGateway("a"), FakeGateway("b")
+    assert [choose([a, b], n, 3).name for n in range(1, 8)] == ["a"] * 3 + ["b"] * 3 + ["a"]
+    for _ in range(5):
+        a.breaker.failure()
+    assert choose([a, b], 1, 3) is b
+    b.outage = True
+    for _ in range(5):
+        b.breaker.failure()
+    assert choose([a, b], 1, 3) is None
