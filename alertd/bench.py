@@ -14,6 +14,8 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,17 @@ CREATE TABLE baseline_subscribers (
 """
 
 
-async def _scratch_database(dsn: str, name: str, create: bool) -> None:
+@asynccontextmanager
+async def scratch_database(dsn: str, name: str) -> AsyncIterator[None]:
+    """A database created on the server for one benchmark, dropped afterwards."""
+    await _drop_create(dsn, name, create=True)
+    try:
+        yield
+    finally:
+        await _drop_create(dsn, name, create=False)
+
+
+async def _drop_create(dsn: str, name: str, create: bool) -> None:
     conn = await connect(dsn_for(dsn, "postgres"))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -46,14 +58,12 @@ async def _scratch_database(dsn: str, name: str, create: bool) -> None:
 
 async def import_benchmark(config: Config, rows: int, keep: bool) -> dict[str, Any]:
     name = f"alertd_bench_{os.getpid()}"
-    async with open_database(config, migrate_now=False) as server:
-        admin_dsn = server.dsn
-        await _scratch_database(admin_dsn, name, create=True)
-        try:
-            scratch = with_overrides(config, database={"url": dsn_for(admin_dsn, name)})
-            return await _run_import(scratch, rows, keep)
-        finally:
-            await _scratch_database(admin_dsn, name, create=False)
+    async with (
+        open_database(config, migrate_now=False) as server,
+        scratch_database(server.dsn, name),
+    ):
+        scratch = with_overrides(config, database={"url": dsn_for(server.dsn, name)})
+        return await _run_import(scratch, rows, keep)
 
 
 async def _run_import(config: Config, rows: int, keep: bool) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from alertd import bench, bench_gateway, demo, operators, subscribers, tenants
+from alertd import bench_dispatch as bench_dispatch_module
 from alertd import bench_match as bench_match_module
 from alertd.audit import cli_actor
 from alertd.cliutil import command, finite_float, group, out, out_json, positive_int, table
@@ -332,6 +333,11 @@ async def bench_gateway_cmd(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def bench_dispatch(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_dispatch_module.dispatch_benchmark(config, args.deliveries, args.rate))
+    return 0
+
+
 async def bench_import(args: argparse.Namespace, config: Config) -> int:
     result = await bench.import_benchmark(config, rows=args.rows, keep=args.keep)
     out_json(result)
@@ -452,6 +458,20 @@ def _register_tools(sub: Any) -> None:
     p = command(ben, "import", bench_import, "subscriber CSV import against plain COPY")
     p.add_argument("--rows", type=positive_int, default=1_000_000)
     p.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "dispatch",
+        bench_dispatch,
+        "deliveries per second over the durable path, against plain batched SQL",
+    )
+    p.add_argument("--deliveries", type=positive_int, default=200_000)
+    p.add_argument(
+        "--rate",
+        type=finite_float,
+        default=0.0,
+        help="limit the fake gateway to this many segments a second (0: none)",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(
         ben,

@@ -1,0 +1,133 @@
+"""``alertd bench dispatch``: deliveries per second over the whole durable path.
+
+Enqueue (arrays into the outbox), claim (SKIP LOCKED, leases), submit to the fake gateway (no rate
+limit unless --rate), record, receipts — against the floor: the same rows inserted and updated the
+same number of times by plain batched SQL, with no per-message Python work, in the same run, in a
+scratch database.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import asyncpg
+
+from alertd import outbox
+from alertd.bench import scratch_database
+from alertd.config import Config, with_overrides
+from alertd.db import dsn_for, open_database
+from alertd.dispatch import Dispatcher, DispatchSettings
+from gateways.base import Receipt
+from gateways.fake import FakeGateway
+
+_SUBSCRIBERS = """
+INSERT INTO tenants (code, kind, name) VALUES ('59183', 'commune', 'Dunkerque');
+INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at)
+SELECT 1, '+337' || lpad(i::text, 8, '0'), '59140', 'active', now()
+FROM generate_series(1, {n}) i;
+INSERT INTO alerts (tenant_id, hazard, severity, texts)
+VALUES (1, 'submersion', 'life_safety', '{{"fr": "ALERTE SUBMERSION MARINE (exercice)"}}');
+"""
+ENQUEUE_BATCH = 10_000
+
+
+async def dispatch_benchmark(config: Config, deliveries: int, rate: float) -> dict[str, Any]:
+    name = f"alertd_bench_dispatch_{os.getpid()}"
+    async with (
+        open_database(config, migrate_now=False) as server,
+        scratch_database(server.dsn, name),
+    ):
+        scratch = with_overrides(config, database={"url": dsn_for(server.dsn, name), "pool_max": 4})
+        async with open_database(scratch) as db:
+            await db.pool.execute(_SUBSCRIBERS.format(n=deliveries))
+            path = await _durable_path(db.pool, deliveries, rate)
+            floor = await _floor(db.pool, deliveries, DispatchSettings().batch)
+    return {
+        "benchmark": "dispatch",
+        "deliveries": deliveries,
+        **path,
+        **floor,
+        "ratio_to_floor": round(path["per_second"] / floor["floor_per_second"], 3),
+        **(
+            {"rate": rate, "share_of_rate": round(path["submit_per_second"] / rate, 4)}
+            if rate
+            else {}
+        ),
+    }
+
+
+async def _durable_path(pool: asyncpg.Pool, n: int, rate: float) -> dict[str, Any]:
+    gateway = FakeGateway("bench", rate=rate, window=1000)
+    dispatcher = Dispatcher(pool, [gateway], worker="bench")
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM subscribers ORDER BY id")]
+    started = time.perf_counter()
+    first_submit = 0.0
+    for first in range(0, n, ENQUEUE_BATCH):
+        chunk = ids[first : first + ENQUEUE_BATCH]
+        await outbox.enqueue(
+            pool,
+            1,
+            outbox.LIFE_SAFETY,
+            subscriber_ids=chunk,
+            matched_by=["address"] * len(chunk),
+            languages=["fr"] * len(chunk),
+        )
+        if first == 0:  # streaming: the first batch goes out before the rest is written
+            await dispatcher.step()
+            first_submit = time.perf_counter() - started
+    await dispatcher.drain()
+    submitted_at = time.perf_counter()
+    receipts: list[Receipt] = []
+    async for event in gateway.events():
+        if isinstance(event, Receipt):
+            receipts.append(event)
+        if len(receipts) >= len(gateway.received):
+            break
+    for first in range(0, len(receipts), ENQUEUE_BATCH):
+        await dispatcher.apply(receipts[first : first + ENQUEUE_BATCH])
+    elapsed = time.perf_counter() - started
+    delivered = await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'delivered'")
+    phones = [m.to for m in gateway.received]
+    await gateway.close()
+    return {
+        "seconds": round(elapsed, 2),
+        "per_second": round(n / elapsed),
+        "first_submit_s": round(first_submit, 3),
+        "submit_per_second": round(len(phones) / (submitted_at - started), 1),
+        "delivered": delivered,
+        "duplicates": len(phones) - len(set(phones)),
+        "lost": n - delivered,
+    }
+
+
+async def _floor(pool: asyncpg.Pool, n: int, batch: int) -> dict[str, Any]:
+    """The same writes with no per-message Python work: one insert, then batched updates."""
+    await pool.execute("TRUNCATE deliveries")
+    started = time.perf_counter()
+    await pool.execute(
+        "INSERT INTO deliveries (alert_id, subscriber_id, priority) "
+        "SELECT 1, id, 0 FROM subscribers"
+    )
+    async with pool.acquire() as conn:
+        for _ in range(0, n, batch):
+            await conn.execute(
+                "WITH b AS (SELECT id FROM deliveries WHERE status = 'queued' ORDER BY priority,"
+                " next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) UPDATE deliveries d SET "
+                "status = 'sending', attempts = attempts + 1, lease_until = now() FROM b "
+                "WHERE d.id = b.id",
+                batch,
+            )
+            await conn.execute(
+                "UPDATE deliveries SET status = 'submitted', gateway = 'floor', "
+                "gateway_message_id = id::text, submitted_at = now() WHERE status = 'sending'"
+            )
+        for _ in range(0, n, ENQUEUE_BATCH):
+            await conn.execute(
+                "UPDATE deliveries SET status = 'delivered', delivered_at = now() "
+                "WHERE id IN (SELECT id FROM deliveries WHERE status = 'submitted' LIMIT $1)",
+                ENQUEUE_BATCH,
+            )
+    elapsed = time.perf_counter() - started
+    return {"floor_seconds": round(elapsed, 2), "floor_per_second": round(n / elapsed)}
