@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alertd import bench, bench_gateway, demo, operators, subscribers, tenants
+from alertd import bench, bench_gateway, demo, operators, serve, subscribers, tenants
 from alertd import bench_dispatch as bench_dispatch_module
 from alertd import bench_match as bench_match_module
 from alertd.audit import cli_actor
@@ -333,6 +333,10 @@ async def bench_gateway_cmd(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def run_serve(args: argparse.Namespace, config: Config) -> int:
+    return await serve.run(config)
+
+
 async def bench_dispatch(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_dispatch_module.dispatch_benchmark(config, args.deliveries, args.rate))
     return 0
@@ -361,6 +365,12 @@ def register(sub: Any) -> None:
     _register_tenants(sub)
     _register_operators(sub)
     _register_subscribers(sub)
+    command(
+        sub,
+        "serve",
+        run_serve,
+        "the daemon: send what is queued, take receipts and STOP; SIGTERM stops it cleanly",
+    )
     register_zones(sub)
     register_templates(sub)
     register_gateways(sub)

@@ -131,7 +131,8 @@ class Dispatcher:
         return total
 
     async def apply(self, receipts: Sequence[Receipt]) -> int:
-        return await outbox.apply_receipts(self.pool, receipts)
+        """Apply receipts; returns how many matched a delivery."""
+        return len(receipts) - len(await outbox.apply_receipts(self.pool, receipts))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until ``stop`` is set; reclaim expired leases as it goes."""

@@ -97,22 +97,30 @@ async def expire(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
     return int(await conn.fetchval(queries("outbox")["expire"], list(ids), worker))
 
 
-async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> int:
+async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> list[Receipt]:
+    """Apply the final receipts; return those that matched no submitted delivery yet. A fast
+    SMSC can answer before this daemon has recorded the submission: the caller tries them
+    again a little later."""
     final = [r for r in receipts if r.status is not ReceiptStatus.BUFFERED]
-    return int(
-        await conn.fetchval(
-            queries("outbox")["receipts"],
-            [r.gateway for r in final],
-            [r.message_id for r in final],
-            [r.status.value for r in final],
-            [r.error for r in final],
-        )
+    rows = await conn.fetch(
+        queries("outbox")["receipts"],
+        [r.gateway for r in final],
+        [r.message_id for r in final],
+        [r.status.value for r in final],
+        [r.error for r in final],
     )
+    matched = {(r["gateway"], r["gateway_message_id"]) for r in rows}
+    return [r for r in final if (r.gateway, r.message_id) not in matched]
 
 
 async def reclaim_expired(conn: Queryable) -> int:
     """Put back the deliveries whose daemon's lease ran out; they are marked in doubt."""
     return int(await conn.fetchval(queries("outbox")["reclaim"]))
+
+
+async def release(conn: Queryable, worker: str, in_doubt: bool) -> int:
+    """Give back this daemon's claimed deliveries (on shutdown)."""
+    return int(await conn.fetchval(queries("outbox")["release"], worker, in_doubt))
 
 
 async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:

@@ -125,7 +125,8 @@ async def test_results_are_recorded_and_fenced_by_the_lease(
     assert rows[c.id]["next_attempt_at"] > datetime.now(UTC)
     assert await outbox.claim(pool, 10, 60, "d1") == []  # the retry waits its turn
     receipt = Receipt("gw", "M1", ReceiptStatus.DELIVERED, datetime.now(UTC))
-    assert await outbox.apply_receipts(pool, [receipt]) == 1
+    early = Receipt("gw", "NOT-YET-RECORDED", ReceiptStatus.DELIVERED, datetime.now(UTC))
+    assert await outbox.apply_receipts(pool, [receipt, early]) == [early]
     assert await outbox.progress(pool, alert_id) == {
         "delivered": 1,
         "failed": 1,

@@ -74,9 +74,9 @@ WITH receipts AS (
     FROM receipts r
     WHERE d.gateway = r.gateway AND d.gateway_message_id = r.message_id
       AND d.status IN ('submitted', 'sending') AND r.status IN ('delivered', 'failed', 'expired')
-    RETURNING 1
+    RETURNING d.gateway, d.gateway_message_id
 )
-SELECT count(*) FROM changed;
+SELECT gateway, gateway_message_id FROM changed;
 
 -- name: reclaim
 -- Deliveries whose daemon died while sending: back to the queue, marked in doubt (the gateway may
@@ -104,3 +104,15 @@ WITH expired AS (
     RETURNING 1
 )
 SELECT count(*) FROM expired;
+
+-- name: release
+-- On shutdown: what this daemon claimed but never handed to a gateway goes back to the queue;
+-- what it may have handed over without recording the answer is marked in doubt.
+WITH released AS (
+    UPDATE deliveries
+    SET status = 'queued', in_doubt = in_doubt OR $2, lease_until = NULL, leased_by = NULL,
+        next_attempt_at = now(), updated_at = now()
+    WHERE status = 'sending' AND leased_by = $1
+    RETURNING 1
+)
+SELECT count(*) FROM released;

@@ -1,0 +1,163 @@
+"""``alertd serve``: the daemon — the dispatch loop, receipts and inbound SMS, clean shutdown.
+
+SIGTERM (or Ctrl-C) sets the stop event: the loop stops claiming, what is in flight gets
+``shutdown_grace_s`` to finish, then this daemon's unrecorded claims are released (marked in doubt
+when they may have reached a gateway) and the gateways are closed. If any side task dies, the
+daemon stops rather than run half-alive. Safe to restart at any moment: the outbox is durable and
+expired leases of a killed daemon are reclaimed by whoever runs next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+
+import asyncpg
+
+from alertd import inbound, outbox
+from alertd.config import Config
+from alertd.db import open_database
+from alertd.dispatch import Dispatcher, DispatchSettings
+from alertd.errors import InputError
+from alertd.gateway_factory import build
+from alertd.logs import get_logger
+from gateways.base import Gateway, Inbound, Receipt
+
+log = get_logger(__name__)
+RECEIPT_BATCH = 1_000
+RETRY_EARLY_S = 0.5  # how often receipts that came before their submission's record are retried
+KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
+SHUTDOWN_GRACE_S = 10.0
+
+
+async def consume(pool: asyncpg.Pool, gateway: Gateway) -> None:
+    """Receipts in batches (whatever has arrived), inbound messages one by one (STOP is obeyed
+    at once). Receipts that arrive before their submission is recorded are tried again."""
+    queue: asyncio.Queue[Receipt | Inbound | None] = asyncio.Queue()
+    early = _EarlyReceipts()
+
+    async def pump() -> None:
+        async for event in gateway.events():
+            queue.put_nowait(event)
+        queue.put_nowait(None)
+
+    pumping = asyncio.create_task(pump())
+    try:
+        finished = False
+        while not finished:
+            batch, finished = await _next_batch(queue)
+            receipts = [e for e in batch if isinstance(e, Receipt)] + early.due()
+            if receipts:
+                early.keep(await outbox.apply_receipts(pool, receipts))
+            for message in (e for e in batch if isinstance(e, Inbound)):
+                async with pool.acquire() as conn, conn.transaction():
+                    await inbound.handle(conn, message)
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pumping
+
+
+async def _next_batch(
+    queue: asyncio.Queue[Receipt | Inbound | None],
+) -> tuple[list[Receipt | Inbound], bool]:
+    """What has arrived (waiting at most RETRY_EARLY_S for the first); and whether it ended."""
+    batch: list[Receipt | Inbound] = []
+    try:
+        event = await asyncio.wait_for(queue.get(), RETRY_EARLY_S)
+    except TimeoutError:
+        return batch, False
+    while event is not None:
+        batch.append(event)
+        if queue.empty() or len(batch) >= RECEIPT_BATCH:
+            return batch, False
+        event = queue.get_nowait()
+    return batch, True
+
+
+class _EarlyReceipts:
+    """Receipts that matched nothing yet, kept for a while (the submission is being recorded)."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[float, Receipt]] = []
+
+    def keep(self, receipts: list[Receipt]) -> None:
+        now = time.monotonic()
+        self._waiting.extend((now, r) for r in receipts)
+
+    def due(self) -> list[Receipt]:
+        now = time.monotonic()
+        fresh = [(t, r) for t, r in self._waiting if now - t < KEEP_EARLY_S]
+        for _, receipt in (x for x in self._waiting if now - x[0] >= KEEP_EARLY_S):
+            log.warning(
+                "receipt.unmatched",
+                gateway=receipt.gateway,
+                message_id=receipt.message_id,
+                status=receipt.status.value,
+            )
+        self._waiting = []
+        return [r for _, r in fresh]
+
+
+async def run(
+    config: Config,
+    *,
+    stop: asyncio.Event | None = None,
+    settings: DispatchSettings | None = None,
+    signals: bool = True,
+) -> int:
+    if not config.gateways:
+        raise InputError(
+            "no gateway is configured: add [gateways.NAME] tables (see "
+            "ops/alertd.example.toml) and pass --config"
+        )
+    stop = stop or asyncio.Event()
+    if signals:  # the CLI's daemon; tests drive the stop event themselves
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    gateways = [build(g) for g in config.gateways]
+    async with open_database(config) as db:
+        for gateway in gateways:
+            await gateway.start()
+        try:
+            await _serve(db.pool, gateways, worker, stop, settings or DispatchSettings())
+        finally:
+            for gateway in gateways:
+                await gateway.close()
+    return 0
+
+
+async def _serve(
+    pool: asyncpg.Pool,
+    gateways: Sequence[Gateway],
+    worker: str,
+    stop: asyncio.Event,
+    settings: DispatchSettings,
+) -> None:
+    dispatcher = Dispatcher(pool, gateways, worker=worker, settings=settings)
+    log.info("serve.started", worker=worker, gateways=[g.name for g in gateways])
+    loop_task = asyncio.create_task(dispatcher.run(stop), name="dispatch")
+    side = [asyncio.create_task(consume(pool, g), name=f"events:{g.name}") for g in gateways]
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    done, _ = await asyncio.wait([loop_task, *side, stopping], return_when=asyncio.FIRST_COMPLETED)
+    for task in done - {stopping}:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("serve.task_died", task=task.get_name(), error=str(task.exception()))
+    stop.set()
+    finished, _ = await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
+    in_doubt = loop_task not in finished  # a batch may be with a gateway, unrecorded
+    loop_task.cancel()
+    for task in side:
+        task.cancel()
+    for task in (loop_task, *side, stopping):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    released = await outbox.release(pool, worker, in_doubt)
+    log.info("serve.stopped", worker=worker, released=released, in_doubt=in_doubt)

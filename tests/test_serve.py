@@ -1,0 +1,127 @@
+"""The daemon: sends what is queued, takes receipts and STOP, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from alertd import inbound, outbox, serve
+from alertd.config import Config, load_config, with_overrides
+from alertd.dispatch import DispatchSettings
+from gateways.base import Inbound
+
+FAKE = '[gateways.demo]\nkind = "fake"\n'
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", " Stop ", "ARRÊT", "Arrêt.", "STOP SMS", "arret"])
+def test_stop_words(text: str) -> None:
+    assert inbound.is_stop(text)
+
+
+@pytest.mark.parametrize("text", ["Stoppez la pluie", "OK merci", "", "ARRETEZ"])
+def test_not_stop(text: str) -> None:
+    assert not inbound.is_stop(text)
+
+
+async def _queue(pool: asyncpg.Pool, n: int) -> int:
+    tenant = await pool.fetchval("SELECT id FROM tenants WHERE code = '59183'")
+    await pool.execute(
+        "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
+        "SELECT $1, '+3373' || lpad(i::text, 7, '0'), '59140', 'active', now() "
+        "FROM generate_series(1, $2::int) i",
+        tenant,
+        n,
+    )
+    alert_id = int(
+        await pool.fetchval(
+            "INSERT INTO alerts (tenant_id, hazard, severity, texts) VALUES ($1, 'flood', "
+            "'life_safety', '{\"fr\": \"ALERTE INONDATION\"}') RETURNING id",
+            tenant,
+        )
+    )
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM subscribers ORDER BY id")]
+    await outbox.enqueue(
+        pool, alert_id, 0, subscriber_ids=ids, matched_by=["address"] * n, languages=["fr"] * n
+    )
+    return alert_id
+
+
+async def _until_delivered(pool: asyncpg.Pool, alert_id: int, n: int) -> dict[str, int]:
+    async def done() -> dict[str, int]:
+        counts = await outbox.progress(pool, alert_id)
+        while counts.get("delivered") != n:
+            await asyncio.sleep(0.05)
+            counts = await outbox.progress(pool, alert_id)
+        return counts
+
+    return await asyncio.wait_for(done(), 30)
+
+
+async def test_serve_sends_everything_then_stops_cleanly(
+    loaded: asyncpg.Pool, config: Config, tmp_path: Path
+) -> None:
+    alert_id = await _queue(loaded, 200)
+    toml = tmp_path / "alertd.toml"
+    toml.write_text(FAKE)
+    assert config.database.url is not None
+    cfg = load_config({"DATABASE_URL": config.database.url}, toml)
+    cfg = with_overrides(cfg, database={"pool_min": 1, "pool_max": 4})
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
+    )
+    counts = await _until_delivered(loaded, alert_id, 200)
+    assert counts == {"delivered": 200, "in_doubt": 0}
+    stop.set()
+    assert await asyncio.wait_for(task, 30) == 0
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sending'") == 0
+
+
+async def test_stop_is_obeyed_at_once_everywhere(loaded: asyncpg.Pool) -> None:
+    for code in ("59183", "59273"):
+        tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = $1", code)
+        await loaded.execute(
+            "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
+            "VALUES ($1, '+33612345678', (SELECT postcodes[1] FROM tenants WHERE id = $1), "
+            "'active', now())",
+            tenant,
+        )
+    message = Inbound("demo", "+33612345678", None, "Arrêt", datetime.now(UTC), "in-1")
+    async with loaded.acquire() as conn, conn.transaction():
+        assert await inbound.handle(conn, message) == "stop"
+    statuses = {r["status"] for r in await loaded.fetch("SELECT status FROM subscribers")}
+    assert statuses == {"stopped"}
+    stored = await loaded.fetchrow("SELECT * FROM inbound_messages")
+    assert (stored["kind"], stored["body"]) == ("stop", "Arrêt")
+    audits = await loaded.fetch("SELECT details FROM audit_log WHERE action = 'subscriber.stop'")
+    assert len(audits) == 2 and all("12345678" not in str(a["details"]) for a in audits)
+
+
+def test_sigterm_stops_the_daemon_cleanly(db_dsn: str, tmp_path: Path) -> None:
+    toml = tmp_path / "alertd.toml"
+    toml.write_text(FAKE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
+    env["DATABASE_URL"] = db_dsn
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(toml), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait for the daemon to say it runs: no sleeping
+        if "serve.started" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "serve.stopped" in err
