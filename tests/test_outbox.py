@@ -150,3 +150,21 @@ async def test_expired_leases_come_back_in_doubt(
     results = [SubmitResult.accepted(str(c.id), f"X{c.id}") for c in claimed]
     assert await outbox.record(pool, "died", "gw", results) == outbox.Recorded(0, 0, 0)
     assert (await outbox.progress(pool, alert_id))["in_doubt"] == 5
+
+
+async def test_in_doubt_information_is_not_sent_again(
+    alert: tuple[asyncpg.Pool, int, list[int]],
+) -> None:
+    pool, alert_id, ids = alert
+    await outbox.enqueue(
+        pool,
+        alert_id,
+        outbox.INFORMATION,
+        subscriber_ids=ids[:4],
+        matched_by=["postcode"] * 4,
+        languages=["fr"] * 4,
+    )
+    await outbox.claim(pool, 4, 0, "died")
+    assert await outbox.reclaim_expired(pool) == 4
+    assert await outbox.claim(pool, 10, 60, "alive") == []
+    assert await outbox.progress(pool, alert_id) == {"submitted": 4, "in_doubt": 4}

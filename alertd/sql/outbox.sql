@@ -79,11 +79,15 @@ WITH receipts AS (
 SELECT gateway, gateway_message_id FROM changed;
 
 -- name: reclaim
--- Deliveries whose daemon died while sending: back to the queue, marked in doubt (the gateway may
--- or may not have taken them; the dispatcher's per-severity policy decides what to do).
+-- Deliveries whose daemon died while sending: the gateway may or may not have taken them. They
+-- are marked in doubt and counted. Life-safety ones are sent again (twice is better than never);
+-- information ones are not (left as submitted, in doubt).
 WITH reclaimed AS (
     UPDATE deliveries
-    SET status = 'queued', in_doubt = true, lease_until = NULL, leased_by = NULL,
+    SET status = CASE WHEN priority = 0 THEN 'queued' ELSE 'submitted' END,
+        in_doubt = true, lease_until = NULL, leased_by = NULL,
+        error = CASE WHEN priority = 0 THEN error
+                     ELSE 'in doubt after a daemon stopped: not sent again (information)' END,
         next_attempt_at = now(), updated_at = now()
     WHERE status = 'sending' AND lease_until < now()
     RETURNING 1
@@ -107,10 +111,12 @@ SELECT count(*) FROM expired;
 
 -- name: release
 -- On shutdown: what this daemon claimed but never handed to a gateway goes back to the queue;
--- what it may have handed over without recording the answer is marked in doubt.
+-- what it may have handed over without recording the answer ($2) is in doubt, with the same
+-- per-severity policy as reclaim.
 WITH released AS (
     UPDATE deliveries
-    SET status = 'queued', in_doubt = in_doubt OR $2, lease_until = NULL, leased_by = NULL,
+    SET status = CASE WHEN $2 AND priority <> 0 THEN 'submitted' ELSE 'queued' END,
+        in_doubt = in_doubt OR $2, lease_until = NULL, leased_by = NULL,
         next_attempt_at = now(), updated_at = now()
     WHERE status = 'sending' AND leased_by = $1
     RETURNING 1
