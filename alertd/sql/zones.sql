@@ -31,3 +31,25 @@ SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
        coalesce(array_agg(postcode ORDER BY id), '{}') AS postcodes
 FROM subscribers
 WHERE tenant_id = ANY($1::bigint[]) AND status = 'active';
+
+-- name: alert_candidates
+-- Who may receive an alert before the zone decides: active, in the territory; for information
+-- alerts with topics, those who follow one of them (or follow everything: no topics); for an
+-- exercise, only the exercise participants.
+SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
+       coalesce(array_agg(coalesce(lon, 'NaN') ORDER BY id), '{}') AS lon,
+       coalesce(array_agg(coalesce(lat, 'NaN') ORDER BY id), '{}') AS lat,
+       coalesce(array_agg(postcode ORDER BY id), '{}') AS postcodes,
+       coalesce(array_agg(language ORDER BY id), '{}') AS languages
+FROM subscribers
+WHERE tenant_id = ANY($1::bigint[]) AND status = 'active' AND phone_kind <> 'landline'
+  AND (cardinality($2::text[]) = 0 OR topics = '{}' OR topics && $2::text[])
+  AND (NOT $3 OR exercise);
+
+-- name: alert_for_enqueue
+SELECT a.*, coalesce(array_agg(z.geometry) FILTER (WHERE z.id IS NOT NULL), '{}') AS zones
+FROM alerts a
+LEFT JOIN alert_zones az ON az.alert_id = a.id
+LEFT JOIN zones z ON z.id = az.zone_id
+WHERE a.id = $1
+GROUP BY a.id;
