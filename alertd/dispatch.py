@@ -35,6 +35,9 @@ class DispatchSettings:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     idle_s: float = 0.2  # pause when nothing is queued
+    # Batches in flight at once in one daemon: while one is with a gateway, another is being
+    # claimed or recorded (SKIP LOCKED keeps them disjoint).
+    concurrency: int = 3
 
 
 def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> float:
@@ -123,10 +126,18 @@ class Dispatcher:
         wait = max(asked, backoff(attempts, self.settings, self._rng))
         return replace(result, retry_after=wait)
 
-    async def drain(self) -> int:
-        """Steps until nothing is claimable now; returns how many were claimed in all."""
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Steps until nothing is claimable now (or ``stop`` is set); returns how many were
+        claimed in all."""
+        stop = stop or asyncio.Event()
+        counts = await asyncio.gather(
+            *(self._drain_one(stop) for _ in range(self.settings.concurrency))
+        )
+        return sum(counts)
+
+    async def _drain_one(self, stop: asyncio.Event) -> int:
         total = 0
-        while claimed := await self.step():
+        while not stop.is_set() and (claimed := await self.step()):
             total += claimed
         return total
 
@@ -138,6 +149,6 @@ class Dispatcher:
         """Claim and send until ``stop`` is set; reclaim expired leases as it goes."""
         while not stop.is_set():
             await outbox.reclaim_expired(self.pool)
-            if not await self.step():
+            if not await self.drain(stop):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.idle_s)
