@@ -59,6 +59,7 @@ class FakeGateway:
         self.clock = clock or SystemClock()
         self.breaker = CircuitBreaker(clock=self.clock)
         self.received: list[Message] = []  # accepted messages, in order
+        self.first_accepted_at: float | None = None  # clock time of the first acceptance
         self._rate = RateLimiter(rate, clock=self.clock)
         self._window = Window(window)
         self._rng = random.Random(seed)  # noqa: S311 - simulated faults, not secrets
@@ -108,6 +109,8 @@ class FakeGateway:
             return SubmitResult.retry(message.ref, "temporary gateway error", 1.0)
         self.breaker.success()
         message_id = f"{self.name}-{next(self._ids)}"
+        if self.first_accepted_at is None:
+            self.first_accepted_at = self.clock.now()
         self.received.append(message)
         if self.send_receipts:
             self._receipt_later(message, message_id)
