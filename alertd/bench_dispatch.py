@@ -59,8 +59,10 @@ async def dispatch_benchmark(config: Config, deliveries: int, rate: float) -> di
 
 
 async def _durable_path(pool: asyncpg.Pool, n: int, rate: float) -> dict[str, Any]:
-    gateway = FakeGateway("bench", rate=rate, window=1000)
-    dispatcher = Dispatcher(pool, [gateway], worker="bench")
+    settings = DispatchSettings()
+    # A window as wide as what is in flight: the fake gateway is not what is measured.
+    gateway = FakeGateway("bench", rate=rate, window=settings.batch * settings.concurrency)
+    dispatcher = Dispatcher(pool, [gateway], worker="bench", settings=settings)
     ids = [r["id"] for r in await pool.fetch("SELECT id FROM subscribers ORDER BY id")]
     started = time.perf_counter()
     started_clock = gateway.clock.now()  # the gateway's clock, for its first acceptance

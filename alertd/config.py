@@ -71,12 +71,23 @@ class TemplatesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    batch: int = 500  # deliveries claimed at once
+    lease_s: float = 60.0  # after this, a dead daemon's claims are taken back (in doubt)
+    concurrency: int = 3  # batches in flight in one daemon
+    retries_per_gateway: int = 3  # attempts before moving to the next gateway
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
     subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
     zones: ZonesConfig = field(default_factory=ZonesConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     # The SMS gateways, by priority (see alertd/gateway_config.py and ops/alertd.example.toml).
     gateways: tuple[GatewayConfig, ...] = ()
 
@@ -92,6 +103,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "subscribers": SubscribersConfig,
     "zones": ZonesConfig,
     "templates": TemplatesConfig,
+    "dispatch": DispatchConfig,
 }
 
 
@@ -214,6 +226,12 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("zones", "postcode_areas"): _parse_optional_path,
     ("zones", "extent"): _parse_extent,
     ("templates", "directory"): _parse_folder,
+    ("dispatch", "batch"): _parse_number(int, 1, 100_000),
+    ("dispatch", "lease_s"): _parse_number(float, 0.5, 3600),
+    ("dispatch", "concurrency"): _parse_number(int, 1, 64),
+    ("dispatch", "retries_per_gateway"): _parse_number(int, 1, 100),
+    ("dispatch", "backoff_base_s"): _parse_number(float, 0, 3600),
+    ("dispatch", "backoff_max_s"): _parse_number(float, 0, 86_400),
 }
 
 

@@ -89,8 +89,19 @@ class Dispatcher:
         for delivery in live:
             gateway = choose(self.gateways, delivery.attempts, self.settings.retries_per_gateway)
             by_gateway[gateway].append(delivery)
-        await asyncio.gather(*(self._send(g, batch) for g, batch in by_gateway.items()))
+        await asyncio.gather(*(self._send_in_chunks(g, batch) for g, batch in by_gateway.items()))
         return len(claimed)
+
+    async def _send_in_chunks(self, gateway: Gateway | None, batch: list[outbox.Claimed]) -> None:
+        """Record after every chunk: what a crash can leave accepted but unrecorded (in doubt)
+        is bounded by the gateway's window, shared by the batches in flight."""
+        size = (
+            len(batch)
+            if gateway is None
+            else max(1, gateway.limits.window // self.settings.concurrency)
+        )
+        for first in range(0, len(batch), size):
+            await self._send(gateway, batch[first : first + size])
 
     async def _send(self, gateway: Gateway | None, batch: list[outbox.Claimed]) -> None:
         if gateway is None:  # every circuit open: try again later, through whichever recovers

@@ -16,6 +16,7 @@ import signal
 import socket
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import asyncpg
 
@@ -127,7 +128,13 @@ async def run(
         for gateway in gateways:
             await gateway.start()
         try:
-            await _serve(db.pool, gateways, worker, stop, settings or DispatchSettings())
+            await _serve(
+                db.pool,
+                gateways,
+                worker,
+                stop,
+                settings or DispatchSettings(**asdict(config.dispatch)),
+            )
         finally:
             for gateway in gateways:
                 await gateway.close()
