@@ -113,6 +113,7 @@ class Dispatcher:
             messages = [
                 Message(str(c.id), c.phone, c.text or "", segments(c.text or "")) for c in batch
             ]
+            await outbox.handover(self.pool, self.worker, [c.id for c in batch])
             results = await gateway.submit(messages)
             name = gateway.name
         attempts = {str(c.id): c.attempts for c in batch}

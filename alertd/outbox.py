@@ -118,9 +118,14 @@ async def reclaim_expired(conn: Queryable) -> int:
     return int(await conn.fetchval(queries("outbox")["reclaim"]))
 
 
-async def release(conn: Queryable, worker: str, in_doubt: bool) -> int:
+async def release(conn: Queryable, worker: str) -> int:
     """Give back this daemon's claimed deliveries (on shutdown)."""
-    return int(await conn.fetchval(queries("outbox")["release"], worker, in_doubt))
+    return int(await conn.fetchval(queries("outbox")["release"], worker))
+
+
+async def handover(conn: Queryable, worker: str, ids: Sequence[int]) -> None:
+    """Mark deliveries as being handed to a gateway, just before it happens."""
+    await conn.execute(queries("outbox")["handover"], list(ids), worker)
 
 
 async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:

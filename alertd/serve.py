@@ -158,13 +158,12 @@ async def _serve(
         if not task.cancelled() and task.exception() is not None:
             log.error("serve.task_died", task=task.get_name(), error=str(task.exception()))
     stop.set()
-    finished, _ = await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
-    in_doubt = loop_task not in finished  # a batch may be with a gateway, unrecorded
+    await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
     loop_task.cancel()
     for task in side:
         task.cancel()
     for task in (loop_task, *side, stopping):
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    released = await outbox.release(pool, worker, in_doubt)
-    log.info("serve.stopped", worker=worker, released=released, in_doubt=in_doubt)
+    released = await outbox.release(pool, worker)
+    log.info("serve.stopped", worker=worker, released=released)

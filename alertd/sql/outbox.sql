@@ -24,11 +24,16 @@ WITH picked AS (
 )
 UPDATE deliveries d
 SET status = 'sending', lease_until = now() + make_interval(secs => $2), leased_by = $3,
-    attempts = d.attempts + 1, updated_at = now()
+    attempts = d.attempts + 1, handed_at = NULL, updated_at = now()
 FROM picked, subscribers s, alerts a
 WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
 RETURNING d.id, d.alert_id, d.priority, d.attempts, s.phone,
           coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at;
+
+-- name: handover
+-- Just before a chunk goes to a gateway: from now on, a crash leaves these in doubt.
+UPDATE deliveries SET handed_at = now()
+WHERE id = ANY($1::bigint[]) AND status = 'sending' AND leased_by = $2;
 
 -- name: record
 -- The results of one gateway batch. Only the daemon that holds the lease may record (fencing):
@@ -84,10 +89,12 @@ SELECT gateway, gateway_message_id FROM changed;
 -- information ones are not (left as submitted, in doubt).
 WITH reclaimed AS (
     UPDATE deliveries
-    SET status = CASE WHEN priority = 0 THEN 'queued' ELSE 'submitted' END,
-        in_doubt = true, lease_until = NULL, leased_by = NULL,
-        error = CASE WHEN priority = 0 THEN error
-                     ELSE 'in doubt after a daemon stopped: not sent again (information)' END,
+    SET status = CASE WHEN handed_at IS NOT NULL AND priority <> 0 THEN 'submitted'
+                      ELSE 'queued' END,
+        in_doubt = in_doubt OR handed_at IS NOT NULL, lease_until = NULL, leased_by = NULL,
+        error = CASE WHEN handed_at IS NOT NULL AND priority <> 0
+                     THEN 'in doubt after a daemon stopped: not sent again (information)'
+                     ELSE error END,
         next_attempt_at = now(), updated_at = now()
     WHERE status = 'sending' AND lease_until < now()
     RETURNING 1
@@ -111,12 +118,13 @@ SELECT count(*) FROM expired;
 
 -- name: release
 -- On shutdown: what this daemon claimed but never handed to a gateway goes back to the queue;
--- what it may have handed over without recording the answer ($2) is in doubt, with the same
--- per-severity policy as reclaim.
+-- what it handed over without recording the answer is in doubt, with the same per-severity
+-- policy as reclaim.
 WITH released AS (
     UPDATE deliveries
-    SET status = CASE WHEN $2 AND priority <> 0 THEN 'submitted' ELSE 'queued' END,
-        in_doubt = in_doubt OR $2, lease_until = NULL, leased_by = NULL,
+    SET status = CASE WHEN handed_at IS NOT NULL AND priority <> 0 THEN 'submitted'
+                      ELSE 'queued' END,
+        in_doubt = in_doubt OR handed_at IS NOT NULL, lease_until = NULL, leased_by = NULL,
         next_attempt_at = now(), updated_at = now()
     WHERE status = 'sending' AND leased_by = $1
     RETURNING 1
