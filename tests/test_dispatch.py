@@ -129,3 +129,20 @@ def test_choose_moves_on_every_n_attempts_and_skips_open_circuits() -> None:
     for _ in range(5):
         b.breaker.failure()
     assert choose([a, b], 1, 3) is None
+
+
+async def test_two_daemons_share_the_work_without_doubling(
+    queued: tuple[asyncpg.Pool, int],
+) -> None:
+    pool, alert_id = queued
+    one, two = FakeGateway("gw", receipts=False), FakeGateway("gw", receipts=False)
+    small = DispatchSettings(batch=20, backoff_base_s=0, backoff_max_s=0)
+    first = Dispatcher(pool, [one], worker="d1", settings=small)
+    second = Dispatcher(pool, [two], worker="d2", settings=small)
+    import asyncio
+
+    counts = await asyncio.gather(first.drain(), second.drain())
+    assert sum(counts) == 300 and all(counts)  # both worked
+    phones = [m.to for m in one.received + two.received]
+    assert len(phones) == len(set(phones)) == 300
+    assert (await outbox.progress(pool, alert_id))["submitted"] == 300
