@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import asyncpg
@@ -139,8 +140,6 @@ async def test_two_daemons_share_the_work_without_doubling(
     small = DispatchSettings(batch=20, backoff_base_s=0, backoff_max_s=0)
     first = Dispatcher(pool, [one], worker="d1", settings=small)
     second = Dispatcher(pool, [two], worker="d2", settings=small)
-    import asyncio
-
     counts = await asyncio.gather(first.drain(), second.drain())
     assert sum(counts) == 300 and all(counts)  # both worked
     phones = [m.to for m in one.received + two.received]
