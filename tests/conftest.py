@@ -122,3 +122,47 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
 
     await load_territory(pool, "test")
     return pool
+
+
+@pytest.fixture
+def fake_provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """`alertd fake-provider` as its own process (account ACtest, token tok): its port, and the
+    log where it appends every message it accepts."""
+    import json
+    import subprocess
+    import sys
+
+    log = tmp_path / "accepted.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "alertd",
+            "--log-format",
+            "json",
+            "fake-provider",
+            "--port",
+            "0",
+            "--log",
+            str(log),
+            "--account-sid",
+            "ACtest",
+            "--auth-token",
+            "tok",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")},
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the server says when it listens: no sleeping
+            if "fake_provider_listening" in line:
+                yield int(json.loads(line)["port"]), log
+                break
+        else:
+            pytest.fail("the fake provider did not start")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -34,44 +33,6 @@ def _env(dsn: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    log = tmp_path / "accepted.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "alertd",
-            "--log-format",
-            "json",
-            "fake-provider",
-            "--port",
-            "0",
-            "--log",
-            str(log),
-            "--account-sid",
-            "ACcrash",
-            "--auth-token",
-            "tok",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")},
-    )
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if "fake_provider_listening" in line:
-                yield int(json.loads(line)["port"]), log
-                break
-        else:
-            pytest.fail("the fake provider did not start")
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
-
-
 def _sent(log: Path) -> list[str]:
     if not log.exists():
         return []
@@ -86,9 +47,9 @@ def _wait(condition: object, within: float) -> None:
 
 
 async def test_kill_nine_three_times(
-    loaded: asyncpg.Pool, db_dsn: str, provider: tuple[int, Path], tmp_path: Path
+    loaded: asyncpg.Pool, db_dsn: str, fake_provider: tuple[int, Path], tmp_path: Path
 ) -> None:
-    port, log = provider
+    port, log = fake_provider
     tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = '59183'")
     await loaded.execute(
         "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
@@ -114,7 +75,7 @@ async def test_kill_nine_three_times(
     config = tmp_path / "alertd.toml"
     config.write_text(
         f'[gateways.primary]\nkind = "twilio"\nbase_url = "http://127.0.0.1:{port}"\n'
-        f'account_sid = "ACcrash"\nsender = "+33600000000"\nwindow = {WINDOW}\n'
+        f'account_sid = "ACtest"\nsender = "+33600000000"\nwindow = {WINDOW}\n'
         'credentials_env = { auth_token = "TOKEN" }\n'
         "[dispatch]\nlease_s = 1.0\nbackoff_base_s = 0.1\nbackoff_max_s = 0.5\n"
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,54 +12,10 @@ import pytest
 from cli_support import alertd
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    port, log = free_port(), tmp_path / "accepted.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "alertd",
-            "--log-format",
-            "json",
-            "fake-provider",
-            "--port",
-            str(port),
-            "--log",
-            str(log),
-            "--account-sid",
-            "ACtest",
-            "--auth-token",
-            "tok",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")},
-    )
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # the server says when it listens: no sleeping
-            if "fake_provider_listening" in line:
-                break
-        else:
-            pytest.fail("the fake provider did not start")
-        yield port, log
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
-
-
 def test_gateways_check_against_the_fake_provider(
-    provider: tuple[int, Path], tmp_path: Path
+    fake_provider: tuple[int, Path], tmp_path: Path
 ) -> None:
-    port, _ = provider
+    port, _ = fake_provider
     config = tmp_path / "alertd.toml"
     config.write_text(
         f'[gateways.primary]\nkind = "twilio"\nbase_url = "http://127.0.0.1:{port}"\n'
