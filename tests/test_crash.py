@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from seed import seed_alert
 
 from alertd import outbox
 
@@ -50,28 +51,7 @@ async def test_kill_nine_three_times(
     loaded: asyncpg.Pool, db_dsn: str, fake_provider: tuple[int, Path], tmp_path: Path
 ) -> None:
     port, log = fake_provider
-    tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = '59183'")
-    await loaded.execute(
-        "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
-        "SELECT $1, '+3373' || lpad(i::text, 7, '0'), '59140', 'active', now() "
-        "FROM generate_series(1, $2::int) i",
-        tenant,
-        RECIPIENTS,
-    )
-    alert_id = await loaded.fetchval(
-        "INSERT INTO alerts (tenant_id, hazard, severity, texts) VALUES ($1, 'submersion', "
-        "'life_safety', '{\"fr\": \"ALERTE SUBMERSION MARINE (exercice)\"}') RETURNING id",
-        tenant,
-    )
-    ids = [r["id"] for r in await loaded.fetch("SELECT id FROM subscribers ORDER BY id")]
-    await outbox.enqueue(
-        loaded,
-        alert_id,
-        outbox.LIFE_SAFETY,
-        subscriber_ids=ids,
-        matched_by=["address"] * len(ids),
-        languages=["fr"] * len(ids),
-    )
+    alert_id = await seed_alert(loaded, RECIPIENTS, text="ALERTE SUBMERSION MARINE (exercice)")
     config = tmp_path / "alertd.toml"
     config.write_text(
         f'[gateways.primary]\nkind = "twilio"\nbase_url = "http://127.0.0.1:{port}"\n'

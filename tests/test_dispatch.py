@@ -7,6 +7,7 @@ import random
 
 import asyncpg
 import pytest
+from seed import seed_alert
 
 from alertd import outbox
 from alertd.dispatch import Dispatcher, DispatchSettings, backoff, choose
@@ -18,28 +19,7 @@ NOW = DispatchSettings(backoff_base_s=0.0, backoff_max_s=0.0)  # retries are due
 
 @pytest.fixture
 async def queued(loaded: asyncpg.Pool) -> tuple[asyncpg.Pool, int]:
-    tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = '59183'")
-    await loaded.execute(
-        "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
-        "SELECT $1, '+3373' || lpad(i::text, 7, '0'), '59140', 'active', now() "
-        "FROM generate_series(1, 300) i",
-        tenant,
-    )
-    alert_id = await loaded.fetchval(
-        "INSERT INTO alerts (tenant_id, hazard, severity, texts) VALUES ($1, 'submersion', "
-        "'life_safety', '{\"fr\": \"ALERTE SUBMERSION\"}') RETURNING id",
-        tenant,
-    )
-    ids = [r["id"] for r in await loaded.fetch("SELECT id FROM subscribers ORDER BY id")]
-    await outbox.enqueue(
-        loaded,
-        alert_id,
-        outbox.LIFE_SAFETY,
-        subscriber_ids=ids,
-        matched_by=["address"] * len(ids),
-        languages=["fr"] * len(ids),
-    )
-    return loaded, alert_id
+    return loaded, await seed_alert(loaded, 300)
 
 
 async def receipts_of(gateway: FakeGateway, count: int) -> list[Receipt]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from seed import seed_alert
 
 from alertd import inbound, outbox, serve
 from alertd.config import Config, load_config, with_overrides
@@ -31,29 +32,6 @@ def test_not_stop(text: str) -> None:
     assert not inbound.is_stop(text)
 
 
-async def _queue(pool: asyncpg.Pool, n: int) -> int:
-    tenant = await pool.fetchval("SELECT id FROM tenants WHERE code = '59183'")
-    await pool.execute(
-        "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
-        "SELECT $1, '+3373' || lpad(i::text, 7, '0'), '59140', 'active', now() "
-        "FROM generate_series(1, $2::int) i",
-        tenant,
-        n,
-    )
-    alert_id = int(
-        await pool.fetchval(
-            "INSERT INTO alerts (tenant_id, hazard, severity, texts) VALUES ($1, 'flood', "
-            "'life_safety', '{\"fr\": \"ALERTE INONDATION\"}') RETURNING id",
-            tenant,
-        )
-    )
-    ids = [r["id"] for r in await pool.fetch("SELECT id FROM subscribers ORDER BY id")]
-    await outbox.enqueue(
-        pool, alert_id, 0, subscriber_ids=ids, matched_by=["address"] * n, languages=["fr"] * n
-    )
-    return alert_id
-
-
 async def _until_delivered(pool: asyncpg.Pool, alert_id: int, n: int) -> dict[str, int]:
     async def done() -> dict[str, int]:
         counts = await outbox.progress(pool, alert_id)
@@ -68,7 +46,7 @@ async def _until_delivered(pool: asyncpg.Pool, alert_id: int, n: int) -> dict[st
 async def test_serve_sends_everything_then_stops_cleanly(
     loaded: asyncpg.Pool, config: Config, tmp_path: Path
 ) -> None:
-    alert_id = await _queue(loaded, 200)
+    alert_id = await seed_alert(loaded, 200, text="ALERTE INONDATION", hazard="flood")
     toml = tmp_path / "alertd.toml"
     toml.write_text(FAKE)
     assert config.database.url is not None
