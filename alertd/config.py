@@ -81,6 +81,16 @@ class DispatchConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeConfig:
+    # host:port where `alertd serve` receives the gateways' webhooks (receipts, inbound SMS) at
+    # /webhooks/<gateway name>/…; empty: no webhook server.
+    webhook_listen: str = ""
+    # The daemon's public origin as the providers call it (https://alertd.example.org), when a
+    # proxy stands in front: webhook signatures cover the URL the provider used.
+    public_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -88,6 +98,7 @@ class Config:
     zones: ZonesConfig = field(default_factory=ZonesConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     # The SMS gateways, by priority (see alertd/gateway_config.py and ops/alertd.example.toml).
     gateways: tuple[GatewayConfig, ...] = ()
 
@@ -104,6 +115,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "zones": ZonesConfig,
     "templates": TemplatesConfig,
     "dispatch": DispatchConfig,
+    "serve": ServeConfig,
 }
 
 
@@ -204,6 +216,23 @@ def _parse_folder(raw: object) -> Path | None:
     return path
 
 
+def _parse_listen(raw: object) -> str:
+    text = str(raw).strip()
+    if not text:
+        return ""
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port such as 127.0.0.1:8088, got {raw!r}")
+    return text
+
+
+def _parse_url(raw: object) -> str:
+    text = str(raw).strip().rstrip("/")
+    if text and not text.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s):// URL, got {raw!r}")
+    return text
+
+
 def _parse_region(raw: object) -> str:
     text = str(raw).strip().upper()
     if len(text) != 2 or not text.isalpha():
@@ -232,6 +261,8 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("dispatch", "retries_per_gateway"): _parse_number(int, 1, 100),
     ("dispatch", "backoff_base_s"): _parse_number(float, 0, 3600),
     ("dispatch", "backoff_max_s"): _parse_number(float, 0, 86_400),
+    ("serve", "webhook_listen"): _parse_listen,
+    ("serve", "public_url"): _parse_url,
 }
 
 

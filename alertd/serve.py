@@ -15,19 +15,22 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 
 import asyncpg
+from aiohttp import web
 
 from alertd import inbound, outbox
-from alertd.config import Config
+from alertd.config import Config, ServeConfig
 from alertd.db import open_database
 from alertd.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import InputError
 from alertd.gateway_factory import build
 from alertd.logs import get_logger
 from gateways.base import Gateway, Inbound, Receipt
+from gateways.http_ovh import OvhGateway
+from gateways.http_twilio import TwilioGateway
 
 log = get_logger(__name__)
 RECEIPT_BATCH = 1_000
@@ -105,6 +108,36 @@ class _EarlyReceipts:
         return [r for _, r in fresh]
 
 
+@contextlib.asynccontextmanager
+async def _webhooks(config: ServeConfig, gateways: Sequence[Gateway]) -> AsyncIterator[None]:
+    """The gateways' webhook applications, each under /webhooks/<name>/, on one listener."""
+    apps = [(g.name, _webhook_app(g, config.public_url)) for g in gateways]
+    apps = [(name, app) for name, app in apps if app is not None]
+    if not config.webhook_listen or not apps:
+        yield
+        return
+    root = web.Application()
+    for name, app in apps:
+        root.add_subapp(f"/webhooks/{name}", app)  # type: ignore[arg-type]
+    runner = web.AppRunner(root, access_log=None)
+    await runner.setup()
+    host, _, port = config.webhook_listen.rpartition(":")
+    await web.TCPSite(runner, host, int(port)).start()
+    log.info("serve.webhooks", listen=config.webhook_listen, gateways=[n for n, _ in apps])
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+def _webhook_app(gateway: Gateway, public_url: str) -> web.Application | None:
+    if isinstance(gateway, TwilioGateway):
+        return gateway.webhook_app(public_url or None)
+    if isinstance(gateway, OvhGateway):
+        return gateway.webhook_app()
+    return None
+
+
 async def run(
     config: Config,
     *,
@@ -124,7 +157,7 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     gateways = [build(g) for g in config.gateways]
-    async with open_database(config) as db:
+    async with open_database(config) as db, _webhooks(config.serve, gateways):
         for gateway in gateways:
             await gateway.start()
         try:

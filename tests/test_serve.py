@@ -103,3 +103,37 @@ def test_sigterm_stops_the_daemon_cleanly(db_dsn: str, tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "serve.stopped" in err
+
+
+async def test_receipts_come_back_through_the_webhooks(
+    loaded: asyncpg.Pool, config: Config, fake_provider: tuple[int, Path], tmp_path: Path
+) -> None:
+    """Twilio dialect end to end: submissions to the provider process, signed status callbacks
+    to the daemon's webhook listener, deliveries marked delivered."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        hook_port = int(s.getsockname()[1])
+    provider_port, _ = fake_provider
+    alert_id = await seed_alert(loaded, 50)
+    toml = tmp_path / "alertd.toml"
+    toml.write_text(
+        f'[gateways.primary]\nkind = "twilio"\nbase_url = "http://127.0.0.1:{provider_port}"\n'
+        'account_sid = "ACtest"\nsender = "+33600000000"\n'
+        f'status_callback = "http://127.0.0.1:{hook_port}/webhooks/primary/status"\n'
+        'credentials_env = { auth_token = "TOKEN" }\n'
+        f'[serve]\nwebhook_listen = "127.0.0.1:{hook_port}"\n'
+    )
+    assert config.database.url is not None
+    cfg = load_config({"DATABASE_URL": config.database.url, "TOKEN": "tok"}, toml)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
+    )
+    try:
+        counts = await _until_delivered(loaded, alert_id, 50)
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 30) == 0
+    assert counts == {"delivered": 50, "in_doubt": 0}
