@@ -24,8 +24,8 @@ from alertd.template_commands import describe
 from templates import Catalog
 
 NOT_YET = (
-    "Sending is not built yet: the gateways and the dispatch engine come in the next issues. "
-    "Nothing was sent to anyone."
+    "The demo does not send yet: running an alert end to end, with its all-clear, comes with the "
+    "alert lifecycle (next issue). Nothing was sent to anyone."
 )
 # A 2 km circle around an industrial site of the port of Dunkerque (illustrative position).
 DEMO_SITE = (2.2650, 51.0300, 2000.0, "Site industriel du port (démo), 2 km")

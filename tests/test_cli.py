@@ -172,7 +172,7 @@ def test_demo_runs_twice_and_says_it_sends_nothing(db_dsn: str) -> None:
     second = alertd("demo", "--subscribers", "500", dsn=db_dsn)
     assert second.returncode == 0
     assert "0 new, 0 updated, 500 unchanged" in second.stdout
-    assert "Sending is not built yet" in second.stdout
+    assert "The demo does not send yet" in second.stdout
 
 
 def test_unmigrated_database_with_migration_off_says_what_to_do(empty_dsn: str) -> None:
