@@ -80,11 +80,9 @@ async def _throughput(gateway: Gateway, messages: int, batch: int) -> float:
     return messages / (time.perf_counter() - started)
 
 
-@asynccontextmanager
-async def _provider_process(folder: Path) -> AsyncIterator[tuple[int, Path]]:
-    """The fake provider in its own process (as in production, the peer has its own CPU)."""
-    log = folder / "accepted.jsonl"
-    proc = await asyncio.create_subprocess_exec(
+def provider_command(log: Path, account_sid: str, auth_token: str) -> list[str]:
+    """The command line of `alertd fake-provider` on a free loopback port, logging to ``log``."""
+    return [
         sys.executable,
         "-m",
         "alertd",
@@ -96,9 +94,26 @@ async def _provider_process(folder: Path) -> AsyncIterator[tuple[int, Path]]:
         "--log",
         str(log),
         "--account-sid",
-        _SID,
+        account_sid,
         "--auth-token",
-        _TOKEN,
+        auth_token,
+    ]
+
+
+def listening_port(line: str | bytes) -> int | None:
+    """The port, when this log line of the fake provider says it listens."""
+    text = line.decode() if isinstance(line, bytes) else line
+    if "fake_provider_listening" not in text:
+        return None
+    return int(json.loads(text)["port"])
+
+
+@asynccontextmanager
+async def _provider_process(folder: Path) -> AsyncIterator[tuple[int, Path]]:
+    """The fake provider in its own process (as in production, the peer has its own CPU)."""
+    log = folder / "accepted.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        *provider_command(log, _SID, _TOKEN),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -113,8 +128,8 @@ async def _provider_process(folder: Path) -> AsyncIterator[tuple[int, Path]]:
 
 async def _listening_port(stream: asyncio.StreamReader) -> int:
     while line := await stream.readline():
-        if b"fake_provider_listening" in line:
-            return int(json.loads(line)["port"])
+        if (port := listening_port(line)) is not None:
+            return port
     raise RuntimeError("the fake provider stopped before listening")
 
 

@@ -128,28 +128,13 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
 def fake_provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """`alertd fake-provider` as its own process (account ACtest, token tok): its port, and the
     log where it appends every message it accepts."""
-    import json
     import subprocess
-    import sys
+
+    from alertd.bench_gateway import listening_port, provider_command
 
     log = tmp_path / "accepted.jsonl"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "alertd",
-            "--log-format",
-            "json",
-            "fake-provider",
-            "--port",
-            "0",
-            "--log",
-            str(log),
-            "--account-sid",
-            "ACtest",
-            "--auth-token",
-            "tok",
-        ],
+        provider_command(log, "ACtest", "tok"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,8 +143,8 @@ def fake_provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     try:
         assert proc.stderr is not None
         for line in proc.stderr:  # the server says when it listens: no sleeping
-            if "fake_provider_listening" in line:
-                yield int(json.loads(line)["port"]), log
+            if (port := listening_port(line)) is not None:
+                yield port, log
                 break
         else:
             pytest.fail("the fake provider did not start")
