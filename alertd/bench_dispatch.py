@@ -1,13 +1,14 @@
 """``alertd bench dispatch``: deliveries per second over the whole durable path.
 
 Enqueue (arrays into the outbox), claim (SKIP LOCKED, leases), submit to the fake gateway (no rate
-limit unless --rate), record, receipts — against the floor: the same rows inserted and updated the
-same number of times by plain batched SQL, with no per-message Python work, in the same run, in a
-scratch database.
+limit unless --rate), record, receipts — run at once, as the daemon runs them — against the floor:
+the same rows inserted and updated the same number of times by plain batched SQL on as many
+connections, with no per-message Python work, in the same run, in a scratch database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -19,7 +20,7 @@ from alertd.bench import scratch_database
 from alertd.config import Config, with_overrides
 from alertd.db import dsn_for, open_database
 from alertd.dispatch import Dispatcher, DispatchSettings
-from gateways.base import Receipt
+from alertd.serve import consume
 from gateways.fake import FakeGateway
 
 _SUBSCRIBERS = """
@@ -31,6 +32,7 @@ INSERT INTO alerts (tenant_id, hazard, severity, texts)
 VALUES (1, 'submersion', 'life_safety', '{{"fr": "ALERTE SUBMERSION MARINE (exercice)"}}');
 """
 ENQUEUE_BATCH = 10_000
+POLL_S = 0.05
 
 
 async def dispatch_benchmark(config: Config, deliveries: int, rate: float) -> dict[str, Any]:
@@ -43,7 +45,7 @@ async def dispatch_benchmark(config: Config, deliveries: int, rate: float) -> di
         async with open_database(scratch) as db:
             await db.pool.execute(_SUBSCRIBERS.format(n=deliveries))
             path = await _durable_path(db.pool, deliveries, rate)
-            floor = await _floor(db.pool, deliveries, DispatchSettings().batch)
+            floor = await _floor(db.pool, deliveries, DispatchSettings())
     return {
         "benchmark": "dispatch",
         "deliveries": deliveries,
@@ -59,39 +61,28 @@ async def dispatch_benchmark(config: Config, deliveries: int, rate: float) -> di
 
 
 async def _durable_path(pool: asyncpg.Pool, n: int, rate: float) -> dict[str, Any]:
-    settings = DispatchSettings()
+    """As the daemon runs it: the enqueue streams while the dispatch loop claims and the receipt
+    consumer records what the gateway reports, all at once, until everyone is delivered."""
+    settings = DispatchSettings(idle_s=0.01)
     # A window as wide as what is in flight: the fake gateway is not what is measured.
     gateway = FakeGateway("bench", rate=rate, window=settings.batch * settings.concurrency)
     dispatcher = Dispatcher(pool, [gateway], worker="bench", settings=settings)
     ids = [r["id"] for r in await pool.fetch("SELECT id FROM subscribers ORDER BY id")]
+    stop = asyncio.Event()
     started = time.perf_counter()
     started_clock = gateway.clock.now()  # the gateway's clock, for its first acceptance
-    for first in range(0, n, ENQUEUE_BATCH):
-        chunk = ids[first : first + ENQUEUE_BATCH]
-        await outbox.enqueue(
-            pool,
-            1,
-            outbox.LIFE_SAFETY,
-            subscriber_ids=chunk,
-            matched_by=["address"] * len(chunk),
-            languages=["fr"] * len(chunk),
-        )
-        if first == 0:  # streaming: the first batch goes out before the rest is written
-            await dispatcher.step()
-    await dispatcher.drain()
-    submitted_at = time.perf_counter()
-    receipts: list[Receipt] = []
-    async for event in gateway.events():
-        if isinstance(event, Receipt):
-            receipts.append(event)
-        if len(receipts) >= len(gateway.received):
-            break
-    for first in range(0, len(receipts), ENQUEUE_BATCH):
-        await dispatcher.apply(receipts[first : first + ENQUEUE_BATCH])
+    tasks = [
+        asyncio.create_task(_enqueue_all(pool, ids)),
+        asyncio.create_task(dispatcher.run(stop)),
+        asyncio.create_task(consume(pool, gateway)),
+    ]
+    submitted_at = await _wait_until_done(pool, gateway, n, tasks)
     elapsed = time.perf_counter() - started
+    stop.set()
+    await gateway.close()
+    await asyncio.gather(*tasks)
     delivered = await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'delivered'")
     phones = [m.to for m in gateway.received]
-    await gateway.close()
     return {
         "seconds": round(elapsed, 2),
         "per_second": round(n / elapsed),
@@ -103,32 +94,72 @@ async def _durable_path(pool: asyncpg.Pool, n: int, rate: float) -> dict[str, An
     }
 
 
-async def _floor(pool: asyncpg.Pool, n: int, batch: int) -> dict[str, Any]:
-    """The same writes with no per-message Python work: one insert, then batched updates."""
+async def _enqueue_all(pool: asyncpg.Pool, ids: list[int]) -> None:
+    for first in range(0, len(ids), ENQUEUE_BATCH):
+        chunk = ids[first : first + ENQUEUE_BATCH]
+        await outbox.enqueue(
+            pool,
+            1,
+            outbox.LIFE_SAFETY,
+            subscriber_ids=chunk,
+            matched_by=["address"] * len(chunk),
+            languages=["fr"] * len(chunk),
+        )
+
+
+async def _wait_until_done(
+    pool: asyncpg.Pool, gateway: FakeGateway, n: int, tasks: list[asyncio.Task[Any]]
+) -> float:
+    """Wait until every delivery is delivered; returns when the last submission was accepted.
+    A task that fails ends the wait with its error rather than a hang."""
+    submitted_at = 0.0
+    while True:
+        await asyncio.sleep(POLL_S)
+        for task in tasks:
+            if task.done():
+                task.result()  # raises what killed it
+        if not submitted_at and len(gateway.received) >= n:
+            submitted_at = time.perf_counter()
+        if submitted_at and await _delivered(pool) >= n:
+            return submitted_at
+
+
+async def _delivered(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'delivered'"))
+
+
+async def _floor(pool: asyncpg.Pool, n: int, settings: DispatchSettings) -> dict[str, Any]:
+    """The same writes with no per-message Python work, on as many connections as the dispatch
+    loop uses: one insert, then each batch claimed, marked submitted and marked delivered."""
     await pool.execute("TRUNCATE deliveries")
     started = time.perf_counter()
     await pool.execute(
         "INSERT INTO deliveries (alert_id, subscriber_id, priority) "
         "SELECT 1, id, 0 FROM subscribers"
     )
-    async with pool.acquire() as conn:
-        for _ in range(0, n, batch):
-            await conn.execute(
-                "WITH b AS (SELECT id FROM deliveries WHERE status = 'queued' ORDER BY priority,"
-                " next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) UPDATE deliveries d SET "
-                "status = 'sending', attempts = attempts + 1, lease_until = now() FROM b "
-                "WHERE d.id = b.id",
-                batch,
-            )
-            await conn.execute(
-                "UPDATE deliveries SET status = 'submitted', gateway = 'floor', "
-                "gateway_message_id = id::text, submitted_at = now() WHERE status = 'sending'"
-            )
-        for _ in range(0, n, ENQUEUE_BATCH):
-            await conn.execute(
-                "UPDATE deliveries SET status = 'delivered', delivered_at = now() "
-                "WHERE id IN (SELECT id FROM deliveries WHERE status = 'submitted' LIMIT $1)",
-                ENQUEUE_BATCH,
-            )
+    await asyncio.gather(
+        *(_floor_worker(pool, settings.batch) for _ in range(settings.concurrency))
+    )
     elapsed = time.perf_counter() - started
     return {"floor_seconds": round(elapsed, 2), "floor_per_second": round(n / elapsed)}
+
+
+async def _floor_worker(pool: asyncpg.Pool, batch: int) -> None:
+    async with pool.acquire() as conn:
+        while ids := await conn.fetchval(
+            "WITH b AS (SELECT id FROM deliveries WHERE status = 'queued' ORDER BY priority,"
+            " next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED), c AS (UPDATE deliveries d SET "
+            "status = 'sending', attempts = attempts + 1, lease_until = now() FROM b "
+            "WHERE d.id = b.id RETURNING d.id) SELECT array_agg(id) FROM c",
+            batch,
+        ):
+            await conn.execute(
+                "UPDATE deliveries SET status = 'submitted', gateway = 'floor', "
+                "gateway_message_id = id::text, submitted_at = now() WHERE id = ANY($1::bigint[])",
+                ids,
+            )
+            await conn.execute(
+                "UPDATE deliveries SET status = 'delivered', delivered_at = now() "
+                "WHERE id = ANY($1::bigint[])",
+                ids,
+            )

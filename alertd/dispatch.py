@@ -108,19 +108,19 @@ class Dispatcher:
             results = [
                 SubmitResult.retry(str(c.id), "every gateway's circuit is open", 0) for c in batch
             ]
-            name = "none"
+            name, handed = "none", None
         else:
             messages = [
                 Message(str(c.id), c.phone, c.text or "", segments(c.text or "")) for c in batch
             ]
-            await outbox.handover(self.pool, self.worker, [c.id for c in batch])
+            handed = await outbox.handover(self.pool, self.worker, [c.id for c in batch])
             results = await gateway.submit(messages)
             name = gateway.name
         attempts = {str(c.id): c.attempts for c in batch}
         # A gateway whose circuit just opened will not be used next: its retry-after is moot.
         failing_over = gateway is None or gateway.health() == "open"
         results = [self._with_backoff(r, attempts[r.ref], failing_over) for r in results]
-        recorded = await outbox.record(self.pool, self.worker, name, results)
+        recorded = await outbox.record(self.pool, self.worker, name, results, handed)
         log.debug(
             "dispatch.batch",
             gateway=name,

@@ -76,9 +76,13 @@ async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> lis
 
 
 async def record(
-    conn: Queryable, worker: str, gateway: str, results: Sequence[SubmitResult]
+    conn: Queryable,
+    worker: str,
+    gateway: str,
+    results: Sequence[SubmitResult],
+    handover: int | None = None,
 ) -> Recorded:
-    """Record one gateway batch (refs are delivery ids)."""
+    """Record one gateway batch (refs are delivery ids) and close its hand-over."""
     row = await conn.fetchrow(
         queries("outbox")["record"],
         [int(r.ref) for r in results],
@@ -88,6 +92,7 @@ async def record(
         [r.retry_after if r.outcome is Outcome.RETRY else None for r in results],
         gateway,
         worker,
+        handover,
     )
     assert row is not None  # noqa: S101 - an aggregate returns one row
     return Recorded(row["submitted"], row["failed"], row["requeued"])
@@ -123,9 +128,10 @@ async def release(conn: Queryable, worker: str) -> int:
     return int(await conn.fetchval(queries("outbox")["release"], worker))
 
 
-async def handover(conn: Queryable, worker: str, ids: Sequence[int]) -> None:
-    """Mark deliveries as being handed to a gateway, just before it happens."""
-    await conn.execute(queries("outbox")["handover"], list(ids), worker)
+async def handover(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
+    """Write down that these deliveries are being handed to a gateway, just before it happens;
+    returns the hand-over's id, which ``record`` closes."""
+    return int(await conn.fetchval(queries("outbox")["handover"], list(ids), worker))
 
 
 async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:

@@ -18,6 +18,7 @@ TABLES = {
     "deliveries",
     "inbound_messages",
     "audit_log",
+    "handovers",
     "schema_migrations",
 }
 

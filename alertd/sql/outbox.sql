@@ -24,7 +24,7 @@ WITH picked AS (
 )
 UPDATE deliveries d
 SET status = 'sending', lease_until = now() + make_interval(secs => $2), leased_by = $3,
-    attempts = d.attempts + 1, handed_at = NULL, updated_at = now()
+    attempts = d.attempts + 1, updated_at = now()
 FROM picked, subscribers s, alerts a
 WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
 RETURNING d.id, d.alert_id, d.priority, d.attempts, s.phone,
@@ -32,8 +32,7 @@ RETURNING d.id, d.alert_id, d.priority, d.attempts, s.phone,
 
 -- name: handover
 -- Just before a chunk goes to a gateway: from now on, a crash leaves these in doubt.
-UPDATE deliveries SET handed_at = now()
-WHERE id = ANY($1::bigint[]) AND status = 'sending' AND leased_by = $2;
+INSERT INTO handovers (worker, delivery_ids) VALUES ($2, $1::bigint[]) RETURNING id;
 
 -- name: record
 -- The results of one gateway batch. Only the daemon that holds the lease may record (fencing):
@@ -41,6 +40,8 @@ WHERE id = ANY($1::bigint[]) AND status = 'sending' AND leased_by = $2;
 WITH results AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[])
         AS r(id, outcome, message_id, reason, retry_after)
+), recorded AS (
+    DELETE FROM handovers WHERE id = $8
 ), changed AS (
     UPDATE deliveries d
     SET status = CASE r.outcome WHEN 'accepted' THEN 'submitted'
@@ -84,19 +85,32 @@ WITH receipts AS (
 SELECT gateway, gateway_message_id FROM changed;
 
 -- name: reclaim
--- Deliveries whose daemon died while sending: the gateway may or may not have taken them. They
--- are marked in doubt and counted. Life-safety ones are sent again (twice is better than never);
--- information ones are not (left as submitted, in doubt).
-WITH reclaimed AS (
-    UPDATE deliveries
-    SET status = CASE WHEN handed_at IS NOT NULL AND priority <> 0 THEN 'submitted'
-                      ELSE 'queued' END,
-        in_doubt = in_doubt OR handed_at IS NOT NULL, lease_until = NULL, leased_by = NULL,
-        error = CASE WHEN handed_at IS NOT NULL AND priority <> 0
-                     THEN 'in doubt after a daemon stopped: not sent again (information)'
-                     ELSE error END,
-        next_attempt_at = now(), updated_at = now()
+-- Deliveries whose daemon died while sending: the gateway may or may not have taken those it was
+-- handed. They are marked in doubt and counted. Life-safety ones are sent again (twice is better
+-- than never); information ones are not (left as submitted, in doubt). Those never handed over
+-- are simply queued again.
+WITH lapsed AS (
+    SELECT id, leased_by FROM deliveries
     WHERE status = 'sending' AND lease_until < now()
+    FOR UPDATE SKIP LOCKED
+), forgotten AS (
+    DELETE FROM handovers h
+    WHERE h.worker IN (SELECT DISTINCT leased_by FROM lapsed)
+      AND h.delivery_ids && ARRAY(SELECT id FROM lapsed)
+    RETURNING h.delivery_ids
+), handed AS (
+    SELECT DISTINCT unnest(delivery_ids) AS id FROM forgotten
+), reclaimed AS (
+    UPDATE deliveries d
+    SET status = CASE WHEN h.id IS NOT NULL AND d.priority <> 0 THEN 'submitted'
+                      ELSE 'queued' END,
+        in_doubt = d.in_doubt OR h.id IS NOT NULL, lease_until = NULL, leased_by = NULL,
+        error = CASE WHEN h.id IS NOT NULL AND d.priority <> 0
+                     THEN 'in doubt after a daemon stopped: not sent again (information)'
+                     ELSE d.error END,
+        next_attempt_at = now(), updated_at = now()
+    FROM lapsed l LEFT JOIN handed h ON h.id = l.id
+    WHERE d.id = l.id
     RETURNING 1
 )
 SELECT count(*) FROM reclaimed;
@@ -120,13 +134,23 @@ SELECT count(*) FROM expired;
 -- On shutdown: what this daemon claimed but never handed to a gateway goes back to the queue;
 -- what it handed over without recording the answer is in doubt, with the same per-severity
 -- policy as reclaim.
-WITH released AS (
-    UPDATE deliveries
-    SET status = CASE WHEN handed_at IS NOT NULL AND priority <> 0 THEN 'submitted'
+WITH mine AS (
+    SELECT id FROM deliveries WHERE status = 'sending' AND leased_by = $1 FOR UPDATE
+), forgotten AS (
+    DELETE FROM handovers WHERE worker = $1 RETURNING delivery_ids
+), handed AS (
+    SELECT DISTINCT unnest(delivery_ids) AS id FROM forgotten
+), released AS (
+    UPDATE deliveries d
+    SET status = CASE WHEN h.id IS NOT NULL AND d.priority <> 0 THEN 'submitted'
                       ELSE 'queued' END,
-        in_doubt = in_doubt OR handed_at IS NOT NULL, lease_until = NULL, leased_by = NULL,
+        in_doubt = d.in_doubt OR h.id IS NOT NULL, lease_until = NULL, leased_by = NULL,
+        error = CASE WHEN h.id IS NOT NULL AND d.priority <> 0
+                     THEN 'in doubt after a daemon stopped: not sent again (information)'
+                     ELSE d.error END,
         next_attempt_at = now(), updated_at = now()
-    WHERE status = 'sending' AND leased_by = $1
+    FROM mine m LEFT JOIN handed h ON h.id = m.id
+    WHERE d.id = m.id
     RETURNING 1
 )
 SELECT count(*) FROM released;
