@@ -78,6 +78,9 @@ class DispatchConfig:
     retries_per_gateway: int = 3  # attempts before moving to the next gateway
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
+    # A life-safety delivery with no final receipt after this long is retried once through
+    # another gateway (a phone off for longer may then get it twice: better than never); 0: never.
+    receipt_timeout_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("dispatch", "retries_per_gateway"): _parse_number(int, 1, 100),
     ("dispatch", "backoff_base_s"): _parse_number(float, 0, 3600),
     ("dispatch", "backoff_max_s"): _parse_number(float, 0, 86_400),
+    ("dispatch", "receipt_timeout_s"): _parse_number(float, 0, 7 * 86_400),
     ("serve", "webhook_listen"): _parse_listen,
     ("serve", "public_url"): _parse_url,
 }

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +37,8 @@ class DispatchSettings:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
     idle_s: float = 0.2  # pause when nothing is queued
+    receipt_timeout_s: float = 600.0  # life-safety, no receipt: sent again elsewhere; 0: never
+    sweep_s: float = 5.0  # how often silent deliveries are looked for
     # Batches in flight at once in one daemon: while one is with a gateway, another is being
     # claimed or recorded (SKIP LOCKED keeps them disjoint).
     concurrency: int = 3
@@ -46,10 +50,14 @@ def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> fl
     return float(ceiling / 2 + rng.random() * ceiling / 2)
 
 
-def choose(gateways: Sequence[Gateway], attempts: int, per_gateway: int) -> Gateway | None:
+def choose(
+    gateways: Sequence[Gateway], attempts: int, per_gateway: int, avoid: str | None = None
+) -> Gateway | None:
     """The gateway for this attempt: by priority, moving on every ``per_gateway`` attempts,
-    skipping open circuits; None when every circuit is open."""
+    skipping open circuits, and ``avoid`` (the gateway that lost this delivery) unless it is the
+    only one left; None when every circuit is open."""
     usable = [g for g in gateways if g.health() != "open"]
+    usable = [g for g in usable if g.name != avoid] or usable
     if not usable:
         return None
     return usable[((attempts - 1) // per_gateway) % len(usable)]
@@ -87,7 +95,12 @@ class Dispatcher:
         live = [c for c in claimed if c.id not in set(expired)]
         by_gateway: dict[Gateway | None, list[outbox.Claimed]] = defaultdict(list)
         for delivery in live:
-            gateway = choose(self.gateways, delivery.attempts, self.settings.retries_per_gateway)
+            gateway = choose(
+                self.gateways,
+                delivery.attempts,
+                self.settings.retries_per_gateway,
+                delivery.rerouted_from,
+            )
             by_gateway[gateway].append(delivery)
         await asyncio.gather(*(self._send_in_chunks(g, batch) for g, batch in by_gateway.items()))
         return len(claimed)
@@ -158,9 +171,20 @@ class Dispatcher:
         return len(receipts) - len(await outbox.apply_receipts(self.pool, receipts))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and send until ``stop`` is set; reclaim expired leases as it goes."""
+        """Claim and send until ``stop`` is set; reclaim expired leases as it goes, and reroute
+        the life-safety deliveries left without a receipt."""
+        swept = -math.inf
         while not stop.is_set():
             await outbox.reclaim_expired(self.pool)
+            if time.monotonic() - swept >= self.settings.sweep_s:
+                swept = time.monotonic()
+                await self._reroute_silent()
             if not await self.drain(stop):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.idle_s)
+
+    async def _reroute_silent(self) -> None:
+        if not self.settings.receipt_timeout_s:
+            return
+        if rerouted := await outbox.reroute_silent(self.pool, self.settings.receipt_timeout_s):
+            log.warning("dispatch.rerouted_silent", deliveries=rerouted)

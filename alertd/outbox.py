@@ -25,6 +25,7 @@ class Claimed:
     alert_id: int
     priority: int
     attempts: int
+    rerouted_from: str | None  # the gateway that lost it, when it is being sent again
     phone: str
     text: str | None
     expires_at: datetime | None
@@ -67,6 +68,7 @@ async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> lis
             r["alert_id"],
             r["priority"],
             r["attempts"],
+            r["rerouted_from"],
             r["phone"],
             r["text"],
             r["expires_at"],
@@ -118,6 +120,12 @@ async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> list[R
     return [r for r in final if (r.gateway, r.message_id) not in matched]
 
 
+async def reroute_silent(conn: Queryable, receipt_timeout_s: float) -> int:
+    """Send again, once, through another gateway, the life-safety deliveries that got no final
+    receipt in time; returns how many."""
+    return int(await conn.fetchval(queries("outbox")["reroute_silent"], receipt_timeout_s))
+
+
 async def reclaim_expired(conn: Queryable) -> int:
     """Put back the deliveries whose daemon's lease ran out; they are marked in doubt."""
     return int(await conn.fetchval(queries("outbox")["reclaim"]))
@@ -138,4 +146,5 @@ async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:
     rows = await conn.fetch(queries("outbox")["progress"], alert_id)
     counts = {r["status"]: int(r["n"]) for r in rows}
     counts["in_doubt"] = sum(int(r["in_doubt"]) for r in rows)
+    counts["rerouted"] = sum(int(r["rerouted"]) for r in rows)
     return counts

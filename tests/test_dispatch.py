@@ -41,7 +41,7 @@ async def test_everyone_gets_it_once(queued: tuple[asyncpg.Pool, int]) -> None:
     assert len(phones) == len(set(phones)) == 300
     assert {m.text for m in fake.received} == {"ALERTE SUBMERSION"}
     assert await dispatcher.apply(await receipts_of(fake, 300)) == 300
-    assert await outbox.progress(pool, alert_id) == {"delivered": 300, "in_doubt": 0}
+    assert await outbox.progress(pool, alert_id) == {"delivered": 300, "in_doubt": 0, "rerouted": 0}
 
 
 async def test_temporary_errors_are_retried_until_all_are_sent(
@@ -89,7 +89,7 @@ async def test_expired_alerts_are_not_sent_late(queued: tuple[asyncpg.Pool, int]
     fake = FakeGateway()
     await Dispatcher(pool, [fake], worker="w1", settings=NOW).drain()
     assert fake.received == []
-    assert await outbox.progress(pool, alert_id) == {"expired": 300, "in_doubt": 0}
+    assert await outbox.progress(pool, alert_id) == {"expired": 300, "in_doubt": 0, "rerouted": 0}
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
@@ -110,6 +110,75 @@ def test_choose_moves_on_every_n_attempts_and_skips_open_circuits() -> None:
     for _ in range(5):
         b.breaker.failure()
     assert choose([a, b], 1, 3) is None
+
+
+def test_choose_avoids_the_gateway_that_lost_it_unless_it_is_the_only_one() -> None:
+    a, b = FakeGateway("a"), FakeGateway("b")
+    assert [choose([a, b], n, 3, avoid="a").name for n in range(1, 5)] == ["b"] * 4
+    assert choose([a], 1, 3, avoid="a") is a  # better the same operator again than nobody
+
+
+async def test_life_safety_failed_receipts_are_sent_once_more_through_another_gateway(
+    queued: tuple[asyncpg.Pool, int],
+) -> None:
+    pool, alert_id = queued
+    lost = frozenset({"+33730000007", "+33730000042"})
+    primary, backup = FakeGateway("primary", fail_numbers=lost), FakeGateway("backup")
+    dispatcher = Dispatcher(pool, [primary, backup], worker="w1", settings=NOW)
+    await dispatcher.drain()
+    assert await dispatcher.apply(await receipts_of(primary, 300)) == 300
+    assert await dispatcher.drain() == 2  # the two lost ones, again
+    assert {m.to for m in backup.received} == lost
+    assert await dispatcher.apply(await receipts_of(backup, 2)) == 2
+    counts = await outbox.progress(pool, alert_id)
+    assert (counts["delivered"], counts["rerouted"]) == (300, 2)
+
+
+async def test_a_second_failure_is_final_and_information_is_not_rerouted(
+    loaded: asyncpg.Pool,
+) -> None:
+    lost = frozenset({"+33730000001"})
+    life = await seed_alert(loaded, 3)
+    info = await seed_alert(loaded, 0, hazard="waste", priority=outbox.INFORMATION, enqueue=False)
+    ids = [r["id"] for r in await loaded.fetch("SELECT id FROM subscribers ORDER BY id")]
+    await outbox.enqueue(
+        loaded,
+        info,
+        outbox.INFORMATION,
+        subscriber_ids=ids,
+        matched_by=["postcode"] * 3,
+        languages=["fr"] * 3,
+    )
+    only = FakeGateway("only", fail_numbers=lost)
+    dispatcher = Dispatcher(loaded, [only], worker="w1", settings=NOW)
+    await dispatcher.drain()
+    await dispatcher.apply(await receipts_of(only, 6))
+    assert await dispatcher.drain() == 1  # the one retry of the life-safety delivery
+    await dispatcher.apply(await receipts_of(only, 1))
+    assert [m.to for m in only.received].count("+33730000001") == 3  # 2 life-safety + 1 info
+    assert (await outbox.progress(loaded, life))["failed"] == 1
+    assert (await outbox.progress(loaded, info))["failed"] == 1
+    assert await dispatcher.drain() == 0
+
+
+async def test_life_safety_without_a_receipt_in_time_is_rerouted_once(
+    queued: tuple[asyncpg.Pool, int],
+) -> None:
+    pool, alert_id = queued
+    mute, backup = FakeGateway("mute", receipts=False), FakeGateway("backup", receipts=False)
+    dispatcher = Dispatcher(pool, [mute, backup], worker="w1", settings=NOW)
+    await dispatcher.drain()
+    await pool.execute(
+        "UPDATE deliveries SET submitted_at = now() - interval '11 minutes' WHERE id % 3 = 0"
+    )
+    assert await outbox.reroute_silent(pool, 600) == 100
+    assert await outbox.reroute_silent(pool, 600) == 0
+    await dispatcher.drain()
+    assert len(backup.received) == 100
+    await pool.execute("UPDATE deliveries SET submitted_at = now() - interval '1 hour'")
+    assert await outbox.reroute_silent(pool, 600) == 200  # once each, never twice
+    counts = await outbox.progress(pool, alert_id)
+    assert (counts["queued"], counts["submitted"], counts["rerouted"]) == (200, 100, 300)
 
 
 async def test_two_daemons_share_the_work_without_doubling(

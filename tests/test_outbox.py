@@ -132,6 +132,7 @@ async def test_results_are_recorded_and_fenced_by_the_lease(
         "failed": 1,
         "queued": 1,
         "in_doubt": 0,
+        "rerouted": 0,
     }
 
 
@@ -172,4 +173,9 @@ async def test_in_doubt_information_is_not_sent_again(
     assert await outbox.reclaim_expired(pool) == 4
     [not_handed] = await outbox.claim(pool, 10, 60, "alive")  # never reached a gateway: sent
     assert not_handed.id == claimed[3].id
-    assert await outbox.progress(pool, alert_id) == {"submitted": 3, "sending": 1, "in_doubt": 3}
+    assert await outbox.progress(pool, alert_id) == {
+        "submitted": 3,
+        "sending": 1,
+        "in_doubt": 3,
+        "rerouted": 0,
+    }

@@ -57,7 +57,7 @@ async def test_serve_sends_everything_then_stops_cleanly(
         serve.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
     )
     counts = await _until_delivered(loaded, alert_id, 200)
-    assert counts == {"delivered": 200, "in_doubt": 0}
+    assert counts == {"delivered": 200, "in_doubt": 0, "rerouted": 0}
     stop.set()
     assert await asyncio.wait_for(task, 30) == 0
     assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sending'") == 0
@@ -136,4 +136,4 @@ async def test_receipts_come_back_through_the_webhooks(
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 30) == 0
-    assert counts == {"delivered": 50, "in_doubt": 0}
+    assert counts == {"delivered": 50, "in_doubt": 0, "rerouted": 0}

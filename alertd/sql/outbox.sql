@@ -27,7 +27,7 @@ SET status = 'sending', lease_until = now() + make_interval(secs => $2), leased_
     attempts = d.attempts + 1, updated_at = now()
 FROM picked, subscribers s, alerts a
 WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
-RETURNING d.id, d.alert_id, d.priority, d.attempts, s.phone,
+RETURNING d.id, d.alert_id, d.priority, d.attempts, d.rerouted_from, s.phone,
           coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at;
 
 -- name: handover
@@ -67,13 +67,18 @@ FROM changed;
 
 -- name: receipts
 -- Delivery receipts, matched by the gateway's message id. A late "buffered" never undoes a
--- final state.
+-- final state. A life-safety delivery reported failed goes back to the queue once, to be sent
+-- through another gateway; the second failure is final.
 WITH receipts AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
         AS r(gateway, message_id, status, error)
 ), changed AS (
     UPDATE deliveries d
-    SET status = r.status,
+    SET status = CASE WHEN r.status <> 'delivered' AND d.priority = 0 AND d.rerouted_from IS NULL
+                      THEN 'queued' ELSE r.status END,
+        rerouted_from = CASE WHEN r.status <> 'delivered' AND d.priority = 0
+                             THEN coalesce(d.rerouted_from, d.gateway) ELSE d.rerouted_from END,
+        next_attempt_at = now(),
         error = coalesce(r.error, d.error),
         delivered_at = CASE WHEN r.status = 'delivered' THEN now() ELSE d.delivered_at END,
         updated_at = now()
@@ -83,6 +88,27 @@ WITH receipts AS (
     RETURNING d.gateway, d.gateway_message_id
 )
 SELECT gateway, gateway_message_id FROM changed;
+
+-- name: reroute_silent
+-- Life-safety deliveries submitted more than $1 seconds ago with no final receipt: the operator
+-- may have lost them. Each goes back to the queue once, to be sent through another gateway.
+-- Found through the recent life-safety alerts, so that no index is paid on the hot path.
+WITH silent AS (
+    SELECT d.id FROM deliveries d
+    WHERE d.alert_id IN (SELECT id FROM alerts WHERE severity = 'life_safety'
+                                                AND created_at > now() - interval '7 days')
+      AND d.status = 'submitted' AND d.priority = 0 AND d.rerouted_from IS NULL
+      AND d.submitted_at < now() - make_interval(secs => $1)
+    FOR UPDATE SKIP LOCKED
+), changed AS (
+    UPDATE deliveries d
+    SET status = 'queued', rerouted_from = d.gateway, next_attempt_at = now(),
+        error = 'no receipt from ' || d.gateway || ' in time: sent again through another gateway',
+        updated_at = now()
+    FROM silent WHERE d.id = silent.id
+    RETURNING 1
+)
+SELECT count(*) FROM changed;
 
 -- name: reclaim
 -- Deliveries whose daemon died while sending: the gateway may or may not have taken those it was
@@ -116,7 +142,8 @@ WITH lapsed AS (
 SELECT count(*) FROM reclaimed;
 
 -- name: progress
-SELECT status, count(*) AS n, count(*) FILTER (WHERE in_doubt) AS in_doubt
+SELECT status, count(*) AS n, count(*) FILTER (WHERE in_doubt) AS in_doubt,
+       count(*) FILTER (WHERE rerouted_from IS NOT NULL) AS rerouted
 FROM deliveries WHERE alert_id = $1 GROUP BY status;
 
 -- name: expire
