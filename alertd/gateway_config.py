@@ -43,7 +43,7 @@ COMMON = {
 OPTIONS: dict[str, set[str]] = {
     "fake": {"latency", "error_rate", "throttle_rate", "receipt_delay"},
     "twilio": {"base_url", "account_sid", "messaging_service_sid", "status_callback"},
-    "ovh": {"base_url", "service_name", "callback_url"},
+    "ovh": {"base_url", "service_name", "callback_url", "poll_incoming_s"},
     "smpp": {"host", "port", "system_id", "system_type", "bind", "enquire_link_s"},
 }
 SECRETS: dict[str, tuple[str, ...]] = {

@@ -18,15 +18,14 @@ from gateways.smpp import SmppGateway
 
 def build(config: GatewayConfig) -> Gateway:
     if config.kind == "fake":
-        o = config.options
         return FakeGateway(
             config.name,
             rate=config.rate,
             window=config.window,
-            latency=float(o.get("latency", 0.0)),
-            error_rate=float(o.get("error_rate", 0.0)),
-            throttle_rate=float(o.get("throttle_rate", 0.0)),
-            receipt_delay=float(o.get("receipt_delay", 0.0)),
+            latency=_number(config, "latency", 0.0),
+            error_rate=_number(config, "error_rate", 0.0),
+            throttle_rate=_number(config, "throttle_rate", 0.0),
+            receipt_delay=_number(config, "receipt_delay", 0.0),
         )
     if config.kind == "twilio":
         return _twilio(config)
@@ -47,6 +46,15 @@ def _required(config: GatewayConfig, key: str) -> str:
             f"config: gateways.{config.name}: {key} is required for a {config.kind} gateway"
         )
     return str(value)
+
+
+def _number(config: GatewayConfig, key: str, default: float) -> float:
+    value = config.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(
+            f"config: gateways.{config.name}: {key} must be a number of at least 0, not {value!r}"
+        )
+    return float(value)
 
 
 def _twilio(config: GatewayConfig) -> Gateway:
@@ -78,7 +86,7 @@ def _smpp(config: GatewayConfig) -> Gateway:
         rate=config.rate,
         window=config.window,
         timeout=config.timeout_s,
-        enquire_link_s=float(o.get("enquire_link_s", 30.0)),
+        enquire_link_s=_number(config, "enquire_link_s", 30.0),
     )
 
 
@@ -95,6 +103,10 @@ def _ovh(config: GatewayConfig) -> Gateway:
         rate=config.rate,
         window=config.window,
         timeout=config.timeout_s,
+        # The DLR callback is not signed: a secret token in its URL (?token=…) stands for it.
+        callback_token=config.secrets.get("callback_token"),
+        # OVH has no webhook for incoming SMS: the daemon reads them (STOP within this delay).
+        poll_interval=_number(config, "poll_incoming_s", 30.0) or None,
     )
 
 

@@ -1,16 +1,31 @@
-"""Residents' SMS: STOP (any case, accents, spaces) stops them at once; other replies are kept."""
+"""Residents' SMS: STOP (any case, accents, spaces) stops them at once and is confirmed by one
+SMS; other replies are kept against the alert they answer."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
 
 from alertd import audit
 from alertd.dbtypes import Queryable
 from alertd.logs import mask_phone
 from alertd.queries import queries
 from gateways.base import Inbound
+from templates import Catalog
 
 STOP_WORDS = frozenset({"STOP", "ARRET", "STOPSMS", "UNSUBSCRIBE", "DESABONNEMENT"})
+CONFIRMATION = "unsubscribed"  # the template of the answer to STOP
+SENDER_LENGTH = 40  # the template's limit on {sender}
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    kind: str  # "stop" or "reply"
+    alert_id: int | None  # the alert it answers: the last one sent to this number
+    confirmation: str | None  # what to send back (a first STOP), else None
 
 
 def is_stop(text: str) -> bool:
@@ -20,10 +35,10 @@ def is_stop(text: str) -> bool:
     return letters in STOP_WORDS
 
 
-async def handle(conn: Queryable, message: Inbound) -> str:
-    """Store the message; on STOP, stop the sender everywhere and audit it. Returns its kind."""
+async def handle(conn: Queryable, message: Inbound, catalog: Catalog) -> Handled:
+    """Store the message; on STOP, stop the sender everywhere, audit it and say what to answer."""
     kind = "stop" if is_stop(message.text) else "reply"
-    await conn.fetchval(
+    stored = await conn.fetchrow(
         queries("inbound")["store"],
         message.gateway,
         message.sender,
@@ -33,14 +48,28 @@ async def handle(conn: Queryable, message: Inbound) -> str:
         message.message_id,
         message.at,
     )
-    if kind == "stop":
-        for row in await conn.fetch(queries("inbound")["stop"], message.sender):
-            await audit.record(
-                conn,
-                actor="sms",
-                action="subscriber.stop",
-                target=f"subscriber:{row['id']}",
-                tenant_id=row["tenant_id"],
-                details={"phone": mask_phone(message.sender), "gateway": message.gateway},
-            )
-    return kind
+    alert_id = stored["alert_id"] if stored is not None else None
+    if kind != "stop":
+        return Handled(kind, alert_id, None)
+    stopped = await conn.fetch(queries("inbound")["stop"], message.sender)
+    for row in stopped:
+        await audit.record(
+            conn,
+            actor="sms",
+            action="subscriber.stop",
+            target=f"subscriber:{row['id']}",
+            tenant_id=row["tenant_id"],
+            details={"phone": mask_phone(message.sender), "gateway": message.gateway},
+        )
+    return Handled(kind, alert_id, confirmation(catalog, stopped))
+
+
+def confirmation(catalog: Catalog, stopped: Sequence[asyncpg.Record]) -> str | None:
+    """One answer, in the resident's language, signed by the first tenant they left; none when
+    they were stopped already (an auto-responder must not start a ping-pong)."""
+    if not stopped:
+        return None
+    first = stopped[0]
+    sender = " ".join(str(first["tenant_name"]).split())[:SENDER_LENGTH].strip()
+    template = catalog.get(CONFIRMATION, str(first["language"]))
+    return template.render({"sender": sender}).to_send

@@ -27,10 +27,11 @@ from alertd.db import open_database
 from alertd.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import InputError
 from alertd.gateway_factory import build
-from alertd.logs import get_logger
-from gateways.base import Gateway, Inbound, Receipt
+from alertd.logs import get_logger, mask_phone
+from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt
 from gateways.http_ovh import OvhGateway
 from gateways.http_twilio import TwilioGateway
+from templates import Catalog, segments
 
 log = get_logger(__name__)
 RECEIPT_BATCH = 1_000
@@ -39,9 +40,11 @@ KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
 SHUTDOWN_GRACE_S = 10.0
 
 
-async def consume(pool: asyncpg.Pool, gateway: Gateway) -> None:
+async def consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None) -> None:
     """Receipts in batches (whatever has arrived), inbound messages one by one (STOP is obeyed
-    at once). Receipts that arrive before their submission is recorded are tried again."""
+    at once and confirmed). Receipts that arrive before their submission is recorded are tried
+    again."""
+    catalog = catalog or Catalog()
     queue: asyncio.Queue[Receipt | Inbound | None] = asyncio.Queue()
     early = _EarlyReceipts()
 
@@ -51,6 +54,7 @@ async def consume(pool: asyncpg.Pool, gateway: Gateway) -> None:
         queue.put_nowait(None)
 
     pumping = asyncio.create_task(pump())
+    confirming: set[asyncio.Task[None]] = set()
     try:
         finished = False
         while not finished:
@@ -59,12 +63,50 @@ async def consume(pool: asyncpg.Pool, gateway: Gateway) -> None:
             if receipts:
                 early.keep(await outbox.apply_receipts(pool, receipts))
             for message in (e for e in batch if isinstance(e, Inbound)):
-                async with pool.acquire() as conn, conn.transaction():
-                    await inbound.handle(conn, message)
+                if text := await _answer(pool, gateway, catalog, message):
+                    confirming.add(asyncio.create_task(_confirm(gateway, message, text)))
+                    confirming = {t for t in confirming if not t.done()}
     finally:
-        pumping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pumping
+        for task in (pumping, *confirming):
+            task.cancel()
+        for task in (pumping, *confirming):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _answer(
+    pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog, message: Inbound
+) -> str | None:
+    """Handle one inbound SMS; returns the confirmation to send back, if any."""
+    async with pool.acquire() as conn, conn.transaction():
+        handled = await inbound.handle(conn, message, catalog)
+    log.info(
+        "inbound.handled",
+        gateway=gateway.name,
+        kind=handled.kind,
+        alert_id=handled.alert_id,
+        sender=mask_phone(message.sender),
+    )
+    return handled.confirmation
+
+
+async def _confirm(gateway: Gateway, message: Inbound, text: str) -> None:
+    """Answer a STOP through the gateway it came by, once it is stored. Apart from the receipts'
+    loop, since the gateway may be busy with an alert; a lost confirmation is logged, never
+    retried into a second one."""
+    ref = f"stop:{message.message_id or message.at.isoformat()}"
+    try:
+        [result] = await gateway.submit([Message(ref, message.sender, text, segments(text))])
+        reason = None if result.outcome is Outcome.ACCEPTED else result.reason
+    except (GatewayError, OSError) as exc:
+        reason = str(exc)
+    if reason is not None:
+        log.warning(
+            "inbound.confirmation_not_sent",
+            gateway=gateway.name,
+            sender=mask_phone(message.sender),
+            reason=reason,
+        )
 
 
 async def _next_batch(
@@ -163,10 +205,11 @@ async def run(
         try:
             await _serve(
                 db.pool,
-                gateways,
-                worker,
-                stop,
-                settings or DispatchSettings(**asdict(config.dispatch)),
+                gateways=gateways,
+                worker=worker,
+                stop=stop,
+                settings=settings or DispatchSettings(**asdict(config.dispatch)),
+                catalog=Catalog(config.templates.directory),
             )
         finally:
             for gateway in gateways:
@@ -176,15 +219,19 @@ async def run(
 
 async def _serve(
     pool: asyncpg.Pool,
+    *,
     gateways: Sequence[Gateway],
     worker: str,
     stop: asyncio.Event,
     settings: DispatchSettings,
+    catalog: Catalog,
 ) -> None:
     dispatcher = Dispatcher(pool, gateways, worker=worker, settings=settings)
     log.info("serve.started", worker=worker, gateways=[g.name for g in gateways])
     loop_task = asyncio.create_task(dispatcher.run(stop), name="dispatch")
-    side = [asyncio.create_task(consume(pool, g), name=f"events:{g.name}") for g in gateways]
+    side = [
+        asyncio.create_task(consume(pool, g, catalog), name=f"events:{g.name}") for g in gateways
+    ]
     stopping = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait([loop_task, *side, stopping], return_when=asyncio.FIRST_COMPLETED)
     for task in done - {stopping}:

@@ -106,3 +106,27 @@ def test_gateways_check(tmp_path: Path) -> None:
     assert "smsc" in failing.stdout and "FAILING" in failing.stdout
     none = alertd("gateways", "check")
     assert none.returncode == 65 and "no gateway is configured" in none.stderr
+
+
+OVH = """
+[gateways.ovh]
+kind = "ovh"
+service_name = "sms-xx00000-1"
+poll_incoming_s = {poll}
+credentials_env = {{ application_key = "K", application_secret = "S", consumer_key = "C", \
+callback_token = "T" }}
+"""
+OVH_ENV = {"K": "k", "S": "s", "C": "c", "T": "dlr-secret"}
+
+
+def test_ovh_reads_incoming_sms_and_checks_its_callback_token(tmp_path: Path) -> None:
+    from alertd.gateway_factory import build
+    from gateways.http_ovh import OvhGateway
+
+    gateway = build(load_config(OVH_ENV, write(tmp_path, OVH.format(poll=15))).gateways[0])
+    assert isinstance(gateway, OvhGateway)
+    assert (gateway.poll_interval, gateway.callback_token) == (15.0, "dlr-secret")
+    never = build(load_config(OVH_ENV, write(tmp_path, OVH.format(poll=0))).gateways[0])
+    assert isinstance(never, OvhGateway) and never.poll_interval is None
+    with pytest.raises(ConfigError, match="poll_incoming_s must be a number"):
+        build(load_config(OVH_ENV, write(tmp_path, OVH.format(poll='"often"'))).gateways[0])

@@ -16,8 +16,10 @@ from seed import seed_alert
 
 from alertd import inbound, outbox, serve
 from alertd.config import Config, load_config, with_overrides
-from alertd.dispatch import DispatchSettings
+from alertd.dispatch import Dispatcher, DispatchSettings
 from gateways.base import Inbound
+from gateways.fake import FakeGateway
+from templates import Catalog
 
 FAKE = '[gateways.demo]\nkind = "fake"\n'
 
@@ -74,13 +76,60 @@ async def test_stop_is_obeyed_at_once_everywhere(loaded: asyncpg.Pool) -> None:
         )
     message = Inbound("demo", "+33612345678", None, "Arrêt", datetime.now(UTC), "in-1")
     async with loaded.acquire() as conn, conn.transaction():
-        assert await inbound.handle(conn, message) == "stop"
+        handled = await inbound.handle(conn, message, Catalog())
+    assert handled.kind == "stop"
+    assert handled.confirmation is not None
+    assert "ne recevrez plus" in handled.confirmation
+    async with loaded.acquire() as conn, conn.transaction():  # an auto-responder, say
+        again = await inbound.handle(conn, message, Catalog())
+    assert (again.kind, again.confirmation) == ("stop", None)
     statuses = {r["status"] for r in await loaded.fetch("SELECT status FROM subscribers")}
     assert statuses == {"stopped"}
     stored = await loaded.fetchrow("SELECT * FROM inbound_messages")
     assert (stored["kind"], stored["body"]) == ("stop", "Arrêt")
     audits = await loaded.fetch("SELECT details FROM audit_log WHERE action = 'subscriber.stop'")
     assert len(audits) == 2 and all("12345678" not in str(a["details"]) for a in audits)
+
+
+async def test_replies_are_kept_against_the_alert_they_answer(loaded: asyncpg.Pool) -> None:
+    alert_id = await seed_alert(loaded, 3)
+    fake = FakeGateway("demo")
+    await Dispatcher(loaded, [fake], worker="w1").drain()
+    reply = Inbound("demo", "+33730000002", None, "Bien reçu, on monte", datetime.now(UTC), "r1")
+    stranger = Inbound("demo", "+33699999999", None, "Qui êtes-vous ?", datetime.now(UTC), "r2")
+    async with loaded.acquire() as conn, conn.transaction():
+        assert (await inbound.handle(conn, reply, Catalog())).alert_id == alert_id
+        assert (await inbound.handle(conn, stranger, Catalog())).alert_id is None
+    stored = await loaded.fetch("SELECT kind, alert_id, subscriber_id FROM inbound_messages")
+    assert [(r["kind"], r["alert_id"]) for r in stored] == [("reply", alert_id), ("reply", None)]
+    assert await loaded.fetchval("SELECT count(*) FROM subscribers WHERE status = 'stopped'") == 0
+
+
+async def test_the_daemon_confirms_a_stop_once_through_the_gateway_it_came_by(
+    loaded: asyncpg.Pool,
+) -> None:
+    await seed_alert(loaded, 2, enqueue=False)
+    fake = FakeGateway("demo")
+    consuming = asyncio.create_task(serve.consume(loaded, fake, Catalog()))
+    fake.inject_inbound("+33730000001", "STOP")
+    fake.inject_inbound("+33730000001", "stop")  # twice, as people do
+
+    async def stored() -> int:
+        return int(await loaded.fetchval("SELECT count(*) FROM inbound_messages"))
+
+    async def answered() -> None:
+        # What is awaited is a row in the database and a message at the gateway: no event says
+        # both, so look again until they are there.
+        while not fake.received or await stored() < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(answered(), 10)
+    await fake.close()
+    await asyncio.wait_for(consuming, 10)
+    assert [m.to for m in fake.received] == ["+33730000001"]
+    assert "Dunkerque" in fake.received[0].text
+    status = await loaded.fetchval("SELECT status FROM subscribers WHERE phone = '+33730000001'")
+    assert status == "stopped"
 
 
 def test_sigterm_stops_the_daemon_cleanly(db_dsn: str, tmp_path: Path) -> None:

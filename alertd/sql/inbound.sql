@@ -1,14 +1,23 @@
 -- name: store
+-- Stored against the subscriber and the alert it answers: the last one sent to this number.
 INSERT INTO inbound_messages (tenant_id, gateway, sender, recipient, body, kind, subscriber_id,
-                              gateway_message_id, received_at, handled_at)
-SELECT s.tenant_id, $1, $2, $3, $4, $5, s.id, $6, $7, CASE WHEN $5 = 'stop' THEN now() END
+                              alert_id, gateway_message_id, received_at, handled_at)
+SELECT s.tenant_id, $1, $2, $3, $4, $5, s.id, last.alert_id, $6, $7,
+       CASE WHEN $5 = 'stop' THEN now() END
 FROM (SELECT 1) one
 LEFT JOIN LATERAL (SELECT id, tenant_id FROM subscribers WHERE phone = $2 ORDER BY id LIMIT 1) s
     ON true
-RETURNING id;
+LEFT JOIN LATERAL (
+    SELECT d.alert_id FROM deliveries d JOIN subscribers s2 ON s2.id = d.subscriber_id
+    WHERE s2.phone = $2 AND d.submitted_at IS NOT NULL
+    ORDER BY d.submitted_at DESC LIMIT 1
+) last ON true
+RETURNING id, alert_id;
 
 -- name: stop
--- STOP is obeyed at once, in every tenant the number is subscribed in.
-UPDATE subscribers SET status = 'stopped', stopped_at = now(), updated_at = now()
-WHERE phone = $1 AND status <> 'stopped'
-RETURNING id, tenant_id;
+-- STOP is obeyed at once, in every tenant the number is subscribed in. Only numbers that were
+-- not stopped yet are returned: a second STOP gets no second confirmation.
+UPDATE subscribers s SET status = 'stopped', stopped_at = now(), updated_at = now()
+FROM tenants t
+WHERE s.phone = $1 AND s.status <> 'stopped' AND t.id = s.tenant_id
+RETURNING s.id, s.tenant_id, s.language, t.name AS tenant_name;
