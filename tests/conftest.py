@@ -128,26 +128,8 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
 def fake_provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """`alertd fake-provider` as its own process (account ACtest, token tok): its port, and the
     log where it appends every message it accepts."""
-    import subprocess
-
-    from alertd.bench_gateway import listening_port, provider_command
+    from provider_support import provider_process
 
     log = tmp_path / "accepted.jsonl"
-    proc = subprocess.Popen(
-        provider_command(log, "ACtest", "tok"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")},
-    )
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # the server says when it listens: no sleeping
-            if (port := listening_port(line)) is not None:
-                yield port, log
-                break
-        else:
-            pytest.fail("the fake provider did not start")
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+    with provider_process(log) as port:
+        yield port, log
