@@ -7,13 +7,17 @@ restart harmless.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import numpy as np
 from shapely.geometry import shape
 
 from alertd import outbox
+from alertd.dbtypes import Queryable
 from alertd.errors import InputError, NotFoundError
 from alertd.queries import queries
 from alertd.subscriber_index import territory
@@ -30,26 +34,45 @@ class Enqueued:
     written: int  # new deliveries (0 on a second run)
 
 
-async def enqueue_alert(
-    pool: asyncpg.Pool, alert_id: int, postcode_areas: PostcodeAreas | None
-) -> Enqueued:
-    alert = await pool.fetchrow(queries("zones")["alert_for_enqueue"], alert_id)
-    if alert is None:
-        raise NotFoundError(f"alert {alert_id} does not exist")
-    geometries = list(alert["zones"]) + ([alert["zone_geometry"]] if alert["zone_geometry"] else [])
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """Who is inside: subscriber ids by how they were found, and each one's language."""
+
+    by_address: list[int]
+    by_postcode: list[int]
+    language: dict[int, str]
+
+    def ids(self) -> set[int]:
+        return set(self.by_address) | set(self.by_postcode)
+
+    def languages(self, only: Iterable[int] | None = None) -> Counter[str]:
+        chosen = self.ids() if only is None else only
+        return Counter(self.language[i] for i in chosen)
+
+
+async def match(
+    conn: Queryable,
+    *,
+    tenant_id: int,
+    geometries: Sequence[Mapping[str, Any]],
+    life_safety: bool,
+    topics: Sequence[str],
+    exercise: bool,
+    postcode_areas: PostcodeAreas | None,
+) -> Matched:
+    """The active subscribers of the tenant's territory inside these zones; information alerts
+    follow topics, exercises reach only the participants."""
     if not geometries:
-        raise InputError(f"alert {alert_id} has no zone")
+        raise InputError("the alert has no zone")
     try:
-        zone = dissolve([shape(g) for g in geometries])  # type: ignore[misc]
+        zone = dissolve([shape(dict(g)) for g in geometries])  # type: ignore[misc]
     except (ZoneError, ValueError) as exc:
-        raise InputError(f"alert {alert_id}: its zone cannot be used: {exc}") from None
-    life_safety = alert["severity"] == "life_safety"
-    topics = [] if life_safety else list(alert["topics"])
-    row = await pool.fetchrow(
+        raise InputError(f"the alert's zone cannot be used: {exc}") from None
+    row = await conn.fetchrow(
         queries("zones")["alert_candidates"],
-        await territory(pool, alert["tenant_id"]),
-        topics,
-        alert["exercise"],
+        await territory(conn, tenant_id),
+        [] if life_safety else list(topics),
+        exercise,
     )
     assert row is not None  # noqa: S101 - an aggregate returns one row
     index = SubscriberIndex(
@@ -59,18 +82,73 @@ async def enqueue_alert(
         row["postcodes"],
     )
     found = index.match(zone, postcode_areas)
-    language = dict(zip(row["ids"], row["languages"], strict=True))
-    priority = outbox.LIFE_SAFETY if life_safety else outbox.INFORMATION
+    return Matched(
+        [int(i) for i in found.by_address],
+        [int(i) for i in found.by_postcode],
+        dict(zip(row["ids"], row["languages"], strict=True)),
+    )
+
+
+async def write(
+    pool: asyncpg.Pool,
+    alert_id: int,
+    priority: int,
+    matched: Matched,
+    only: set[int] | None = None,
+) -> int:
+    """Write the deliveries (of ``only`` these, when given) in committed batches; returns how
+    many were new."""
     written = 0
-    for ids, how in ((found.by_address, "address"), (found.by_postcode, "postcode")):
-        for first in range(0, len(ids), BATCH):
-            chunk = [int(i) for i in ids[first : first + BATCH]]
+    for ids, how in ((matched.by_address, "address"), (matched.by_postcode, "postcode")):
+        chosen = ids if only is None else [i for i in ids if i in only]
+        for first in range(0, len(chosen), BATCH):
+            chunk = chosen[first : first + BATCH]
             written += await outbox.enqueue(
                 pool,
                 alert_id,
                 priority,
                 subscriber_ids=chunk,
                 matched_by=[how] * len(chunk),
-                languages=[language[i] for i in chunk],
+                languages=[matched.language[i] for i in chunk],
             )
+    return written
+
+
+async def alert_zones(conn: Queryable, alert_id: int) -> asyncpg.Record:
+    alert = await conn.fetchrow(queries("zones")["alert_for_enqueue"], alert_id)
+    if alert is None:
+        raise NotFoundError(f"alert {alert_id} does not exist")
+    return alert
+
+
+def geometries_of(alert: asyncpg.Record) -> list[Mapping[str, Any]]:
+    return list(alert["zones"]) + ([alert["zone_geometry"]] if alert["zone_geometry"] else [])
+
+
+async def match_alert(
+    conn: Queryable, alert: asyncpg.Record, postcode_areas: PostcodeAreas | None
+) -> Matched:
+    return await match(
+        conn,
+        tenant_id=alert["tenant_id"],
+        geometries=geometries_of(alert),
+        life_safety=alert["severity"] == "life_safety",
+        topics=alert["topics"],
+        exercise=alert["exercise"],
+        postcode_areas=postcode_areas,
+    )
+
+
+def priority_of(alert: asyncpg.Record) -> int:
+    return outbox.LIFE_SAFETY if alert["severity"] == "life_safety" else outbox.INFORMATION
+
+
+async def enqueue_alert(
+    pool: asyncpg.Pool, alert_id: int, postcode_areas: PostcodeAreas | None
+) -> Enqueued:
+    alert = await alert_zones(pool, alert_id)
+    if not geometries_of(alert):
+        raise InputError(f"alert {alert_id} has no zone")
+    found = await match_alert(pool, alert, postcode_areas)
+    written = await write(pool, alert_id, priority_of(alert), found)
     return Enqueued(len(found.by_address), len(found.by_postcode), written)

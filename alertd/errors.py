@@ -58,3 +58,10 @@ class ConflictError(AlertdError):
 
     exit_code = 65
     http_status = 409
+
+
+class ForbiddenError(AlertdError):
+    """The operator's role or territory does not allow this."""
+
+    exit_code = 77  # EX_NOPERM
+    http_status = 403

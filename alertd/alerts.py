@@ -1,0 +1,650 @@
+"""The alert lifecycle for the duty officer: draft, preview, approval, send, update, cancel,
+all-clear.
+
+Every step checks the operator's role and territory (a commune's operator reaches only its
+commune's residents; the intercommunality's reach all) and is written to the audit log. An update
+or an all-clear goes to exactly the people who hold the alert; a zone that grows reaches the
+newcomers with the alert itself, a zone that shrinks releases those outside with an all-clear.
+The outbox's unique (alert, subscriber) key makes every send safe to repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from alertd import audit, enqueue, outbox
+from alertd.alert_texts import Text, estimate, missing_params, render_texts
+from alertd.dbtypes import Queryable
+from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from alertd.operators import Operator
+from alertd.queries import queries
+from alertd.subscriber_index import territory
+from alertd.tenants import get_tenant
+from templates import Catalog, analyse
+from zones import PostcodeAreas
+
+RANK = {"viewer": 0, "operator": 1, "approver": 2, "admin": 3}
+SEVERITIES = ("life_safety", "information")
+DEFAULT_EXPIRY_S = {"life_safety": 6 * 3600.0, "information": 24 * 3600.0}
+HELD = ("queued", "sending", "submitted", "delivered")  # who an update goes to
+RECEIVED = ("sending", "submitted", "delivered")  # who an all-clear goes to
+RATE_WINDOW_S = 10.0  # the pace shown is over the last this many seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the lifecycle needs from the configuration, built once."""
+
+    pool: asyncpg.Pool
+    catalog: Catalog
+    postcode_areas: PostcodeAreas | None
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+    rate: float = 0.0  # the primary gateway's, in segments per second; 0: not configured
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    template: str
+    params: Mapping[str, str]
+    zone_ids: Sequence[int] = ()
+    geometry: Mapping[str, Any] | None = None  # an uploaded zone or a circle, WGS84 GeoJSON
+    hazard: str | None = None  # default: the template's event
+    severity: str | None = None  # default: the template's
+    languages: Sequence[str] = ()  # default: every language the template has
+    topics: Sequence[str] = ()
+    expires_in_s: float | None = None
+    exercise: bool = False
+    tenant_code: str | None = None  # default: the operator's
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    alert_id: int
+    status: str  # "sent", or "pending_approval" when a second operator must approve
+    recipients: int
+    written: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What an update or an all-clear did: the child alerts and how many each reaches."""
+
+    update_id: int | None
+    update_recipients: int
+    all_clear_id: int | None
+    all_clear_recipients: int
+    newcomers: int  # newly inside an enlarged zone: sent the alert itself
+
+
+# -- permissions ---------------------------------------------------------------------------------
+
+
+def require(op: Operator, role: str, doing: str) -> None:
+    if RANK[op.role] < RANK[role]:
+        raise ForbiddenError(f"{doing} needs the {role} role; operator {op.name!r} is a {op.role}")
+
+
+async def scope(conn: Queryable, op: Operator) -> list[int]:
+    """The tenants whose residents this operator may reach and whose alerts they may read."""
+    return await territory(conn, op.tenant_id)
+
+
+async def load(conn: Queryable, op: Operator, alert_id: int) -> asyncpg.Record:
+    alert = await conn.fetchrow(queries("alerts")["get"], alert_id)
+    if alert is None:
+        raise NotFoundError(f"alert {alert_id} does not exist")
+    if alert["tenant_id"] not in await scope(conn, op):
+        raise ForbiddenError(
+            f"alert {alert_id} belongs to {alert['tenant_name']}, outside the territory of "
+            f"operator {op.name!r} ({op.tenant_code})"
+        )
+    return alert
+
+
+# -- draft and preview ---------------------------------------------------------------------------
+
+
+async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
+    require(op, "operator", "drafting an alert")
+    missing = missing_params(ctx.catalog, draft.template, draft.params)
+    if missing:
+        raise InputError(f"template {draft.template!r} needs --param for: {', '.join(missing)}")
+    template = ctx.catalog.get(draft.template, "fr")
+    severity = draft.severity or template.severity
+    if severity not in SEVERITIES:
+        raise InputError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    texts = render_texts(
+        ctx.catalog, draft.template, draft.params, draft.languages, exercise=draft.exercise
+    )
+    expires = draft.expires_in_s or DEFAULT_EXPIRY_S[severity]
+    if expires <= 0:
+        raise InputError("the expiry must be in the future")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        tenant_id = await _target_tenant(conn, op, draft.tenant_code)
+        await _check_zones(conn, op, draft)
+        alert_id = int(
+            await conn.fetchval(
+                queries("alerts")["insert"],
+                tenant_id,
+                None,
+                "alert",
+                draft.hazard or template.event,
+                severity,
+                draft.exercise,
+                "draft",
+                draft.template,
+                dict(draft.params),
+                sorted(texts),
+                list(draft.topics),
+                {lang: t.text for lang, t in texts.items()},
+                dict(draft.geometry) if draft.geometry else None,
+                op.id,
+                expires,
+            )
+        )
+        if draft.zone_ids:
+            await conn.execute(queries("alerts")["add_zones"], alert_id, list(draft.zone_ids))
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.create",
+            target=f"alert:{alert_id}",
+            tenant_id=tenant_id,
+            details={
+                "template": draft.template,
+                "severity": severity,
+                "exercise": draft.exercise,
+                "zones": list(draft.zone_ids),
+                "drawn_zone": draft.geometry is not None,
+            },
+        )
+    return alert_id
+
+
+async def _target_tenant(conn: Queryable, op: Operator, code: str | None) -> int:
+    if code is None or code == op.tenant_code:
+        return op.tenant_id
+    tenant = await get_tenant(conn, code)
+    if tenant["id"] not in await scope(conn, op):
+        raise ForbiddenError(
+            f"operator {op.name!r} ({op.tenant_code}) cannot alert the residents of "
+            f"{tenant['name']} ({code})"
+        )
+    return int(tenant["id"])
+
+
+async def _check_zones(conn: Queryable, op: Operator, draft: Draft) -> None:
+    if not draft.zone_ids and draft.geometry is None:
+        raise InputError("give the alert a zone: --zone ID, --geojson FILE or --circle LON,LAT,M")
+    usable = {
+        r["id"]
+        for r in await conn.fetch(
+            queries("alerts")["zones_usable"],
+            list(draft.zone_ids),
+            await scope(conn, op),
+            op.tenant_id,
+        )
+    }
+    refused = [z for z in draft.zone_ids if z not in usable]
+    if refused:
+        raise ForbiddenError(
+            f"zone(s) {', '.join(map(str, refused))} do not exist or belong to another "
+            f"territory than {op.tenant_code}'s"
+        )
+
+
+async def preview(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
+    """Who it reaches (by address, by postcode), the text per language, cost and time."""
+    alert = await load(ctx.pool, op, alert_id)
+    found = await enqueue.match_alert(
+        ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
+    )
+    await ctx.pool.execute(
+        queries("alerts")["set_recipients"],
+        alert_id,
+        len(found.ids()),
+        len(found.by_address),
+        len(found.by_postcode),
+    )
+    return _preview(ctx, alert, found)
+
+
+def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> dict[str, Any]:
+    texts = stored_texts(alert)
+    by_language = found.languages()
+    cost = estimate(texts, _fallen_back(by_language, texts), ctx.prices, ctx.rate)
+    recipients = len(found.ids())
+    return {
+        "alert": alert["id"],
+        "tenant": alert["tenant_code"],
+        "hazard": alert["hazard"],
+        "severity": alert["severity"],
+        "exercise": alert["exercise"],
+        "status": alert["status"],
+        "recipients": recipients,
+        "by_address": len(found.by_address),
+        "by_postcode": len(found.by_postcode),
+        "by_language": dict(sorted(by_language.items())),
+        "texts": [
+            {"lang": t.lang, "text": t.text, "encoding": t.encoding, "segments": t.segments}
+            for t in texts.values()
+        ],
+        "segments": cost.segments,
+        "cost_eur": cost.cost_eur,
+        "eta_seconds": cost.seconds,
+        "approval_threshold": alert["approval_threshold"],
+        "needs_approval": recipients > alert["approval_threshold"] and alert["approved_by"] is None,
+    }
+
+
+def stored_texts(alert: asyncpg.Record) -> dict[str, Text]:
+    texts: dict[str, str] = dict(alert["texts"])
+    return {
+        lang: Text(lang, text, analyse(text).encoding, analyse(text).segments)
+        for lang, text in sorted(texts.items())
+    }
+
+
+def _fallen_back(by_language: Mapping[str, int], texts: Mapping[str, Text]) -> dict[str, int]:
+    """Recipients per text actually sent: a language without a text counts as French."""
+    counts: dict[str, int] = {}
+    for lang, n in by_language.items():
+        key = lang if lang in texts else "fr"
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+# -- approval and send ---------------------------------------------------------------------------
+
+
+async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
+    """Send now, or ask for a second operator's approval when it reaches more people than the
+    tenant's threshold. Safe to repeat: a send that was interrupted resumes."""
+    require(op, "operator", "sending an alert")
+    alert = await load(ctx.pool, op, alert_id)
+    if alert["message_kind"] != "alert":
+        raise ConflictError(f"alert {alert_id} is an {alert['message_kind']}: it was sent with it")
+    if alert["status"] not in ("draft", "approved", "sending"):
+        raise ConflictError(
+            f"alert {alert_id} is {alert['status'].replace('_', ' ')}: it cannot be sent"
+            + (
+                " before a second operator approves it"
+                if alert["status"] == "pending_approval"
+                else ""
+            )
+        )
+    found = await enqueue.match_alert(
+        ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
+    )
+    recipients = len(found.ids())
+    await ctx.pool.execute(
+        queries("alerts")["set_recipients"],
+        alert_id,
+        recipients,
+        len(found.by_address),
+        len(found.by_postcode),
+    )
+    if recipients > alert["approval_threshold"] and alert["approved_by"] is None:
+        await _ask_approval(ctx.pool, alert, recipients, actor)
+        return Sent(alert_id, "pending_approval", recipients, 0)
+    return await _enqueue(ctx, alert, found, op, actor)
+
+
+async def _ask_approval(
+    pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor: str
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        moved = await conn.fetchval(
+            queries("alerts")["set_status"], alert["id"], "pending_approval", ["draft"]
+        )
+        if moved is None:
+            raise ConflictError(f"alert {alert['id']} changed meanwhile: look at its status")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.approval_requested",
+            target=f"alert:{alert['id']}",
+            tenant_id=alert["tenant_id"],
+            details={"recipients": recipients, "threshold": alert["approval_threshold"]},
+        )
+
+
+async def _enqueue(
+    ctx: Context, alert: asyncpg.Record, found: enqueue.Matched, op: Operator, actor: str
+) -> Sent:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        started = await conn.fetchval(
+            queries("alerts")["start_sending"],
+            alert["id"],
+            op.id,
+            ["draft", "approved", "pending_approval", "sending"],
+        )
+        if started is None:
+            raise ConflictError(f"alert {alert['id']} was cancelled or closed meanwhile")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.send",
+            target=f"alert:{alert['id']}",
+            tenant_id=alert["tenant_id"],
+            details={
+                "recipients": len(found.ids()),
+                "by_address": len(found.by_address),
+                "by_postcode": len(found.by_postcode),
+                "exercise": alert["exercise"],
+            },
+        )
+    # Outside the transaction: each batch commits on its own, so the daemons start sending
+    # while the rest is written.
+    written = await enqueue.write(ctx.pool, alert["id"], enqueue.priority_of(alert), found)
+    await ctx.pool.execute(queries("alerts")["set_status"], alert["id"], "sent", ["sending"])
+    return Sent(alert["id"], "sent", len(found.ids()), written)
+
+
+async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent | None:
+    """A second operator approves; an alert waiting for it is sent at once. Returns what was
+    sent, or None when the draft is approved for later."""
+    require(op, "approver", "approving an alert")
+    alert = await load(ctx.pool, op, alert_id)
+    if alert["created_by"] == op.id:
+        raise ForbiddenError(
+            f"nobody approves their own alert: another approver than {op.name!r} must approve "
+            f"alert {alert_id}"
+        )
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        status = await conn.fetchval(queries("alerts")["approve"], alert_id, op.id)
+        if status is None:
+            raise ConflictError(
+                f"alert {alert_id} is {alert['status'].replace('_', ' ')}: there is nothing to "
+                "approve"
+            )
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.approve",
+            target=f"alert:{alert_id}",
+            tenant_id=alert["tenant_id"],
+            details={"created_by": alert["created_by"], "recipients": alert["recipients"]},
+        )
+    if status != "pending_approval":
+        return None
+    alert = await load(ctx.pool, op, alert_id)
+    found = await enqueue.match_alert(
+        ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
+    )
+    return await _enqueue(ctx, alert, found, op, actor)
+
+
+# -- after the alert: update, all-clear, cancel --------------------------------------------------
+
+
+async def update(
+    ctx: Context,
+    op: Operator,
+    alert_id: int,
+    *,
+    params: Mapping[str, str],
+    template: str = "update",
+    zone_ids: Sequence[int] = (),
+    geometry: Mapping[str, Any] | None = None,
+    actor: str,
+) -> FollowUp:
+    """A point of situation to exactly those who hold the alert. With a new zone: newcomers get
+    the alert itself, those still inside the update, those now outside an all-clear."""
+    require(op, "operator", "updating an alert")
+    root = await _sent_alert(ctx.pool, op, alert_id, "updated")
+    holders = await _holders(ctx.pool, alert_id, HELD)
+    new_zone = bool(zone_ids) or geometry is not None
+    if new_zone:
+        await _check_zones(conn=ctx.pool, op=op, draft=Draft(template, params, zone_ids, geometry))
+        inside = await enqueue.match(
+            ctx.pool,
+            tenant_id=root["tenant_id"],
+            geometries=await _geometries(ctx.pool, zone_ids, geometry),
+            life_safety=root["severity"] == "life_safety",
+            topics=root["topics"],
+            exercise=root["exercise"],
+            postcode_areas=ctx.postcode_areas,
+        )
+        ids = inside.ids()
+        staying = {s: v for s, v in holders.items() if s in ids}
+        leaving = {s: v for s, v in holders.items() if s not in ids}
+        newcomers = ids - set(holders)
+    else:
+        staying, leaving, newcomers = holders, {}, set()
+    texts_params = {**dict(root["params"]), **params}
+    update_id = await _child(
+        ctx,
+        op,
+        root,
+        kind="update",
+        template=template,
+        params=texts_params,
+        recipients=staying,
+        actor=actor,
+        zone_ids=zone_ids,
+        geometry=geometry,
+    )
+    clear_id = (
+        await _child(
+            ctx,
+            op,
+            root,
+            kind="all_clear",
+            template="all_clear",
+            params=texts_params,
+            recipients=leaving,
+            actor=actor,
+        )
+        if leaving
+        else None
+    )
+    if newcomers:
+        await enqueue.write(ctx.pool, alert_id, enqueue.priority_of(root), inside, newcomers)
+    await audit.record(
+        ctx.pool,
+        actor=actor,
+        action="alert.update",
+        target=f"alert:{alert_id}",
+        tenant_id=root["tenant_id"],
+        details={
+            "update": update_id,
+            "all_clear": clear_id,
+            "to_holders": len(staying),
+            "released": len(leaving),
+            "newcomers": len(newcomers),
+            "new_zone": new_zone,
+        },
+    )
+    return FollowUp(update_id, len(staying), clear_id, len(leaving), len(newcomers))
+
+
+async def all_clear(
+    ctx: Context, op: Operator, alert_id: int, *, params: Mapping[str, str], actor: str
+) -> FollowUp:
+    """The end of the alert, to exactly those it was sent to; whoever it had not reached yet is
+    not sent it any more. The alert is closed."""
+    require(op, "operator", "giving the all-clear")
+    root = await _sent_alert(ctx.pool, op, alert_id, "closed by an all-clear")
+    await ctx.pool.fetchval(queries("alerts")["drop_queued"], alert_id)
+    holders = await _holders(ctx.pool, alert_id, RECEIVED)
+    clear_id = await _child(
+        ctx,
+        op,
+        root,
+        kind="all_clear",
+        template="all_clear",
+        params={**dict(root["params"]), **params},
+        recipients=holders,
+        actor=actor,
+    )
+    await ctx.pool.execute(queries("alerts")["close"], alert_id)
+    await audit.record(
+        ctx.pool,
+        actor=actor,
+        action="alert.all_clear",
+        target=f"alert:{alert_id}",
+        tenant_id=root["tenant_id"],
+        details={"all_clear": clear_id, "recipients": len(holders)},
+    )
+    return FollowUp(None, 0, clear_id, len(holders), 0)
+
+
+async def cancel(ctx: Context, op: Operator, alert_id: int, actor: str) -> dict[str, int]:
+    """Stop at once: nothing queued for it (or its updates) is sent any more."""
+    require(op, "operator", "cancelling an alert")
+    alert = await load(ctx.pool, op, alert_id)
+    if alert["status"] in ("cancelled", "closed"):
+        raise ConflictError(f"alert {alert_id} is already {alert['status']}")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries("alerts")["cancel"], alert_id, op.id)
+        assert row is not None  # noqa: S101 - an aggregate returns one row
+        result = {"alerts": int(row["alerts"]), "deliveries_stopped": int(row["deliveries"])}
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.cancel",
+            target=f"alert:{alert_id}",
+            tenant_id=alert["tenant_id"],
+            details=result,
+        )
+    return result
+
+
+async def _sent_alert(pool: asyncpg.Pool, op: Operator, alert_id: int, what: str) -> asyncpg.Record:
+    alert = await load(pool, op, alert_id)
+    if alert["message_kind"] != "alert":
+        raise InputError(
+            f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
+            f"name the alert itself ({alert['parent_id']})"
+        )
+    if alert["status"] not in ("sending", "sent"):
+        raise ConflictError(
+            f"alert {alert_id} is {alert['status'].replace('_', ' ')}: only a sent alert can be "
+            f"{what}"
+        )
+    return alert
+
+
+async def _holders(
+    conn: Queryable, alert_id: int, statuses: Sequence[str]
+) -> dict[int, tuple[str, str]]:
+    rows = await conn.fetch(queries("alerts")["holders"], alert_id, list(statuses))
+    return {r["subscriber_id"]: (r["matched_by"], r["language"]) for r in rows}
+
+
+async def _geometries(
+    conn: Queryable, zone_ids: Sequence[int], geometry: Mapping[str, Any] | None
+) -> list[Mapping[str, Any]]:
+    rows = await conn.fetch("SELECT geometry FROM zones WHERE id = ANY($1::bigint[])", zone_ids)
+    return [r["geometry"] for r in rows] + ([geometry] if geometry else [])
+
+
+async def _child(
+    ctx: Context,
+    op: Operator,
+    root: asyncpg.Record,
+    *,
+    kind: str,
+    template: str,
+    params: Mapping[str, str],
+    recipients: Mapping[int, tuple[str, str]],
+    actor: str,
+    zone_ids: Sequence[int] = (),
+    geometry: Mapping[str, Any] | None = None,
+) -> int:
+    """A follow-up (update or all-clear) of the root alert, sent to these subscribers."""
+    chosen = ctx.catalog.get(template, "fr")
+    wanted = {k: v for k, v in params.items() if k in chosen.params}
+    missing = [p for p in chosen.params if p not in wanted]
+    if missing:
+        raise InputError(f"the {kind.replace('_', '-')} needs --param for: {', '.join(missing)}")
+    texts = render_texts(
+        ctx.catalog, template, wanted, root["languages"], exercise=root["exercise"]
+    )
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        child = int(
+            await conn.fetchval(
+                queries("alerts")["insert"],
+                root["tenant_id"],
+                root["id"],
+                kind,
+                root["hazard"],
+                root["severity"],
+                root["exercise"],
+                "sending",
+                template,
+                dict(wanted),
+                sorted(texts),
+                list(root["topics"]),
+                {lang: t.text for lang, t in texts.items()},
+                dict(geometry) if geometry else None,
+                op.id,
+                DEFAULT_EXPIRY_S[root["severity"]],
+            )
+        )
+        if zone_ids:
+            await conn.execute(queries("alerts")["add_zones"], child, list(zone_ids))
+        await conn.execute(queries("alerts")["set_recipients"], child, len(recipients), None, None)
+        await audit.record(
+            conn,
+            actor=actor,
+            action=f"alert.{kind}.send",
+            target=f"alert:{child}",
+            tenant_id=root["tenant_id"],
+            details={"parent": root["id"], "recipients": len(recipients)},
+        )
+    ids = sorted(recipients)
+    for first in range(0, len(ids), enqueue.BATCH):
+        chunk = ids[first : first + enqueue.BATCH]
+        await outbox.enqueue(
+            ctx.pool,
+            child,
+            enqueue.priority_of(root),
+            subscriber_ids=chunk,
+            matched_by=[recipients[i][0] for i in chunk],
+            languages=[recipients[i][1] for i in chunk],
+        )
+    await ctx.pool.execute(queries("alerts")["set_status"], child, "sent", ["sending"])
+    return child
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+async def status(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
+    alert = await load(ctx.pool, op, alert_id)
+    counts = await outbox.progress(ctx.pool, alert_id)
+    recent = await ctx.pool.fetchval(queries("alerts")["rate"], alert_id, RATE_WINDOW_S)
+    children = [
+        {**dict(c), "progress": await outbox.progress(ctx.pool, c["id"])}
+        for c in await ctx.pool.fetch(queries("alerts")["children"], alert_id)
+    ]
+    return {
+        "alert": alert_id,
+        "kind": alert["message_kind"],
+        "parent": alert["parent_id"],
+        "tenant": alert["tenant_code"],
+        "hazard": alert["hazard"],
+        "severity": alert["severity"],
+        "exercise": alert["exercise"],
+        "status": alert["status"],
+        "recipients": alert["recipients"],
+        "created_by": alert["created_by_name"],
+        "approved_by": alert["approved_by_name"],
+        "sent_at": alert["sent_at"],
+        "expires_at": alert["expires_at"],
+        "progress": counts,
+        "per_second": round(int(recent) / RATE_WINDOW_S, 1),
+        "followups": children,
+    }
+
+
+async def list_alerts(ctx: Context, op: Operator, limit: int) -> list[dict[str, Any]]:
+    rows = await ctx.pool.fetch(queries("alerts")["list"], await scope(ctx.pool, op), limit)
+    return [dict(r) for r in rows]

@@ -1,0 +1,112 @@
+-- The alert lifecycle: draft, preview, approval, send, update, cancel, all-clear.
+
+-- name: insert
+INSERT INTO alerts (tenant_id, parent_id, message_kind, hazard, severity, exercise, status,
+                    template, params, languages, topics, texts, zone_geometry, created_by,
+                    expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+        now() + make_interval(secs => $15))
+RETURNING id;
+
+-- name: add_zones
+INSERT INTO alert_zones (alert_id, zone_id) SELECT $1, unnest($2::bigint[]);
+
+-- name: zones_usable
+-- Stored zones an operator may use: their own territory's and their intercommunality's.
+SELECT z.id FROM zones z
+WHERE z.id = ANY($1::bigint[])
+  AND (z.tenant_id = ANY($2::bigint[])
+       OR z.tenant_id = (SELECT parent_id FROM tenants WHERE id = $3));
+
+-- name: get
+SELECT a.*, t.code AS tenant_code, t.name AS tenant_name,
+       t.approval_threshold, creator.name AS created_by_name, approver.name AS approved_by_name
+FROM alerts a
+JOIN tenants t ON t.id = a.tenant_id
+LEFT JOIN operators creator ON creator.id = a.created_by
+LEFT JOIN operators approver ON approver.id = a.approved_by
+WHERE a.id = $1;
+
+-- name: set_recipients
+UPDATE alerts SET recipients = $2, by_address = $3, by_postcode = $4, updated_at = now()
+WHERE id = $1;
+
+-- name: start_sending
+-- The guard against two officers pressing send at once: only one moves it on.
+UPDATE alerts SET status = 'sending', sent_by = coalesce(sent_by, $2),
+                  sent_at = coalesce(sent_at, now()), updated_at = now()
+WHERE id = $1 AND status = ANY($3::text[])
+RETURNING id;
+
+-- name: set_status
+UPDATE alerts SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[])
+RETURNING id;
+
+-- name: approve
+UPDATE alerts SET approved_by = $2, approved_at = now(), updated_at = now(),
+                  status = CASE WHEN status = 'draft' THEN 'approved' ELSE status END
+WHERE id = $1 AND status IN ('draft', 'pending_approval') AND created_by IS DISTINCT FROM $2
+RETURNING status;
+
+-- name: cancel
+-- Stops at once: what is queued is never sent; what a daemon holds finishes its batch.
+WITH family AS (
+    SELECT id FROM alerts WHERE id = $1 OR parent_id = $1
+), stopped AS (
+    UPDATE alerts SET status = 'cancelled', cancelled_by = $2, cancelled_at = now(),
+                      updated_at = now()
+    WHERE id IN (SELECT id FROM family) AND status NOT IN ('cancelled', 'closed')
+    RETURNING id
+), dropped AS (
+    UPDATE deliveries SET status = 'cancelled', error = 'the alert was cancelled',
+                          updated_at = now()
+    WHERE alert_id IN (SELECT id FROM family) AND status = 'queued'
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM stopped) AS alerts, (SELECT count(*) FROM dropped) AS deliveries;
+
+-- name: drop_queued
+-- Before an all-clear: who has not been sent the alert yet will not be sent it any more.
+WITH dropped AS (
+    UPDATE deliveries SET status = 'cancelled', error = 'all-clear given before it was sent',
+                          updated_at = now()
+    WHERE alert_id = $1 AND status = 'queued'
+    RETURNING 1
+)
+SELECT count(*) FROM dropped;
+
+-- name: close
+UPDATE alerts SET status = 'closed', closed_at = now(), updated_at = now()
+WHERE id = $1 AND status IN ('sending', 'sent');
+
+-- name: holders
+-- Who holds the alert now: those it was sent to (or is being sent to: $2 says which statuses
+-- count), minus those an all-clear already released (zone shrunk), still subscribed.
+SELECT d.subscriber_id, d.matched_by, s.language
+FROM deliveries d
+JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.alert_id = $1 AND d.status = ANY($2::text[]) AND s.status = 'active'
+  AND NOT EXISTS (
+      SELECT 1 FROM alerts c JOIN deliveries cd ON cd.alert_id = c.id
+      WHERE c.parent_id = $1 AND c.message_kind = 'all_clear'
+        AND cd.subscriber_id = d.subscriber_id
+  );
+
+-- name: list
+SELECT a.id, a.parent_id, a.message_kind, a.hazard, a.severity, a.exercise, a.status,
+       a.recipients, a.created_at, a.sent_at, t.code AS tenant_code,
+       (SELECT count(*) FROM deliveries d WHERE d.alert_id = a.id
+                                            AND d.status IN ('submitted', 'delivered'))
+           AS sent
+FROM alerts a JOIN tenants t ON t.id = a.tenant_id
+WHERE a.tenant_id = ANY($1::bigint[])
+ORDER BY a.id DESC
+LIMIT $2;
+
+-- name: children
+SELECT id, message_kind, status, recipients FROM alerts WHERE parent_id = $1 ORDER BY id;
+
+-- name: rate
+-- Deliveries submitted in the last $2 seconds: the current pace.
+SELECT count(*) FROM deliveries
+WHERE alert_id = $1 AND submitted_at > now() - make_interval(secs => $2);
