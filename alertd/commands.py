@@ -16,6 +16,7 @@ from typing import Any
 from alertd import bench, bench_gateway, demo, operators, serve, subscribers, tenants
 from alertd import bench_dispatch as bench_dispatch_module
 from alertd import bench_match as bench_match_module
+from alertd.alert_commands import register_alerts
 from alertd.audit import cli_actor
 from alertd.cliutil import command, finite_float, group, out, out_json, positive_int, table
 from alertd.config import Config, describe_keys
@@ -302,6 +303,8 @@ async def config_show(args: argparse.Namespace, config: Config) -> int:
         value = getattr(getattr(config, section), name)
         if key == "database.url" and value is not None:
             value = redact_url(value)
+        if key == "operator.token" and value:
+            value = value[:11] + "…"  # enough to recognise, far too little to use
         out(f"{key} = {value}    ({env}; default {default})")
     for g in config.gateways:
         out(
@@ -374,6 +377,7 @@ def register(sub: Any) -> None:
     register_zones(sub)
     register_templates(sub)
     register_gateways(sub)
+    register_alerts(sub)
     _register_tools(sub)
 
 

@@ -84,6 +84,13 @@ class DispatchConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorConfig:
+    # The API token of the operator at this keyboard (`alertd operators create` shows it once);
+    # every `alertd alert` command acts as them. Best given by the environment, never logged.
+    token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ServeConfig:
     # host:port where `alertd serve` receives the gateways' webhooks (receipts, inbound SMS) at
     # /webhooks/<gateway name>/…; empty: no webhook server.
@@ -102,6 +109,7 @@ class Config:
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
     # The SMS gateways, by priority (see alertd/gateway_config.py and ops/alertd.example.toml).
     gateways: tuple[GatewayConfig, ...] = ()
 
@@ -119,6 +127,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "templates": TemplatesConfig,
     "dispatch": DispatchConfig,
     "serve": ServeConfig,
+    "operator": OperatorConfig,
 }
 
 
@@ -236,6 +245,13 @@ def _parse_url(raw: object) -> str:
     return text
 
 
+def _parse_token(raw: object) -> str:
+    text = str(raw).strip()
+    if text and (not text.startswith("alertd_") or len(text) < 20 or not text.isascii()):
+        raise ValueError("expected an operator token as shown by `alertd operators create`")
+    return text
+
+
 def _parse_region(raw: object) -> str:
     text = str(raw).strip().upper()
     if len(text) != 2 or not text.isalpha():
@@ -267,6 +283,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("dispatch", "receipt_timeout_s"): _parse_number(float, 0, 7 * 86_400),
     ("serve", "webhook_listen"): _parse_listen,
     ("serve", "public_url"): _parse_url,
+    ("operator", "token"): _parse_token,
 }
 
 

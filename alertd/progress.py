@@ -1,0 +1,77 @@
+"""A live progress line for an alert: queued, submitted, delivered, failed, in doubt, rate, ETA.
+
+Pure: the caller fetches the counts and writes the line (``\\r`` on a terminal, one line a few
+seconds apart in a log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PENDING = ("queued", "sending")
+FINAL = ("delivered", "failed", "expired", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    total: int
+    queued: int
+    submitted: int  # handed to a gateway, no final receipt yet
+    delivered: int
+    failed: int  # failed, expired or cancelled: no more attempt
+    in_doubt: int
+    rerouted: int
+    per_second: float
+
+    @property
+    def done(self) -> bool:
+        return self.queued == 0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.done:
+            return 0.0
+        return self.queued / self.per_second if self.per_second > 0 else None
+
+
+def from_counts(counts: Mapping[str, int], per_second: float) -> Progress:
+    return Progress(
+        total=sum(v for k, v in counts.items() if k not in ("in_doubt", "rerouted")),
+        queued=sum(counts.get(k, 0) for k in PENDING),
+        submitted=counts.get("submitted", 0),
+        delivered=counts.get("delivered", 0),
+        failed=sum(counts.get(k, 0) for k in FINAL if k != "delivered"),
+        in_doubt=counts.get("in_doubt", 0),
+        rerouted=counts.get("rerouted", 0),
+        per_second=per_second,
+    )
+
+
+def bar(p: Progress, width: int = 30) -> str:
+    """[#####+++....] : delivered (#), submitted (+), still to send (.)."""
+    if p.total == 0:
+        return "[" + " " * width + "]"
+    full = round(width * p.delivered / p.total)
+    sent = round(width * (p.delivered + p.submitted + p.failed) / p.total) - full
+    return "[" + "#" * full + "+" * sent + "." * (width - full - sent) + "]"
+
+
+def line(p: Progress, width: int = 30) -> str:
+    eta = p.eta_s
+    eta_text = "done" if p.done else "ETA ?" if eta is None else f"ETA {_duration(eta)}"
+    share = f"{100 * (p.total - p.queued) / p.total:5.1f} %" if p.total else "  -  "
+    return (
+        f"{bar(p, width)} {share}  queued {p.queued}  submitted {p.submitted}  "
+        f"delivered {p.delivered}  failed {p.failed}  in doubt {p.in_doubt}  "
+        f"{p.per_second:,.0f}/s  {eta_text}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
