@@ -314,8 +314,17 @@ async def config_show(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def share(text: str) -> float:
+    value = finite_float(text)
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 0.5, got {text}")
+    return value
+
+
 async def run_demo(args: argparse.Namespace, config: Config) -> int:
-    return await demo.run(config, subscribers_count=args.subscribers, as_json=args.json)
+    return await demo.run(
+        config, subscribers_count=args.subscribers, error_rate=args.error_rate, as_json=args.json
+    )
 
 
 async def bench_match(args: argparse.Namespace, config: Config) -> int:
@@ -355,12 +364,25 @@ async def bench_import(args: argparse.Namespace, config: Config) -> int:
 
 
 def register(sub: Any) -> None:
-    p = command(sub, "demo", run_demo, "run what exists, on the embedded (or given) database")
+    p = command(
+        sub,
+        "demo",
+        run_demo,
+        "a marine-submersion alert end to end, then its all-clear, on the embedded (or given) "
+        "database and fake gateways",
+    )
     p.add_argument(
         "--subscribers",
         type=positive_int,
-        default=10_000,
-        help="synthetic subscribers to import (default 10000)",
+        default=50_000,
+        help="synthetic subscribers to import (default 50000)",
+    )
+    p.add_argument(
+        "--error-rate",
+        type=share,
+        default=0.0,
+        help="share of submissions the primary gateway fails, 0 to 0.5 (shows retries and "
+        "failover)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
 

@@ -1,43 +1,83 @@
-"""``alertd demo``: run what exists, on the embedded PostgreSQL (or DATABASE_URL), and say so.
+"""``alertd demo``: a marine-submersion alert end to end, then its all-clear, on the embedded
+PostgreSQL (or DATABASE_URL), through in-process fake gateways.
 
-Today that is the store: start the database, migrate, load the Communauté urbaine de Dunkerque and
-its 17 communes, import synthetic residents through the real CSV import. It sends nothing, and says
-plainly that sending comes with the dispatch engine. Running it twice works and changes nothing.
+It builds the demo territory (alertd/demo_world.py), drafts the alert as the duty officer,
+previews it, sends it (a second operator approves it: it reaches more people than one may alert
+alone), runs the dispatch loop and the receipt consumers of ``alertd serve`` with a live progress
+line until every recipient's receipt is in, gives the all-clear to the same people, and prints a
+summary. ``--error-rate`` makes the primary gateway fail that share of submissions and go down
+for a moment, to show retries and failover. Running it twice works: the territory is found
+again, the alert is a new one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
-from alertd import subscribers, tenants, zones_store
+import asyncpg
+
+from alertd import alerts, demo_world, outbox, progress
 from alertd.audit import cli_actor
-from alertd.config import Config, ZonesConfig
+from alertd.config import Config
 from alertd.db import open_database, redact_url
-from alertd.errors import ConflictError
-from alertd.synthetic import synthetic_rows, write_csvs
-from alertd.template_commands import describe
+from alertd.dispatch import Dispatcher, DispatchSettings
+from alertd.errors import AlertdError
+from alertd.serve import consume
+from alertd.subscriber_index import load_postcode_areas
+from gateways.fake import FakeGateway
 from templates import Catalog
 
-NOT_YET = (
-    "The demo does not send yet: running an alert end to end, with its all-clear, comes with the "
-    "alert lifecycle (next issue). Nothing was sent to anyone."
-)
-# A 2 km circle around an industrial site of the port of Dunkerque (illustrative position).
-DEMO_SITE = (2.2650, 51.0300, 2000.0, "Site industriel du port (démo), 2 km")
+PARAMS = {
+    "commune": "Dunkerque",
+    "zone": "digue et front de mer",
+    "until": "08:00",
+    "instructions": "Radio: France Bleu Nord 87.7 FM.",
+    "sender": "CU Dunkerque",
+    "url": "cud.fr",
+}
+DEMO_PRICE = Decimal("0.045")  # EUR per segment, for the cost shown (gateways are fakes)
+DEMO_RATE = 0.0  # the fake gateways take what they are given
+SETTINGS = DispatchSettings(backoff_base_s=0.1, backoff_max_s=1.0, idle_s=0.05)
+POLL_S = 0.2
+TIMEOUT_S = 600.0
+OUTAGE_AT, OUTAGE_S = 0.3, 1.5  # with --error-rate: the primary goes down at 30 % for 1.5 s
 
 
-def _say(text: str, quiet: bool) -> None:
-    if not quiet:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+class Screen:
+    """Where the demo talks: lines, and a progress line redrawn on a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stdout.isatty()
+        self._last = 0.0
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+    def progress(self, state: progress.Progress, final: bool = False) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            sys.stdout.write("\r  " + progress.line(state) + "\033[K" + ("\n" if final else ""))
+            sys.stdout.flush()
+        elif final or time.monotonic() - self._last >= 2.0:
+            self.say("  " + progress.line(state))
+            self._last = time.monotonic()
 
 
-async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
+async def run(config: Config, *, subscribers_count: int, error_rate: float, as_json: bool) -> int:
+    screen = Screen(as_json)
     actor = cli_actor()
     started = time.perf_counter()
     where = (
@@ -45,133 +85,268 @@ async def run(config: Config, *, subscribers_count: int, as_json: bool) -> int:
         if config.embedded
         else redact_url(config.database.url or "")
     )
-    _say(f"alertd demo: starting the database ({where})", as_json)
+    screen.say(f"alertd demo: starting the database ({where})")
     async with open_database(config) as db:
-        db_seconds = time.perf_counter() - started
         version = await db.pool.fetchval("SHOW server_version")
-        migration = db.migration
-        applied = [f"{m.version:04d}_{m.name}" for m in migration.applied] if migration else []
-        _say(
-            f"  PostgreSQL {version} ready in {db_seconds:.1f} s; schema version "
-            f"{migration.current_version if migration else '?'}"
-            f"{' (applied ' + ', '.join(applied) + ')' if applied else ' (up to date)'}",
-            as_json,
+        world = await demo_world.build(db.pool, config, subscribers_count, actor)
+        _say_world(screen, version, world)
+        primary = FakeGateway("primary", error_rate=error_rate, receipt_delay=0.05, seed=7)
+        backup = FakeGateway("backup", receipt_delay=0.05)
+        ctx = alerts.Context(
+            db.pool,
+            Catalog(config.templates.directory),
+            load_postcode_areas(
+                replace(config.zones, postcode_areas=config.zones.postcode_areas or "demo")
+            ),
+            {"primary": DEMO_PRICE},
+            DEMO_RATE,
         )
-
-        outcome = await tenants.load_territory(db.pool, actor)
-        parent, communes = tenants.sample_territory()
-        _say(
-            f"  territory: {parent.name} ({parent.code}) and {len(communes)} communes: "
-            + ", ".join(f"{len(v)} {k}" for k, v in outcome.items() if v),
-            as_json,
-        )
-
-        imports = await _import(db.pool, config, communes, subscribers_count, actor)
-        _say(
-            f"  subscribers: {imports['rows']} synthetic residents checked and imported in "
-            f"{imports['seconds']:.1f} s ({imports['inserted']} new, {imports['updated']} updated,"
-            f" {imports['unchanged']} unchanged, {imports['rejected']} rejected)",
-            as_json,
-        )
-        totals = await _totals(db.pool)
-        _say(
-            f"  in the store: {totals['active']} active subscribers, {totals['with_address']} "
-            f"located at an address, {totals['postcode_only']} by postcode only, "
-            f"{totals['english']} in English",
-            as_json,
-        )
-        site = await _demo_zone(db.pool, actor)
-        _say(
-            f"  zone {site['id']} {site['name']!r}: {site['area_km2']} km², "
-            f"{site['subscribers_by_address']} subscribers inside by address, "
-            f"{site['subscribers_by_postcode']} by postcode (synthetic postcode areas)",
-            as_json,
-        )
-        text = _demo_text(site["subscribers_by_address"] + site["subscribers_by_postcode"])
-        _say(
-            f"  the alert they would get ({text['segments_to_send']} SMS segment(s), "
-            f"{text['encoding']} as written, {text['segments']} segment(s)):",
-            as_json,
-        )
-        _say(f"    {text['to_send']}", as_json)
-    summary: dict[str, Any] = {
-        "database": "embedded" if config.embedded else "external",
-        "postgres": version,
-        "schema_version": migration.current_version if migration else None,
-        "tenants": 1 + len(communes),
-        **{f"import_{k}": v for k, v in imports.items()},
-        **totals,
-        "zone": site,
-        "alert_text": text,
-        "sent": 0,
-        "seconds": round(time.perf_counter() - started, 2),
-        "note": NOT_YET,
-    }
+        async with _daemon(db.pool, [primary, backup], ctx.catalog):
+            alert = await _alert(ctx, world, screen, primary, error_rate)
+            clear = await _all_clear(ctx, world, screen, alert["id"])
+        alert["duplicates"] = clear["duplicates"] = _duplicates([primary, backup])
+    summary = _summary(
+        config,
+        version,
+        world=world,
+        alert=alert,
+        clear=clear,
+        seconds=time.perf_counter() - started,
+    )
     if as_json:
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, default=str) + "\n")
     else:
-        _say(NOT_YET, False)
+        _say_summary(screen, summary)
     return 0
 
 
-async def _import(
-    pool: Any, config: Config, communes: list[tenants.TenantSpec], count: int, actor: str
-) -> dict[str, Any]:
-    totals = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0, "seconds": 0.0}
-    with tempfile.TemporaryDirectory(prefix="alertd-demo-") as tmp:
-        files = write_csvs(Path(tmp), synthetic_rows(count, communes))
-        for code, path in files.items():
-            report = await subscribers.import_csv(pool, path, code, config.subscribers, actor)
-            for key in ("rows", "inserted", "updated", "unchanged"):
-                totals[key] += getattr(report, key)
-            totals["rejected"] += len(report.rejected)
-            totals["seconds"] += report.seconds
-    totals["seconds"] = round(totals["seconds"], 2)
-    return totals
-
-
-async def _demo_zone(pool: Any, actor: str) -> dict[str, Any]:
-    """The demo's industrial circle (created once) and who lives inside it."""
-    lon, lat, radius, name = DEMO_SITE
+@contextlib.asynccontextmanager
+async def _daemon(
+    pool: asyncpg.Pool, gateways: list[FakeGateway], catalog: Catalog
+) -> AsyncIterator[None]:
+    """What `alertd serve` runs: the dispatch loop and a receipt consumer per gateway."""
+    stop = asyncio.Event()
+    dispatcher = Dispatcher(pool, gateways, worker=f"demo:{os.getpid()}", settings=SETTINGS)
+    tasks = [asyncio.create_task(dispatcher.run(stop))]
+    tasks += [asyncio.create_task(consume(pool, g, catalog)) for g in gateways]
     try:
-        stored = await zones_store.save_zone(
-            pool,
-            zones_store.make_circle(lon, lat, radius),
-            tenant=None,
-            kind="industrial",
-            name=name,
-            actor=actor,
-            extra={"centre": [lon, lat], "radius_m": radius},
-        )
-        zone_id = stored.id
-    except ConflictError:
-        zone_id = await pool.fetchval(
-            "SELECT id FROM zones WHERE kind = 'industrial' AND name = $1", name
-        )
-    return await zones_store.show_zone(pool, zone_id, ZonesConfig(postcode_areas="demo"))
+        yield
+    finally:
+        stop.set()
+        for gateway in gateways:
+            await gateway.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await outbox.release(pool, dispatcher.worker)
 
 
-def _demo_text(recipients: int) -> dict[str, Any]:
-    """The industrial alert for the demo site, as it would be sent (nothing is sent)."""
-    template = Catalog().get("industrial", "fr")
-    rendered = template.render(
-        {
-            "commune": "Dunkerque",
-            "zone": "port ouest et Petite-Synthe",
-            "instructions": "Ne téléphonez pas.",
-            "until": "nouvel ordre",
-            "sender": "Préfecture du Nord",
-            "url": "nord.gouv.fr",
-        }
+async def _alert(
+    ctx: alerts.Context,
+    world: demo_world.DemoWorld,
+    screen: Screen,
+    primary: FakeGateway,
+    error_rate: float,
+) -> dict[str, Any]:
+    officer, approver = world.officer, world.approver
+    draft = alerts.Draft(template="submersion", params=PARAMS, zone_ids=[world.zones["submersion"]])
+    alert_id = await alerts.create(ctx, officer, draft, f"operator:{officer.id}")
+    report = await alerts.preview(ctx, officer, alert_id)
+    screen.say(
+        f"alert {alert_id}: marine submersion, drafted by {officer.name}: "
+        f"{report['recipients']} recipients ({report['by_address']} by address, "
+        f"{report['by_postcode']} by postcode), {report['segments']} segments, "
+        f"{report['cost_eur']['primary']} EUR"
     )
-    return describe(rendered, recipients, {})
+    for text in report["texts"]:
+        screen.say(
+            f"  [{text['lang']}] {text['encoding']}, {text['segments']} seg.: {text['text']}"
+        )
+    started = time.perf_counter()
+    sent = await alerts.send(ctx, officer, alert_id, f"operator:{officer.id}")
+    if sent.status == "pending_approval":
+        screen.say(
+            f"  more than {report['approval_threshold']} recipients: approved by {approver.name}"
+        )
+        await alerts.approve(ctx, approver, alert_id, f"operator:{approver.id}")
+    outage = (
+        asyncio.create_task(_outage(ctx.pool, alert_id, primary, sent.recipients, screen))
+        if error_rate
+        else None
+    )
+    counts = await _until_received(ctx.pool, alert_id, screen)
+    if outage is not None:
+        outage.cancel()
+    seconds = time.perf_counter() - started
+    return {
+        "id": alert_id,
+        "recipients": report["recipients"],
+        "by_address": report["by_address"],
+        "by_postcode": report["by_postcode"],
+        "by_language": report["by_language"],
+        "segments": report["segments"],
+        "cost_eur": report["cost_eur"]["primary"],
+        **await _outcome(ctx.pool, alert_id, counts),
+        "seconds": round(seconds, 2),
+        "per_second": round(report["recipients"] / seconds) if seconds else None,
+    }
 
 
-async def _totals(pool: Any) -> dict[str, int]:
-    row = await pool.fetchrow("""
-        SELECT count(*) FILTER (WHERE status = 'active') AS active,
-               count(*) FILTER (WHERE lon IS NOT NULL) AS with_address,
-               count(*) FILTER (WHERE lon IS NULL) AS postcode_only,
-               count(*) FILTER (WHERE language = 'en') AS english
-        FROM subscribers""")
-    return {k: int(v) for k, v in row.items()}
+async def _outage(
+    pool: asyncpg.Pool, alert_id: int, primary: FakeGateway, total: int, screen: Screen
+) -> None:
+    """The primary goes down for a moment once 30 % are out: the breaker opens, the backup
+    takes over."""
+    while True:
+        counts = await outbox.progress(pool, alert_id)
+        if counts.get("submitted", 0) + counts.get("delivered", 0) >= OUTAGE_AT * total:
+            break
+        await asyncio.sleep(POLL_S / 2)
+    primary.outage = True
+    screen.say(f"\n  the primary gateway goes down for {OUTAGE_S} s: failover to the backup")
+    await asyncio.sleep(OUTAGE_S)
+    primary.outage = False
+
+
+async def _all_clear(
+    ctx: alerts.Context, world: demo_world.DemoWorld, screen: Screen, alert_id: int
+) -> dict[str, Any]:
+    officer = world.officer
+    started = time.perf_counter()
+    result = await alerts.all_clear(
+        ctx, officer, alert_id, params={}, actor=f"operator:{officer.id}"
+    )
+    assert result.all_clear_id is not None  # noqa: S101 - an all-clear always has its alert
+    screen.say(f"all-clear {result.all_clear_id}: to the {result.all_clear_recipients} recipients")
+    counts = await _until_received(ctx.pool, result.all_clear_id, screen)
+    seconds = time.perf_counter() - started
+    same = await ctx.pool.fetchval(
+        "SELECT (SELECT array_agg(subscriber_id ORDER BY subscriber_id) FROM deliveries "
+        "        WHERE alert_id = $1 AND status = 'delivered') = "
+        "       (SELECT array_agg(subscriber_id ORDER BY subscriber_id) FROM deliveries "
+        "        WHERE alert_id = $2 AND status = 'delivered')",
+        alert_id,
+        result.all_clear_id,
+    )
+    return {
+        "id": result.all_clear_id,
+        "recipients": result.all_clear_recipients,
+        **await _outcome(ctx.pool, result.all_clear_id, counts),
+        "same_set": bool(same),
+        "seconds": round(seconds, 2),
+    }
+
+
+async def _until_received(pool: asyncpg.Pool, alert_id: int, screen: Screen) -> dict[str, int]:
+    """Show progress until every delivery has its final state (receipts included)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    before, at = 0, time.monotonic()
+    while True:
+        counts = await outbox.progress(pool, alert_id)
+        out = sum(counts.get(k, 0) for k in ("submitted", "delivered", "failed"))
+        now = time.monotonic()
+        rate = (out - before) / (now - at) if now > at else 0.0
+        before, at = out, now
+        pending = sum(counts.get(k, 0) for k in ("queued", "sending", "submitted"))
+        screen.progress(progress.from_counts(counts, rate), final=not pending)
+        if not pending:
+            return counts
+        if now > deadline:
+            raise AlertdError(f"the demo's alert {alert_id} did not finish in {TIMEOUT_S:.0f} s")
+        await asyncio.sleep(POLL_S)
+
+
+async def _outcome(pool: asyncpg.Pool, alert_id: int, counts: dict[str, int]) -> dict[str, Any]:
+    row = await pool.fetchrow(
+        "SELECT count(*) FILTER (WHERE submitted_at IS NOT NULL) AS submitted, "
+        "count(*) FILTER (WHERE attempts > 1) AS retried, "
+        "coalesce(jsonb_object_agg(gateway, n) FILTER (WHERE gateway IS NOT NULL), '{}') AS gw "
+        "FROM (SELECT submitted_at, attempts, gateway, count(*) OVER (PARTITION BY gateway) AS n "
+        "      FROM deliveries WHERE alert_id = $1) d",
+        alert_id,
+    )
+    assert row is not None  # noqa: S101 - an aggregate returns one row
+    return {
+        "submitted": int(row["submitted"]),
+        "delivered": counts.get("delivered", 0),
+        "failed": sum(counts.get(k, 0) for k in ("failed", "expired", "cancelled")),
+        "in_doubt": counts.get("in_doubt", 0),
+        "retried": int(row["retried"]),
+        "by_gateway": dict(row["gw"]),
+    }
+
+
+def _duplicates(gateways: list[FakeGateway]) -> int:
+    """Messages a phone got twice (same text), across every gateway: the outside witness."""
+    sent = [(m.to, m.text) for g in gateways for m in g.received]
+    return len(sent) - len(set(sent))
+
+
+def _say_world(screen: Screen, version: str, world: demo_world.DemoWorld) -> None:
+    imports, totals = world.imports, world.totals
+    screen.say(f"  PostgreSQL {version}; {world.parent.name} and {len(world.communes)} communes")
+    screen.say(
+        f"  subscribers: {imports['rows']} synthetic residents imported in "
+        f"{imports['seconds']:.1f} s ({imports['inserted']} new, {imports['unchanged']} "
+        f"unchanged); {totals['active']} active, {totals['postcode_only']} by postcode only, "
+        f"{totals['english']} in English"
+    )
+    screen.say(
+        "  zones: " + ", ".join(f"{kind} {zone_id}" for kind, zone_id in world.zones.items())
+    )
+
+
+def _summary(
+    config: Config,
+    version: str,
+    *,
+    world: demo_world.DemoWorld,
+    alert: dict[str, Any],
+    clear: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "database": "embedded" if config.embedded else "external",
+        "postgres": version,
+        "tenants": 1 + len(world.communes),
+        "subscribers": world.totals,
+        "import": world.imports,
+        "zones": world.zones,
+        **{
+            k: alert[k]
+            for k in (
+                "recipients",
+                "by_address",
+                "by_postcode",
+                "segments",
+                "submitted",
+                "delivered",
+                "failed",
+                "duplicates",
+                "in_doubt",
+                "seconds",
+                "per_second",
+            )
+        },
+        "alert": alert,
+        "all_clear": clear,
+        "total_seconds": round(seconds, 2),
+    }
+
+
+def _say_summary(screen: Screen, s: dict[str, Any]) -> None:
+    a, c = s["alert"], s["all_clear"]
+    screen.say("summary")
+    screen.say(
+        f"  alert {a['id']}: {a['recipients']} recipients ({a['by_address']} by address, "
+        f"{a['by_postcode']} by postcode), {a['segments']} segments, {a['cost_eur']} EUR"
+    )
+    screen.say(
+        f"  submitted {a['submitted']}, delivered {a['delivered']}, failed {a['failed']}, "
+        f"duplicates {a['duplicates']}, in doubt {a['in_doubt']}, retried {a['retried']}, "
+        f"by gateway {a['by_gateway']}"
+    )
+    screen.say(f"  {a['seconds']} s from send to the last receipt, {a['per_second']} messages/s")
+    screen.say(
+        f"  all-clear {c['id']}: {c['recipients']} recipients, delivered {c['delivered']}, "
+        f"failed {c['failed']}, the same people: {'yes' if c['same_set'] else 'NO'}"
+    )
+    screen.say(f"  demo done in {s['total_seconds']} s")

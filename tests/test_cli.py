@@ -163,16 +163,32 @@ def test_bad_input_is_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
-def test_demo_runs_twice_and_says_it_sends_nothing(db_dsn: str) -> None:
-    first = alertd("demo", "--subscribers", "500", "--json", dsn=db_dsn)
+def test_demo_runs_an_alert_and_its_all_clear_end_to_end_twice(db_dsn: str) -> None:
+    first = alertd("demo", "--subscribers", "3000", "--json", dsn=db_dsn)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
-    assert summary["import_inserted"] == 500 and summary["sent"] == 0
-    assert "Nothing was sent" in summary["note"]
-    second = alertd("demo", "--subscribers", "500", dsn=db_dsn)
-    assert second.returncode == 0
-    assert "0 new, 0 updated, 500 unchanged" in second.stdout
-    assert "The demo does not send yet" in second.stdout
+    assert summary["recipients"] > 500
+    assert summary["by_address"] > 0 and summary["by_postcode"] > 0
+    assert (summary["delivered"], summary["failed"], summary["duplicates"]) == (
+        summary["recipients"],
+        0,
+        0,
+    )
+    clear = summary["all_clear"]
+    assert clear["same_set"] and clear["delivered"] == summary["recipients"]
+    # Again, with a failing primary: everyone still gets it once, some through the backup.
+    second = alertd("demo", "--subscribers", "3000", "--error-rate", "0.05", "--json", dsn=db_dsn)
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert again["import"]["unchanged"] == 3000
+    assert (again["delivered"], again["failed"], again["duplicates"]) == (
+        again["recipients"],
+        0,
+        0,
+    )
+    assert again["alert"]["retried"] > 0 and again["alert"]["by_gateway"].get("backup", 0) > 0
+    text = alertd("demo", "--subscribers", "3000", dsn=db_dsn)
+    assert "the same people: yes" in text.stdout and "duplicates 0" in text.stdout
 
 
 def test_unmigrated_database_with_migration_off_says_what_to_do(empty_dsn: str) -> None:
