@@ -55,7 +55,7 @@ async def session(config: Config) -> AsyncIterator[tuple[alerts.Context, Operato
     """The lifecycle context and the operator at the keyboard."""
     if not config.operator.token:
         raise ForbiddenError(
-            "no operator: set ALERTD_OPERATOR_TOKEN to your token (`alertd operators create` "
+            "no operator: set ALERTD_OPERATOR_TOKEN to your token (`alertd operators add` "
             "shows it once; an admin can rotate it)"
         )
     async with open_database(config) as db:

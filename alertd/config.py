@@ -85,7 +85,7 @@ class DispatchConfig:
 
 @dataclass(frozen=True, slots=True)
 class OperatorConfig:
-    # The API token of the operator at this keyboard (`alertd operators create` shows it once);
+    # The API token of the operator at this keyboard (`alertd operators add` shows it once);
     # every `alertd alert` command acts as them. Best given by the environment, never logged.
     token: str = field(default="", repr=False)
 
@@ -248,7 +248,7 @@ def _parse_url(raw: object) -> str:
 def _parse_token(raw: object) -> str:
     text = str(raw).strip()
     if text and (not text.startswith("alertd_") or len(text) < 20 or not text.isascii()):
-        raise ValueError("expected an operator token as shown by `alertd operators create`")
+        raise ValueError("expected an operator token as shown by `alertd operators add`")
     return text
 
 

@@ -90,8 +90,12 @@ async def run(config: Config, *, subscribers_count: int, error_rate: float, as_j
         version = await db.pool.fetchval("SHOW server_version")
         world = await demo_world.build(db.pool, config, subscribers_count, actor)
         _say_world(screen, version, world)
-        primary = FakeGateway("primary", error_rate=error_rate, receipt_delay=0.05, seed=7)
-        backup = FakeGateway("backup", receipt_delay=0.05)
+        # Windows as wide as what the loop has in flight: the fakes are not what is shown.
+        window = SETTINGS.batch * SETTINGS.concurrency
+        primary = FakeGateway(
+            "primary", window=window, error_rate=error_rate, receipt_delay=0.05, seed=7
+        )
+        backup = FakeGateway("backup", window=window, receipt_delay=0.05)
         ctx = alerts.Context(
             db.pool,
             Catalog(config.templates.directory),
