@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from alertd import alerts, operators, progress, zones_store
+from alertd import alerts, followups, operators, progress, zones_store
 from alertd.cliutil import command, finite_float, group, out, out_json, positive_int, table
 from alertd.config import Config
 from alertd.db import open_database
@@ -165,7 +165,7 @@ async def alert_update(args: argparse.Namespace, config: Config) -> int:
         if not args.json:
             out(f"update of alert {args.id}: to everyone who holds it")
         _confirm(args, None, "send this update")
-        result = await alerts.update(
+        result = await followups.update(
             ctx,
             op,
             args.id,
@@ -182,7 +182,7 @@ async def alert_update(args: argparse.Namespace, config: Config) -> int:
 async def alert_all_clear(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
         _confirm(args, None, f"give the all-clear for alert {args.id}")
-        result = await alerts.all_clear(
+        result = await followups.all_clear(
             ctx, op, args.id, params=parse_params(args.param), actor=actor
         )
     _print_followup(args, result)
@@ -192,7 +192,7 @@ async def alert_all_clear(args: argparse.Namespace, config: Config) -> int:
 async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
         _confirm(args, None, f"cancel alert {args.id} (what is not sent yet never will be)")
-        result = await alerts.cancel(ctx, op, args.id, actor)
+        result = await followups.cancel(ctx, op, args.id, actor)
     if args.json:
         out_json({"cancelled": args.id, **result})
     else:

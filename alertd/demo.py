@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from alertd import alerts, demo_world, outbox, progress
+from alertd import alerts, demo_world, followups, outbox, progress
 from alertd.audit import cli_actor
 from alertd.config import Config
 from alertd.db import open_database, redact_url
@@ -215,7 +215,7 @@ async def _all_clear(
 ) -> dict[str, Any]:
     officer = world.officer
     started = time.perf_counter()
-    result = await alerts.all_clear(
+    result = await followups.all_clear(
         ctx, officer, alert_id, params={}, actor=f"operator:{officer.id}"
     )
     assert result.all_clear_id is not None  # noqa: S101 - an all-clear always has its alert

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from alert_world import DUNKERQUE, PARAMS, World, build_world, circle, draft
 
-from alertd import alerts, outbox
+from alertd import alerts, followups, outbox
 from alertd.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import ConflictError, ForbiddenError, InputError
 from gateways.fake import FakeGateway
@@ -111,7 +111,7 @@ async def test_an_update_reaches_exactly_the_original_recipients(world: World) -
     await world.ctx.pool.execute(
         "UPDATE subscribers SET status = 'stopped' WHERE id = $1", world.near[0]
     )  # said STOP after the alert
-    result = await alerts.update(
+    result = await followups.update(
         world.ctx, world.officer, alert_id, params={"message": "la digue tient"}, actor="t"
     )
     assert result.update_id is not None
@@ -121,7 +121,7 @@ async def test_an_update_reaches_exactly_the_original_recipients(world: World) -
 
 async def test_an_enlarged_zone_reaches_only_the_newcomers_with_the_alert(world: World) -> None:
     alert_id = await sent(world)
-    result = await alerts.update(
+    result = await followups.update(
         world.ctx,
         world.officer,
         alert_id,
@@ -137,7 +137,7 @@ async def test_an_enlarged_zone_reaches_only_the_newcomers_with_the_alert(world:
 
 async def test_a_shrunk_zone_releases_those_outside_with_an_all_clear(world: World) -> None:
     alert_id = await sent(world, WIDE_ZONE)
-    result = await alerts.update(
+    result = await followups.update(
         world.ctx,
         world.officer,
         alert_id,
@@ -150,7 +150,7 @@ async def test_a_shrunk_zone_releases_those_outside_with_an_all_clear(world: Wor
     assert await recipients_of(world.ctx.pool, result.update_id) == set(world.near)
     # The final all-clear goes to those still holding the alert, not twice to the released.
     await world.ctx.pool.execute("UPDATE deliveries SET status = 'delivered'")
-    final = await alerts.all_clear(world.ctx, world.officer, alert_id, params={}, actor="t")
+    final = await followups.all_clear(world.ctx, world.officer, alert_id, params={}, actor="t")
     assert final.all_clear_id is not None
     assert await recipients_of(world.ctx.pool, final.all_clear_id) == set(world.near)
 
@@ -159,7 +159,7 @@ async def test_the_all_clear_reaches_the_same_set_and_closes_the_alert(world: Wo
     alert_id = await sent(world)
     fake = FakeGateway("fake")
     await Dispatcher(world.ctx.pool, [fake], worker="w", settings=NOW).drain()
-    result = await alerts.all_clear(world.ctx, world.officer, alert_id, params={}, actor="t")
+    result = await followups.all_clear(world.ctx, world.officer, alert_id, params={}, actor="t")
     assert result.all_clear_id is not None
     await Dispatcher(world.ctx.pool, [fake], worker="w", settings=NOW).drain()
     first, second = fake.received[:40], fake.received[40:]
@@ -168,7 +168,9 @@ async def test_the_all_clear_reaches_the_same_set_and_closes_the_alert(world: Wo
     status = await alerts.status(world.ctx, world.officer, alert_id)
     assert status["status"] == "closed"
     with pytest.raises(ConflictError, match="only a sent alert"):
-        await alerts.update(world.ctx, world.officer, alert_id, params={"message": "x"}, actor="t")
+        await followups.update(
+            world.ctx, world.officer, alert_id, params={"message": "x"}, actor="t"
+        )
 
 
 async def test_each_gets_their_language_or_french(world: World) -> None:
@@ -188,14 +190,14 @@ async def test_each_gets_their_language_or_french(world: World) -> None:
 
 async def test_a_cancelled_alert_stops_sending_at_once(world: World) -> None:
     alert_id = await sent(world, WIDE_ZONE)
-    result = await alerts.cancel(world.ctx, world.officer, alert_id, "t")
+    result = await followups.cancel(world.ctx, world.officer, alert_id, "t")
     assert result == {"alerts": 1, "deliveries_stopped": 60}
     fake = FakeGateway("fake")
     assert await Dispatcher(world.ctx.pool, [fake], worker="w", settings=NOW).drain() == 0
     assert fake.received == []
     assert (await outbox.progress(world.ctx.pool, alert_id))["cancelled"] == 60
     with pytest.raises(ConflictError, match="already cancelled"):
-        await alerts.cancel(world.ctx, world.officer, alert_id, "t")
+        await followups.cancel(world.ctx, world.officer, alert_id, "t")
 
 
 async def test_an_exercise_never_reaches_a_non_participant(world: World) -> None:
@@ -208,7 +210,7 @@ async def test_an_exercise_never_reaches_a_non_participant(world: World) -> None
     fake = FakeGateway("fake")
     await Dispatcher(world.ctx.pool, [fake], worker="w", settings=NOW).drain()
     assert all(m.text.startswith("EXERCICE") for m in fake.received)
-    result = await alerts.update(
+    result = await followups.update(
         world.ctx, world.officer, alert_id, params={"message": "fin"}, actor="t"
     )
     assert result.update_id is not None
