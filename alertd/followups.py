@@ -9,16 +9,18 @@ Each follow-up is an alert of its own (parent_id = the alert), so the outbox's u
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from alertd import alerts, audit, enqueue, outbox
-from alertd.alert_texts import render_texts
+from alertd.alert_texts import Text, render_texts
 from alertd.dbtypes import Queryable
 from alertd.errors import ConflictError, InputError
 from alertd.operators import Operator
 from alertd.queries import queries
+from templates import Catalog, TemplateError
 
 
 async def update(
@@ -57,31 +59,22 @@ async def update(
         newcomers = ids - set(holders)
     else:
         staying, leaving, newcomers = holders, {}, set()
-    texts_params = {**dict(root["params"]), **params}
+    merged = {**dict(root["params"]), **params}
+    update_texts = _texts(ctx.catalog, root, "update", template, merged)
+    clear_texts = _texts(ctx.catalog, root, "all_clear", "all_clear", merged) if leaving else None
     update_id = await _child(
         ctx,
         op,
         root,
-        kind="update",
-        template=template,
-        params=texts_params,
+        texts=update_texts,
         recipients=staying,
         actor=actor,
         zone_ids=zone_ids,
         geometry=geometry,
     )
     clear_id = (
-        await _child(
-            ctx,
-            op,
-            root,
-            kind="all_clear",
-            template="all_clear",
-            params=texts_params,
-            recipients=leaving,
-            actor=actor,
-        )
-        if leaving
+        await _child(ctx, op, root, texts=clear_texts, recipients=leaving, actor=actor)
+        if clear_texts is not None
         else None
     )
     if newcomers:
@@ -111,18 +104,10 @@ async def all_clear(
     not sent it any more. The alert is closed."""
     alerts.require(op, "operator", "giving the all-clear")
     root = await _sent_alert(ctx.pool, op, alert_id, "closed by an all-clear")
+    texts = _texts(ctx.catalog, root, "all_clear", "all_clear", {**dict(root["params"]), **params})
     await ctx.pool.fetchval(queries("alerts")["drop_queued"], alert_id)
     holders = await _holders(ctx.pool, alert_id, alerts.RECEIVED)
-    clear_id = await _child(
-        ctx,
-        op,
-        root,
-        kind="all_clear",
-        template="all_clear",
-        params={**dict(root["params"]), **params},
-        recipients=holders,
-        actor=actor,
-    )
+    clear_id = await _child(ctx, op, root, texts=texts, recipients=holders, actor=actor)
     await ctx.pool.execute(queries("alerts")["close"], alert_id)
     await audit.record(
         ctx.pool,
@@ -185,28 +170,44 @@ async def _geometries(
     return [r["geometry"] for r in rows] + ([geometry] if geometry else [])
 
 
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    kind: str
+    template: str
+    params: dict[str, str]
+    texts: dict[str, Text]
+
+
+def _texts(
+    catalog: Catalog, root: asyncpg.Record, kind: str, template: str, params: Mapping[str, str]
+) -> _Texts:
+    """A follow-up's texts, from its template with the alert's parameters and the new ones;
+    checked before anything is written, so a mistake sends nothing."""
+    try:
+        chosen = catalog.get(template, "fr")
+    except TemplateError as exc:
+        raise InputError(str(exc)) from None
+    wanted = {k: v for k, v in params.items() if k in chosen.params}
+    missing = [p for p in chosen.params if p not in wanted]
+    if missing:
+        raise InputError(f"the {kind.replace('_', '-')} needs --param for: {', '.join(missing)}")
+    texts = render_texts(catalog, template, wanted, root["languages"], exercise=root["exercise"])
+    return _Texts(kind, template, wanted, texts)
+
+
 async def _child(
     ctx: alerts.Context,
     op: Operator,
     root: asyncpg.Record,
     *,
-    kind: str,
-    template: str,
-    params: Mapping[str, str],
+    texts: _Texts,
     recipients: Mapping[int, tuple[str, str]],
     actor: str,
     zone_ids: Sequence[int] = (),
     geometry: Mapping[str, Any] | None = None,
 ) -> int:
     """A follow-up (update or all-clear) of the root alert, sent to these subscribers."""
-    chosen = ctx.catalog.get(template, "fr")
-    wanted = {k: v for k, v in params.items() if k in chosen.params}
-    missing = [p for p in chosen.params if p not in wanted]
-    if missing:
-        raise InputError(f"the {kind.replace('_', '-')} needs --param for: {', '.join(missing)}")
-    texts = render_texts(
-        ctx.catalog, template, wanted, root["languages"], exercise=root["exercise"]
-    )
+    kind = texts.kind
     async with ctx.pool.acquire() as conn, conn.transaction():
         child = int(
             await conn.fetchval(
@@ -218,11 +219,11 @@ async def _child(
                 root["severity"],
                 root["exercise"],
                 "sending",
-                template,
-                dict(wanted),
-                sorted(texts),
+                texts.template,
+                texts.params,
+                sorted(texts.texts),
                 list(root["topics"]),
-                {lang: t.text for lang, t in texts.items()},
+                {lang: t.text for lang, t in texts.texts.items()},
                 dict(geometry) if geometry else None,
                 op.id,
                 alerts.DEFAULT_EXPIRY_S[root["severity"]],

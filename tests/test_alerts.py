@@ -231,3 +231,19 @@ async def test_bad_drafts_say_what_is_wrong_and_store_nothing(world: World) -> N
             world.ctx, world.officer, alerts.Draft("tsunami", PARAMS, geometry=NEAR_ZONE), "t"
         )
     assert await world.ctx.pool.fetchval("SELECT count(*) FROM alerts") == 0
+
+
+async def test_a_bad_follow_up_sends_nothing(world: World) -> None:
+    alert_id = await sent(world, WIDE_ZONE)
+    with pytest.raises(InputError, match="needs --param for: message"):
+        await followups.update(world.ctx, world.officer, alert_id, params={}, actor="t")
+    with pytest.raises(InputError, match="no template 'tsunami'"):
+        await followups.update(
+            world.ctx, world.officer, alert_id, params={}, template="tsunami", actor="t"
+        )
+    with pytest.raises(InputError, match="needs --param for: message"):  # shrinking, too
+        await followups.update(
+            world.ctx, world.officer, alert_id, params={}, geometry=NEAR_ZONE, actor="t"
+        )
+    assert await world.ctx.pool.fetchval("SELECT count(*) FROM alerts") == 1
+    assert await recipients_of(world.ctx.pool, alert_id) == set(world.near + world.ring)
