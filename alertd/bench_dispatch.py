@@ -120,12 +120,8 @@ async def _wait_until_done(
                 task.result()  # raises what killed it
         if not submitted_at and len(gateway.received) >= n:
             submitted_at = time.perf_counter()
-        if submitted_at and await _delivered(pool) >= n:
+        if submitted_at and (await outbox.progress(pool, 1)).get("delivered", 0) >= n:
             return submitted_at
-
-
-async def _delivered(pool: asyncpg.Pool) -> int:
-    return int(await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'delivered'"))
 
 
 async def _floor(pool: asyncpg.Pool, n: int, settings: DispatchSettings) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class TemplatesConfig:
 
 @dataclass(frozen=True, slots=True)
 class DispatchConfig:
-    batch: int = 500  # deliveries claimed at once
+    batch: int = 1000  # deliveries claimed at once (fewer when a gateway is slow)
     lease_s: float = 60.0  # after this, a dead daemon's claims are taken back (in doubt)
     concurrency: int = 3  # batches in flight in one daemon
     retries_per_gateway: int = 3  # attempts before moving to the next gateway

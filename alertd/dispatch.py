@@ -31,7 +31,7 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class DispatchSettings:
-    batch: int = 500
+    batch: int = 1000
     lease_s: float = 60.0
     retries_per_gateway: int = 3
     backoff_base_s: float = 2.0
@@ -44,10 +44,26 @@ class DispatchSettings:
     concurrency: int = 3
 
 
+SEGMENTS_PER_MESSAGE = 2  # what the alert templates allow; rates are in segments
+LEASE_SHARE = 0.5  # of the lease a claimed batch may take to send
+
+
 def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> float:
     """Seconds before the next attempt: exponential, capped, with full jitter on the upper half."""
     ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2.0 ** max(0, attempts - 1))
     return float(ceiling / 2 + rng.random() * ceiling / 2)
+
+
+def claim_size(settings: DispatchSettings, gateways: Sequence[Gateway]) -> int:
+    """How many deliveries to claim at once: the configured batch, but never more than the
+    slowest rate-limited gateway can send well within the lease while the other batches in
+    flight share it; a lease that ran out under a live daemon would send those again."""
+    rates = [g.limits.rate for g in gateways if g.limits.rate > 0]
+    if not rates:
+        return settings.batch
+    messages_per_s = min(rates) / SEGMENTS_PER_MESSAGE
+    affordable = messages_per_s * settings.lease_s * LEASE_SHARE / settings.concurrency
+    return max(1, min(settings.batch, int(affordable)))
 
 
 def choose(
@@ -80,12 +96,11 @@ class Dispatcher:
         self.worker = worker
         self.settings = settings or DispatchSettings()
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
+        self.claim_size = claim_size(self.settings, self.gateways)
 
     async def step(self) -> int:
         """Claim one batch and dispatch it; returns how many deliveries were claimed."""
-        claimed = await outbox.claim(
-            self.pool, self.settings.batch, self.settings.lease_s, self.worker
-        )
+        claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
         if not claimed:
             return 0
         now = datetime.now(UTC)

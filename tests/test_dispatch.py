@@ -10,7 +10,7 @@ import pytest
 from seed import seed_alert
 
 from alertd import outbox
-from alertd.dispatch import Dispatcher, DispatchSettings, backoff, choose
+from alertd.dispatch import Dispatcher, DispatchSettings, backoff, choose, claim_size
 from gateways.base import Receipt
 from gateways.fake import FakeGateway
 
@@ -110,6 +110,16 @@ def test_choose_moves_on_every_n_attempts_and_skips_open_circuits() -> None:
     for _ in range(5):
         b.breaker.failure()
     assert choose([a, b], 1, 3) is None
+
+
+def test_claims_are_small_enough_for_the_slowest_gateway_to_send_within_the_lease() -> None:
+    settings = DispatchSettings(batch=1000, lease_s=60, concurrency=3)
+    assert claim_size(settings, [FakeGateway("unlimited")]) == 1000
+    # OVH at 50 segments/s: 25 two-segment messages/s, half of 60 s, shared by 3 batches.
+    assert (
+        claim_size(settings, [FakeGateway("fast", rate=1000), FakeGateway("ovh", rate=50)]) == 250
+    )
+    assert claim_size(settings, [FakeGateway("crawl", rate=0.01)]) == 1
 
 
 def test_choose_avoids_the_gateway_that_lost_it_unless_it_is_the_only_one() -> None:

@@ -18,6 +18,7 @@ TABLES = {
     "deliveries",
     "inbound_messages",
     "audit_log",
+    "delivery_counts",
     "handovers",
     "schema_migrations",
 }
