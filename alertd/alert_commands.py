@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from alertd import alerts, followups, operators, progress, zones_store
+from alertd import alerts, followups, operators, progress, serve, zones_store
 from alertd.cliutil import command, finite_float, group, out, out_json, positive_int, table
 from alertd.config import Config
 from alertd.db import open_database
@@ -130,8 +130,9 @@ async def alert_send(args: argparse.Namespace, config: Config) -> int:
             _print_preview(report)
         _confirm(args, report, "send")
         sent = await alerts.send(ctx, op, args.id, actor)
+        running = await _daemons(ctx, args.json or sent.status != "sent")
     if args.json:
-        out_json(asdict(sent))
+        out_json({**asdict(sent), "daemons": running})
     elif sent.status == "pending_approval":
         out(
             f"alert {args.id} reaches {sent.recipients} people, more than the "
@@ -151,8 +152,9 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
             _print_preview(report)
         _confirm(args, report, "approve and send")
         sent = await alerts.approve(ctx, op, args.id, actor)
+        running = await _daemons(ctx, args.json or sent is None)
     if args.json:
-        out_json({"approved": args.id, "sent": asdict(sent) if sent else None})
+        out_json({"approved": args.id, "sent": asdict(sent) if sent else None, "daemons": running})
     elif sent is None:
         out(f"alert {args.id} approved by {op.name}; it is sent when its author sends it")
     else:
@@ -175,7 +177,8 @@ async def alert_update(args: argparse.Namespace, config: Config) -> int:
             geometry=_zone_args(args, config),
             actor=actor,
         )
-    _print_followup(args, result)
+        running = await _daemons(ctx, args.json)
+    _print_followup(args, result, running)
     return 0
 
 
@@ -185,7 +188,8 @@ async def alert_all_clear(args: argparse.Namespace, config: Config) -> int:
         result = await followups.all_clear(
             ctx, op, args.id, params=parse_params(args.param), actor=actor
         )
-    _print_followup(args, result)
+        running = await _daemons(ctx, args.json)
+    _print_followup(args, result, running)
     return 0
 
 
@@ -308,9 +312,20 @@ def _print_preview(report: Mapping[str, Any]) -> None:
         )
 
 
-def _print_followup(args: argparse.Namespace, result: alerts.FollowUp) -> None:
+async def _daemons(ctx: alerts.Context, quiet: bool) -> int:
+    """How many daemons will send what was just queued; says so when there is none."""
+    running = await serve.daemons(ctx.pool)
+    if not running and not quiet:
+        sys.stderr.write(
+            "alertd: warning: no `alertd serve` is connected to this database: the messages "
+            "wait in the outbox until one runs\n"
+        )
+    return running
+
+
+def _print_followup(args: argparse.Namespace, result: alerts.FollowUp, running: int) -> None:
     if args.json:
-        out_json(asdict(result))
+        out_json({**asdict(result), "daemons": running})
         return
     if result.update_id is not None:
         out(f"update {result.update_id}: to the {result.update_recipients} people who hold it")

@@ -122,7 +122,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, config: DatabaseConfig, application_name: str = "alertd"
+) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(
             dsn,
@@ -130,6 +132,8 @@ async def create_pool(dsn: str, config: DatabaseConfig) -> asyncpg.Pool:
             max_size=config.pool_max,
             timeout=config.connect_timeout_s,
             init=_init_connection,
+            # Seen in pg_stat_activity: `alert send` checks that a daemon is there to send.
+            server_settings={"application_name": application_name},
         )
     except _CONNECT_ERRORS as exc:
         raise _connection_error(dsn, exc) from exc
@@ -147,7 +151,7 @@ class Database:
 
 @asynccontextmanager
 async def open_database(
-    config: Config, *, migrate_now: bool | None = None
+    config: Config, *, migrate_now: bool | None = None, application_name: str = "alertd"
 ) -> AsyncIterator[Database]:
     """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit."""
     async with AsyncExitStack() as stack:
@@ -162,7 +166,7 @@ async def open_database(
         else:
             assert config.database.url is not None  # noqa: S101 - Config.embedded says so
             dsn = config.database.url
-        pool = await create_pool(dsn, config.database)
+        pool = await create_pool(dsn, config.database, application_name)
         stack.push_async_callback(pool.close)
         async with pool.acquire() as conn:
             if config.database.migrate_on_start if migrate_now is None else migrate_now:

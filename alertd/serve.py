@@ -24,10 +24,12 @@ from aiohttp import web
 from alertd import inbound, outbox
 from alertd.config import Config, ServeConfig
 from alertd.db import open_database
+from alertd.dbtypes import Queryable
 from alertd.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import InputError
 from alertd.gateway_factory import build
 from alertd.logs import get_logger, mask_phone
+from alertd.queries import queries
 from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt
 from gateways.http_ovh import OvhGateway
 from gateways.http_twilio import TwilioGateway
@@ -38,6 +40,12 @@ RECEIPT_BATCH = 1_000
 RETRY_EARLY_S = 0.5  # how often receipts that came before their submission's record are retried
 KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
 SHUTDOWN_GRACE_S = 10.0
+DAEMON_NAME = "alertd serve"  # its connections' application_name, with the worker
+
+
+async def daemons(conn: Queryable) -> int:
+    """How many daemons are connected to this database right now."""
+    return int(await conn.fetchval(queries("outbox")["daemons"], DAEMON_NAME))
 
 
 async def consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None) -> None:
@@ -199,7 +207,10 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     gateways = [build(g) for g in config.gateways]
-    async with open_database(config) as db, _webhooks(config.serve, gateways):
+    async with (
+        open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
+        _webhooks(config.serve, gateways),
+    ):
         for gateway in gateways:
             await gateway.start()
         try:

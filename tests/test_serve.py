@@ -60,6 +60,7 @@ async def test_serve_sends_everything_then_stops_cleanly(
     )
     counts = await _until_delivered(loaded, alert_id, 200)
     assert counts == {"delivered": 200, "in_doubt": 0, "rerouted": 0}
+    assert await serve.daemons(loaded) == 1  # what `alert send` looks for
     stop.set()
     assert await asyncio.wait_for(task, 30) == 0
     assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sending'") == 0

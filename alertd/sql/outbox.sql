@@ -182,3 +182,9 @@ WITH mine AS (
     RETURNING 1
 )
 SELECT count(*) FROM released;
+
+-- name: daemons
+-- The daemons (`alertd serve`) connected to this database now; each names its connections
+-- 'alertd serve <host>:<pid>'.
+SELECT count(DISTINCT application_name) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name LIKE $1 || ' %';
