@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -341,7 +341,7 @@ def _print_status(report: Mapping[str, Any]) -> None:
         f"alert {report['alert']} ({report['kind']}, {report['tenant']}, {report['hazard']}, "
         f"{report['status']}){exercise}: {report['recipients']} recipients"
     )
-    out("  " + progress.line(progress.from_counts(report["progress"], report["per_second"])))
+    out("  " + progress.line(progress.from_counts(report["progress"], report.get("per_second"))))
     for child in report["followups"]:
         line = progress.line(progress.from_counts(child["progress"], 0.0))
         out(f"  {child['message_kind']} {child['id']} ({child['status']}): {line}")
@@ -354,9 +354,12 @@ async def _follow(
     alert)."""
     tty = sys.stdout.isatty() and not as_json
     last_line = 0.0
+    pace = progress.Pace()
     try:
         while True:
-            state = progress.from_counts(report["progress"], report["per_second"])
+            state = progress.from_counts(report["progress"])
+            state = replace(state, per_second=pace.update(time.monotonic(), state.handed))
+            report["per_second"] = state.per_second
             if tty:
                 sys.stdout.write("\r" + progress.line(state) + "\033[K")
                 sys.stdout.flush()

@@ -33,7 +33,6 @@ SEVERITIES = ("life_safety", "information")
 DEFAULT_EXPIRY_S = {"life_safety": 6 * 3600.0, "information": 24 * 3600.0}
 HELD = ("queued", "sending", "submitted", "delivered")  # who an update goes to
 RECEIVED = ("sending", "submitted", "delivered")  # who an all-clear goes to
-RATE_WINDOW_S = 10.0  # the pace shown is over the last this many seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +385,6 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
 async def status(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
     alert = await load(ctx.pool, op, alert_id)
     counts = await outbox.progress(ctx.pool, alert_id)
-    recent = await ctx.pool.fetchval(queries("alerts")["rate"], alert_id, RATE_WINDOW_S)
     children = [
         {**dict(c), "progress": await outbox.progress(ctx.pool, c["id"])}
         for c in await ctx.pool.fetch(queries("alerts")["children"], alert_id)
@@ -406,7 +404,6 @@ async def status(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
         "sent_at": alert["sent_at"],
         "expires_at": alert["expires_at"],
         "progress": counts,
-        "per_second": round(int(recent) / RATE_WINDOW_S, 1),
         "followups": children,
     }
 

@@ -242,15 +242,14 @@ async def _all_clear(
 async def _until_received(pool: asyncpg.Pool, alert_id: int, screen: Screen) -> dict[str, int]:
     """Show progress until every delivery has its final state (receipts included)."""
     deadline = time.monotonic() + TIMEOUT_S
-    before, at = 0, time.monotonic()
+    pace = progress.Pace(window_s=2.0)
     while True:
         counts = await outbox.progress(pool, alert_id)
-        out = sum(counts.get(k, 0) for k in ("submitted", "delivered", "failed"))
         now = time.monotonic()
-        rate = (out - before) / (now - at) if now > at else 0.0
-        before, at = out, now
+        state = progress.from_counts(counts)
+        state = replace(state, per_second=pace.update(now, state.handed))
         pending = sum(counts.get(k, 0) for k in ("queued", "sending", "submitted"))
-        screen.progress(progress.from_counts(counts, rate), final=not pending)
+        screen.progress(state, final=not pending)
         if not pending:
             return counts
         if now > deadline:

@@ -6,8 +6,9 @@ seconds apart in a log).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PENDING = ("queued", "sending")
 FINAL = ("delivered", "failed", "expired", "cancelled")
@@ -22,20 +23,43 @@ class Progress:
     failed: int  # failed, expired or cancelled: no more attempt
     in_doubt: int
     rerouted: int
-    per_second: float
+    per_second: float | None  # None: not measured (a single look)
 
     @property
     def done(self) -> bool:
         return self.queued == 0
 
     @property
+    def handed(self) -> int:
+        """Handed to a gateway so far, whatever became of them."""
+        return self.total - self.queued
+
+    @property
     def eta_s(self) -> float | None:
         if self.done:
             return 0.0
-        return self.queued / self.per_second if self.per_second > 0 else None
+        return self.queued / self.per_second if self.per_second else None
 
 
-def from_counts(counts: Mapping[str, int], per_second: float) -> Progress:
+@dataclass
+class Pace:
+    """Messages per second over the last ``window_s`` seconds, from successive looks at the
+    counters (the clock is passed in)."""
+
+    window_s: float = 10.0
+    _samples: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def update(self, now: float, handed: int) -> float | None:
+        self._samples.append((now, handed))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        first_at, first = self._samples[0]
+        if now <= first_at:
+            return None
+        return (handed - first) / (now - first_at)
+
+
+def from_counts(counts: Mapping[str, int], per_second: float | None = None) -> Progress:
     return Progress(
         total=sum(v for k, v in counts.items() if k not in ("in_doubt", "rerouted")),
         queued=sum(counts.get(k, 0) for k in PENDING),
@@ -64,7 +88,8 @@ def line(p: Progress, width: int = 30) -> str:
     return (
         f"{bar(p, width)} {share}  queued {p.queued}  submitted {p.submitted}  "
         f"delivered {p.delivered}  failed {p.failed}  in doubt {p.in_doubt}  "
-        f"{p.per_second:,.0f}/s  {eta_text}"
+        + ("-/s" if p.per_second is None else f"{p.per_second:,.0f}/s")
+        + f"  {eta_text}"
     )
 
 

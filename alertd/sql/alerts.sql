@@ -104,8 +104,3 @@ LIMIT $2;
 
 -- name: children
 SELECT id, message_kind, status, recipients FROM alerts WHERE parent_id = $1 ORDER BY id;
-
--- name: rate
--- Deliveries submitted in the last $2 seconds: the current pace.
-SELECT count(*) FROM deliveries
-WHERE alert_id = $1 AND submitted_at > now() - make_interval(secs => $2);
