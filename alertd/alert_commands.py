@@ -343,7 +343,7 @@ def _print_status(report: Mapping[str, Any]) -> None:
     )
     out("  " + progress.line(progress.from_counts(report["progress"], report.get("per_second"))))
     for child in report["followups"]:
-        line = progress.line(progress.from_counts(child["progress"], 0.0))
+        line = progress.line(progress.from_counts(child["progress"]))
         out(f"  {child['message_kind']} {child['id']} ({child['status']}): {line}")
 
 
