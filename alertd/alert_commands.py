@@ -164,9 +164,7 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
 
 async def alert_update(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
-        if not args.json:
-            out(f"update of alert {args.id}: to everyone who holds it")
-        _confirm(args, None, "send this update")
+        _confirm(args, None, f"send this update to everyone who holds alert {args.id}")
         result = await followups.update(
             ctx,
             op,
@@ -305,6 +303,11 @@ def _print_preview(report: Mapping[str, Any]) -> None:
         f"  {report['segments']} SMS segments; cost: {cost}; time to send: "
         + (f"about {progress._duration(eta)}" if eta is not None else "no gateway rate set")
     )
+    if not report["recipients"]:
+        out(
+            "  nobody to alert: no active subscriber of this territory lives inside the zone "
+            "(check the zone, its CRS, the topics)"
+        )
     if report["needs_approval"]:
         out(
             f"  needs a second operator's approval: more than {report['approval_threshold']} "

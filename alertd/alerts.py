@@ -85,7 +85,9 @@ class FollowUp:
 
 def require(op: Operator, role: str, doing: str) -> None:
     if RANK[op.role] < RANK[role]:
-        raise ForbiddenError(f"{doing} needs the {role} role; operator {op.name!r} is a {op.role}")
+        raise ForbiddenError(
+            f"{doing} needs the {role} role; operator {op.name!r} has the {op.role} role"
+        )
 
 
 async def scope(conn: Queryable, op: Operator) -> list[int]:
@@ -120,7 +122,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     texts = render_texts(
         ctx.catalog, draft.template, draft.params, draft.languages, exercise=draft.exercise
     )
-    expires = draft.expires_in_s or DEFAULT_EXPIRY_S[severity]
+    expires = DEFAULT_EXPIRY_S[severity] if draft.expires_in_s is None else draft.expires_in_s
     if expires <= 0:
         raise InputError("the expiry must be in the future")
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -288,6 +290,11 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
         len(found.by_address),
         len(found.by_postcode),
     )
+    if not recipients and alert["status"] == "draft":
+        raise InputError(
+            f"alert {alert_id} reaches nobody: no active subscriber of your territory lives "
+            "inside its zone (or follows its topics, or takes part in exercises); check the zone"
+        )
     if recipients > alert["approval_threshold"] and alert["approved_by"] is None:
         await _ask_approval(ctx.pool, alert, recipients, actor)
         return Sent(alert_id, "pending_approval", recipients, 0)

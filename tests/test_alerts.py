@@ -247,3 +247,14 @@ async def test_a_bad_follow_up_sends_nothing(world: World) -> None:
         )
     assert await world.ctx.pool.fetchval("SELECT count(*) FROM alerts") == 1
     assert await recipients_of(world.ctx.pool, alert_id) == set(world.near + world.ring)
+
+
+async def test_an_alert_to_nobody_or_already_expired_is_refused(world: World) -> None:
+    with pytest.raises(InputError, match="expiry must be in the future"):
+        await alerts.create(world.ctx, world.officer, draft(NEAR_ZONE, expires_in_s=0), "t")
+    empty_sea = circle((2.30, 51.20), 500)  # off the coast: nobody lives there
+    alert_id = await alerts.create(world.ctx, world.officer, draft(empty_sea), "t")
+    assert (await alerts.preview(world.ctx, world.officer, alert_id))["recipients"] == 0
+    with pytest.raises(InputError, match="reaches nobody"):
+        await alerts.send(world.ctx, world.officer, alert_id, "t")
+    assert (await alerts.status(world.ctx, world.officer, alert_id))["status"] == "draft"
