@@ -77,3 +77,13 @@ def test_without_a_valid_token_nothing_happens(db_dsn: str) -> None:
     assert wrong.returncode == 77 and "unknown, rotated or disabled" in wrong.stderr
     bad_circle = alertd("alert", "create", "--template", "flood", "--circle", "2.3,51", dsn=db_dsn)
     assert bad_circle.returncode == 2 and "LON,LAT,RADIUS_M" in bad_circle.stderr
+
+
+def test_the_operator_token_is_never_shown_whole(db_dsn: str) -> None:
+    token = "alertd_" + "s3cr3t" * 7
+    shown = alertd("config", "show", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": token})
+    assert shown.returncode == 0, shown.stderr
+    assert "operator.token = alertd_s3cr…" in shown.stdout
+    assert token not in shown.stdout + shown.stderr
+    bad = alertd("alert", "list", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": "hunter2"})
+    assert bad.returncode == 78 and "hunter2" not in bad.stderr
