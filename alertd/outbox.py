@@ -128,12 +128,12 @@ async def reroute_silent(conn: Queryable, receipt_timeout_s: float) -> int:
 
 async def reclaim_expired(conn: Queryable) -> int:
     """Put back the deliveries whose daemon's lease ran out; they are marked in doubt."""
-    return int(await conn.fetchval(queries("outbox")["reclaim"]))
+    return int(await conn.fetchval(queries("outbox")["give_back"], None))
 
 
 async def release(conn: Queryable, worker: str) -> int:
     """Give back this daemon's claimed deliveries (on shutdown)."""
-    return int(await conn.fetchval(queries("outbox")["release"], worker))
+    return int(await conn.fetchval(queries("outbox")["give_back"], worker))
 
 
 async def handover(conn: Queryable, worker: str, ids: Sequence[int]) -> int:

@@ -110,23 +110,25 @@ WITH silent AS (
 )
 SELECT count(*) FROM changed;
 
--- name: reclaim
--- Deliveries whose daemon died while sending: the gateway may or may not have taken those it was
--- handed. They are marked in doubt and counted. Life-safety ones are sent again (twice is better
--- than never); information ones are not (left as submitted, in doubt). Those never handed over
--- are simply queued again.
-WITH lapsed AS (
+-- name: give_back
+-- Deliveries a daemon held while sending, given back: those whose lease ran out (its daemon
+-- died; $1 is NULL), or all of daemon $1's on shutdown. The gateway may or may not have taken
+-- those it was handed: they are marked in doubt and counted. Life-safety ones are sent again
+-- (twice is better than never); information ones are not (left as submitted, in doubt). Those
+-- never handed over are simply queued again.
+WITH taken AS (
     SELECT id, leased_by FROM deliveries
-    WHERE status = 'sending' AND lease_until < now()
+    WHERE status = 'sending'
+      AND (($1::text IS NULL AND lease_until < now()) OR leased_by = $1::text)
     FOR UPDATE SKIP LOCKED
 ), forgotten AS (
     DELETE FROM handovers h
-    WHERE h.worker IN (SELECT DISTINCT leased_by FROM lapsed)
-      AND h.delivery_ids && ARRAY(SELECT id FROM lapsed)
+    WHERE h.worker IN (SELECT DISTINCT leased_by FROM taken)
+      AND h.delivery_ids && ARRAY(SELECT id FROM taken)
     RETURNING h.delivery_ids
 ), handed AS (
     SELECT DISTINCT unnest(delivery_ids) AS id FROM forgotten
-), reclaimed AS (
+), given_back AS (
     UPDATE deliveries d
     SET status = CASE WHEN h.id IS NOT NULL AND d.priority <> 0 THEN 'submitted'
                       ELSE 'queued' END,
@@ -135,11 +137,11 @@ WITH lapsed AS (
                      THEN 'in doubt after a daemon stopped: not sent again (information)'
                      ELSE d.error END,
         next_attempt_at = now(), updated_at = now()
-    FROM lapsed l LEFT JOIN handed h ON h.id = l.id
-    WHERE d.id = l.id
+    FROM taken t LEFT JOIN handed h ON h.id = t.id
+    WHERE d.id = t.id
     RETURNING 1
 )
-SELECT count(*) FROM reclaimed;
+SELECT count(*) FROM given_back;
 
 -- name: progress
 -- From the counters the triggers keep (migration 0006), not by counting the deliveries.
@@ -157,31 +159,6 @@ WITH expired AS (
     RETURNING 1
 )
 SELECT count(*) FROM expired;
-
--- name: release
--- On shutdown: what this daemon claimed but never handed to a gateway goes back to the queue;
--- what it handed over without recording the answer is in doubt, with the same per-severity
--- policy as reclaim.
-WITH mine AS (
-    SELECT id FROM deliveries WHERE status = 'sending' AND leased_by = $1 FOR UPDATE
-), forgotten AS (
-    DELETE FROM handovers WHERE worker = $1 RETURNING delivery_ids
-), handed AS (
-    SELECT DISTINCT unnest(delivery_ids) AS id FROM forgotten
-), released AS (
-    UPDATE deliveries d
-    SET status = CASE WHEN h.id IS NOT NULL AND d.priority <> 0 THEN 'submitted'
-                      ELSE 'queued' END,
-        in_doubt = d.in_doubt OR h.id IS NOT NULL, lease_until = NULL, leased_by = NULL,
-        error = CASE WHEN h.id IS NOT NULL AND d.priority <> 0
-                     THEN 'in doubt after a daemon stopped: not sent again (information)'
-                     ELSE d.error END,
-        next_attempt_at = now(), updated_at = now()
-    FROM mine m LEFT JOIN handed h ON h.id = m.id
-    WHERE d.id = m.id
-    RETURNING 1
-)
-SELECT count(*) FROM released;
 
 -- name: daemons
 -- The daemons (`alertd serve`) connected to this database now; each names its connections
