@@ -127,7 +127,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
         raise InputError("the expiry must be in the future")
     async with ctx.pool.acquire() as conn, conn.transaction():
         tenant_id = await _target_tenant(conn, op, draft.tenant_code)
-        await check_zones(conn, op, draft)
+        await check_zones(conn, op, draft.zone_ids, draft.geometry)
         alert_id = int(
             await conn.fetchval(
                 queries("alerts")["insert"],
@@ -179,19 +179,24 @@ async def _target_tenant(conn: Queryable, op: Operator, code: str | None) -> int
     return int(tenant["id"])
 
 
-async def check_zones(conn: Queryable, op: Operator, draft: Draft) -> None:
-    if not draft.zone_ids and draft.geometry is None:
+async def check_zones(
+    conn: Queryable,
+    op: Operator,
+    zone_ids: Sequence[int],
+    geometry: Mapping[str, Any] | None,
+) -> None:
+    if not zone_ids and geometry is None:
         raise InputError("give the alert a zone: --zone ID, --geojson FILE or --circle LON,LAT,M")
     usable = {
         r["id"]
         for r in await conn.fetch(
             queries("alerts")["zones_usable"],
-            list(draft.zone_ids),
+            list(zone_ids),
             await scope(conn, op),
             op.tenant_id,
         )
     }
-    refused = [z for z in draft.zone_ids if z not in usable]
+    refused = [z for z in zone_ids if z not in usable]
     if refused:
         raise ForbiddenError(
             f"zone(s) {', '.join(map(str, refused))} do not exist or belong to another "
@@ -202,6 +207,12 @@ async def check_zones(conn: Queryable, op: Operator, draft: Draft) -> None:
 async def preview(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
     """Who it reaches (by address, by postcode), the text per language, cost and time."""
     alert = await load(ctx.pool, op, alert_id)
+    return _preview(ctx, alert, await recipients_of(ctx, alert_id))
+
+
+async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
+    """Who is inside the alert's zones now, counted on the alert (the approval threshold and the
+    list read the count)."""
     found = await enqueue.match_alert(
         ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
     )
@@ -212,7 +223,7 @@ async def preview(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
         len(found.by_address),
         len(found.by_postcode),
     )
-    return _preview(ctx, alert, found)
+    return found
 
 
 def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> dict[str, Any]:
@@ -245,9 +256,9 @@ def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> dic
 
 def stored_texts(alert: asyncpg.Record) -> dict[str, Text]:
     texts: dict[str, str] = dict(alert["texts"])
+    infos = {lang: analyse(text) for lang, text in sorted(texts.items())}
     return {
-        lang: Text(lang, text, analyse(text).encoding, analyse(text).segments)
-        for lang, text in sorted(texts.items())
+        lang: Text(lang, texts[lang], info.encoding, info.segments) for lang, info in infos.items()
     }
 
 
@@ -279,17 +290,8 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
                 else ""
             )
         )
-    found = await enqueue.match_alert(
-        ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
-    )
+    found = await recipients_of(ctx, alert_id)
     recipients = len(found.ids())
-    await ctx.pool.execute(
-        queries("alerts")["set_recipients"],
-        alert_id,
-        recipients,
-        len(found.by_address),
-        len(found.by_postcode),
-    )
     if not recipients and alert["status"] == "draft":
         raise InputError(
             f"alert {alert_id} reaches nobody: no active subscriber of your territory lives "
@@ -380,10 +382,7 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
     if status != "pending_approval":
         return None
     alert = await load(ctx.pool, op, alert_id)
-    found = await enqueue.match_alert(
-        ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
-    )
-    return await _enqueue(ctx, alert, found, op, actor)
+    return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -41,9 +41,7 @@ async def update(
     holders = await _holders(ctx.pool, alert_id, alerts.HELD)
     new_zone = bool(zone_ids) or geometry is not None
     if new_zone:
-        await alerts.check_zones(
-            conn=ctx.pool, op=op, draft=alerts.Draft(template, params, zone_ids, geometry)
-        )
+        await alerts.check_zones(ctx.pool, op, zone_ids, geometry)
         inside = await enqueue.match(
             ctx.pool,
             tenant_id=root["tenant_id"],
