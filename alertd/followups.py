@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from alertd import alerts, audit, enqueue, outbox
+from alertd import alerts, audit, enqueue
 from alertd.alert_texts import Text, render_texts
 from alertd.dbtypes import Queryable
 from alertd.errors import ConflictError, InputError
@@ -51,12 +51,10 @@ async def update(
             exercise=root["exercise"],
             postcode_areas=ctx.postcode_areas,
         )
-        ids = inside.ids()
-        staying = {s: v for s, v in holders.items() if s in ids}
-        leaving = {s: v for s, v in holders.items() if s not in ids}
-        newcomers = ids - set(holders)
+        ids, held = inside.ids(), holders.ids()
+        staying, leaving, newcomers = held & ids, held - ids, ids - held
     else:
-        staying, leaving, newcomers = holders, {}, set()
+        staying, leaving, newcomers = holders.ids(), set(), set()
     merged = {**dict(root["params"]), **params}
     update_texts = _texts(ctx.catalog, root, "update", template, merged)
     clear_texts = _texts(ctx.catalog, root, "all_clear", "all_clear", merged) if leaving else None
@@ -65,13 +63,16 @@ async def update(
         op,
         root,
         texts=update_texts,
-        recipients=staying,
+        recipients=holders,
+        only=staying,
         actor=actor,
         zone_ids=zone_ids,
         geometry=geometry,
     )
     clear_id = (
-        await _child(ctx, op, root, texts=clear_texts, recipients=leaving, actor=actor)
+        await _child(
+            ctx, op, root, texts=clear_texts, recipients=holders, only=leaving, actor=actor
+        )
         if clear_texts is not None
         else None
     )
@@ -113,9 +114,9 @@ async def all_clear(
         action="alert.all_clear",
         target=f"alert:{alert_id}",
         tenant_id=root["tenant_id"],
-        details={"all_clear": clear_id, "recipients": len(holders)},
+        details={"all_clear": clear_id, "recipients": len(holders.ids())},
     )
-    return alerts.FollowUp(None, 0, clear_id, len(holders), 0)
+    return alerts.FollowUp(None, 0, clear_id, len(holders.ids()), 0)
 
 
 async def cancel(ctx: alerts.Context, op: Operator, alert_id: int, actor: str) -> dict[str, int]:
@@ -154,11 +155,14 @@ async def _sent_alert(pool: asyncpg.Pool, op: Operator, alert_id: int, what: str
     return alert
 
 
-async def _holders(
-    conn: Queryable, alert_id: int, statuses: Sequence[str]
-) -> dict[int, tuple[str, str]]:
+async def _holders(conn: Queryable, alert_id: int, statuses: Sequence[str]) -> enqueue.Matched:
+    """Who holds the alert, found as they were for it (by address or by postcode)."""
     rows = await conn.fetch(queries("alerts")["holders"], alert_id, list(statuses))
-    return {r["subscriber_id"]: (r["matched_by"], r["language"]) for r in rows}
+    return enqueue.Matched(
+        [r["subscriber_id"] for r in rows if r["matched_by"] != "postcode"],
+        [r["subscriber_id"] for r in rows if r["matched_by"] == "postcode"],
+        {r["subscriber_id"]: r["language"] for r in rows},
+    )
 
 
 async def _geometries(
@@ -199,13 +203,16 @@ async def _child(
     root: asyncpg.Record,
     *,
     texts: _Texts,
-    recipients: Mapping[int, tuple[str, str]],
+    recipients: enqueue.Matched,
+    only: set[int] | None = None,
     actor: str,
     zone_ids: Sequence[int] = (),
     geometry: Mapping[str, Any] | None = None,
 ) -> int:
-    """A follow-up (update or all-clear) of the root alert, sent to these subscribers."""
+    """A follow-up (update or all-clear) of the root alert, sent to these subscribers (to
+    ``only`` those of them, when given)."""
     kind = texts.kind
+    count = len(recipients.ids() if only is None else only)
     async with ctx.pool.acquire() as conn, conn.transaction():
         child = int(
             await conn.fetchval(
@@ -229,25 +236,15 @@ async def _child(
         )
         if zone_ids:
             await conn.execute(queries("alerts")["add_zones"], child, list(zone_ids))
-        await conn.execute(queries("alerts")["set_recipients"], child, len(recipients), None, None)
+        await conn.execute(queries("alerts")["set_recipients"], child, count, None, None)
         await audit.record(
             conn,
             actor=actor,
             action=f"alert.{kind}.send",
             target=f"alert:{child}",
             tenant_id=root["tenant_id"],
-            details={"parent": root["id"], "recipients": len(recipients)},
+            details={"parent": root["id"], "recipients": count},
         )
-    ids = sorted(recipients)
-    for first in range(0, len(ids), enqueue.BATCH):
-        chunk = ids[first : first + enqueue.BATCH]
-        await outbox.enqueue(
-            ctx.pool,
-            child,
-            enqueue.priority_of(root),
-            subscriber_ids=chunk,
-            matched_by=[recipients[i][0] for i in chunk],
-            languages=[recipients[i][1] for i in chunk],
-        )
+    await enqueue.write(ctx.pool, child, enqueue.priority_of(root), recipients, only)
     await ctx.pool.execute(queries("alerts")["set_status"], child, "sent", ["sending"])
     return child
