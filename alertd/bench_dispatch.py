@@ -20,6 +20,7 @@ from alertd.bench import scratch_database
 from alertd.config import Config, with_overrides
 from alertd.db import dsn_for, open_database
 from alertd.dispatch import Dispatcher, DispatchSettings
+from alertd.enqueue import Matched, write
 from alertd.serve import consume
 from gateways.fake import FakeGateway
 
@@ -31,7 +32,6 @@ FROM generate_series(1, {n}) i;
 INSERT INTO alerts (tenant_id, hazard, severity, texts)
 VALUES (1, 'submersion', 'life_safety', '{{"fr": "ALERTE SUBMERSION MARINE (exercice)"}}');
 """
-ENQUEUE_BATCH = 10_000
 POLL_S = 0.05
 
 
@@ -95,16 +95,9 @@ async def _durable_path(pool: asyncpg.Pool, n: int, rate: float) -> dict[str, An
 
 
 async def _enqueue_all(pool: asyncpg.Pool, ids: list[int]) -> None:
-    for first in range(0, len(ids), ENQUEUE_BATCH):
-        chunk = ids[first : first + ENQUEUE_BATCH]
-        await outbox.enqueue(
-            pool,
-            1,
-            outbox.LIFE_SAFETY,
-            subscriber_ids=chunk,
-            matched_by=["address"] * len(chunk),
-            languages=["fr"] * len(chunk),
-        )
+    """What `alert send` does once the zone is matched: the real writer, in its batches."""
+    everyone = Matched(ids, [], dict.fromkeys(ids, "fr"))
+    await write(pool, 1, outbox.LIFE_SAFETY, everyone)
 
 
 async def _wait_until_done(
