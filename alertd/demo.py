@@ -248,9 +248,8 @@ async def _until_received(pool: asyncpg.Pool, alert_id: int, screen: Screen) -> 
         now = time.monotonic()
         state = progress.from_counts(counts)
         state = replace(state, per_second=pace.update(now, state.handed))
-        pending = sum(counts.get(k, 0) for k in ("queued", "sending", "submitted"))
-        screen.progress(state, final=not pending)
-        if not pending:
+        screen.progress(state, final=state.settled)
+        if state.settled:
             return counts
         if now > deadline:
             raise AlertdError(f"the demo's alert {alert_id} did not finish in {TIMEOUT_S:.0f} s")
@@ -270,7 +269,7 @@ async def _outcome(pool: asyncpg.Pool, alert_id: int, counts: dict[str, int]) ->
     return {
         "submitted": int(row["submitted"]),
         "delivered": counts.get("delivered", 0),
-        "failed": sum(counts.get(k, 0) for k in ("failed", "expired", "cancelled")),
+        "failed": progress.from_counts(counts).failed,
         "in_doubt": counts.get("in_doubt", 0),
         "retried": int(row["retried"]),
         "by_gateway": dict(row["gw"]),

@@ -30,6 +30,11 @@ class Progress:
         return self.queued == 0
 
     @property
+    def settled(self) -> bool:
+        """Every delivery has its final state: receipts included."""
+        return self.queued == 0 and self.submitted == 0
+
+    @property
     def handed(self) -> int:
         """Handed to a gateway so far, whatever became of them."""
         return self.total - self.queued

@@ -29,7 +29,8 @@ def test_counts_become_a_progress_line() -> None:
 def test_a_single_look_has_no_rate_and_a_finished_alert_is_done() -> None:
     assert "-/s  ETA ?" in line(from_counts({"queued": 5}))
     done = from_counts({"delivered": 7, "in_doubt": 0, "rerouted": 0})
-    assert done.done and line(done).endswith("done")
+    assert done.done and done.settled and line(done).endswith("done")
+    assert not from_counts({"submitted": 1}).settled  # its receipt is still to come
     assert bar(from_counts({}), 4) == "[    ]"
 
 
