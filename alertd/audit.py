@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from alertd.dbtypes import Queryable
+from alertd.store.types import Queryable
 
 
 def cli_actor() -> str:

@@ -15,7 +15,7 @@ import asyncpg
 
 from alertd import audit
 from alertd.errors import InputError, NotFoundError
-from alertd.queries import queries
+from alertd.store.queries import queries
 from alertd.tenants import get_tenant
 
 ROLES = ("viewer", "operator", "approver", "admin")

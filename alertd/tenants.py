@@ -15,9 +15,9 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
-from alertd.dbtypes import Conn, Queryable
 from alertd.errors import ConflictError, InputError, NotFoundError
-from alertd.queries import queries
+from alertd.store.queries import queries
+from alertd.store.types import Conn, Queryable
 
 KINDS = ("intercommunality", "commune")
 _INSEE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")

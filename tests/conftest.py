@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 
 from alertd.config import Config, DatabaseConfig, load_config, with_overrides
-from alertd.db import EmbeddedPostgres, create_pool, dsn_for
-from alertd.migrate import migrate
+from alertd.store.database import EmbeddedPostgres, create_pool, dsn_for
+from alertd.store.migrate import migrate
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -128,7 +128,7 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
 def fake_provider(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """`alertd fake-provider` as its own process (account ACtest, token tok): its port, and the
     log where it appends every message it accepts."""
-    from provider_support import provider_process
+    from tests.support.provider import provider_process
 
     log = tmp_path / "accepted.jsonl"
     with provider_process(log) as port:

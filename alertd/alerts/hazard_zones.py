@@ -1,0 +1,178 @@
+"""Hazard zones in the store: import from GeoJSON, circles around sites, listing and inspection.
+
+Geometry is checked and transformed by the pure ``zones`` package; this module adds the tenant,
+the database and the audit log. Zones are stored in WGS84 (GeoJSON in a jsonb column) with the CRS
+they came in, and with their area and vertex count in the properties for quick listing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import shapely
+from shapely.geometry import shape
+
+from alertd import audit
+from alertd.config import ZonesConfig
+from alertd.errors import ConflictError, InputError, NotFoundError
+from alertd.store.queries import queries
+from alertd.store.types import Queryable
+from alertd.subscribers.index import load_index, load_postcode_areas, territory
+from alertd.tenants import get_tenant
+from zones import Zone, ZoneError, area_km2, buffer, circle, read_zone, zone_from_geometry
+
+KINDS = ("flood", "submersion", "industrial", "waste_sector", "postcode", "custom")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StoredZone:
+    id: int
+    name: str
+    kind: str
+    tenant_code: str
+    notes: tuple[str, ...]
+    area_km2: float
+    vertices: int
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise InputError(f"zone kind {kind!r} is not one of {', '.join(KINDS)}")
+    return kind
+
+
+async def default_tenant(conn: Queryable, code: str | None) -> str:
+    """The tenant named, else the intercommunality when there is exactly one."""
+    if code:
+        return code
+    roots = [r["code"] for r in await conn.fetch(queries("zones")["root_tenants"])]
+    if len(roots) != 1:
+        raise InputError(
+            "give --tenant CODE: the zone's owner cannot be guessed "
+            f"({len(roots)} top-level tenants)"
+        )
+    return str(roots[0])
+
+
+def read_zone_file(path: Path, crs: str | None, config: ZonesConfig) -> Zone:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"file {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"{path} is {size // 1_000_000} MB: simplify the zone first (max 50 MB)")
+    try:
+        return read_zone(path.read_bytes(), crs, config.extent)
+    except ZoneError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
+
+
+async def save_zone(
+    pool: asyncpg.Pool,
+    zone: Zone,
+    *,
+    tenant: str | None,
+    kind: str,
+    name: str | None,
+    actor: str,
+    extra: dict[str, Any] | None = None,
+) -> StoredZone:
+    check_kind(kind)
+    name = (name or zone.name or "").strip()
+    if not name or len(name) > 200:
+        raise InputError("give the zone a name (--name), 1 to 200 characters")
+    size = round(area_km2(zone.geometry), 4)
+    properties = {**zone.properties, **(extra or {}), "area_km2": size, "vertices": zone.vertices}
+    async with pool.acquire() as conn, conn.transaction():
+        owner = await get_tenant(conn, await default_tenant(conn, tenant))
+        try:
+            row = await conn.fetchrow(
+                queries("zones")["insert_zone"],
+                owner["id"],
+                kind,
+                name,
+                zone.to_geojson(),
+                zone.source_crs,
+                _json_safe(properties),
+            )
+        except asyncpg.UniqueViolationError:
+            raise ConflictError(
+                f"tenant {owner['code']} already has a {kind} zone named "
+                f"{name!r}: choose another --name"
+            ) from None
+        assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
+        await audit.record(
+            conn,
+            actor=actor,
+            action="zone.create",
+            target=f"zone:{row['id']}",
+            tenant_id=owner["id"],
+            details={
+                "name": name,
+                "kind": kind,
+                "crs": zone.source_crs,
+                "area_km2": size,
+                "notes": list(zone.notes),
+            },
+        )
+    return StoredZone(row["id"], name, kind, owner["code"], zone.notes, size, zone.vertices)
+
+
+def _json_safe(properties: dict[str, Any]) -> dict[str, Any]:
+    """GIS properties may hold anything; keep what JSON can hold, as text otherwise."""
+    return dict(json.loads(json.dumps(properties, default=str)))
+
+
+def make_circle(lon: float, lat: float, radius_m: float) -> Zone:
+    try:
+        return zone_from_geometry(circle(lon, lat, radius_m))
+    except ZoneError as exc:
+        raise InputError(str(exc)) from None
+
+
+def grow(zone: Zone, distance_m: float) -> Zone:
+    try:
+        grown = buffer(zone.geometry, distance_m)
+    except ZoneError as exc:
+        raise InputError(str(exc)) from None
+    note = f"grown by {distance_m:g} m"
+    return Zone(grown, zone.source_crs, zone.properties, (*zone.notes, note), zone.name)
+
+
+async def list_zones(pool: asyncpg.Pool, tenant: str | None) -> list[asyncpg.Record]:
+    if tenant is not None:
+        await get_tenant(pool, tenant)
+    return list(await pool.fetch(queries("zones")["list_zones"], tenant))
+
+
+async def show_zone(pool: asyncpg.Pool, zone_id: int, config: ZonesConfig) -> dict[str, Any]:
+    """What a duty officer checks before using a zone: size, shape, and who is inside."""
+    row = await pool.fetchrow(queries("zones")["get_zone"], zone_id)
+    if row is None:
+        raise NotFoundError(f"zone {zone_id} does not exist (see `alertd zones list`)")
+    geometry = shape(row["geometry"])
+    index = await load_index(pool, await territory(pool, row["tenant_id"]))
+    areas = load_postcode_areas(config)
+    found = index.match(geometry, areas)  # type: ignore[arg-type]
+    minx, miny, maxx, maxy = geometry.bounds
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "tenant": row["tenant_code"],
+        "source_crs": row["source_crs"],
+        "area_km2": round(area_km2(geometry), 4),  # type: ignore[arg-type]
+        "vertices": int(shapely.get_num_coordinates(geometry)),
+        "bbox": [round(v, 6) for v in (minx, miny, maxx, maxy)],
+        "subscribers_by_address": len(found.by_address),
+        "subscribers_by_postcode": len(found.by_postcode),
+        "postcode_areas": "configured" if areas is not None else "not configured",
+        "subscribers_indexed": len(index),
+    }

@@ -1,0 +1,100 @@
+"""``alertd bench …``: the benchmarks, one JSON line each."""
+
+from __future__ import annotations
+
+import argparse
+
+from alertd.cli.util import command, finite_float, out_json, positive_int, subcommands
+from alertd.config import Config
+from alertd.tools import bench_dispatch as bench_dispatch_module
+from alertd.tools import bench_gateway, bench_import
+from alertd.tools import bench_match as bench_match_module
+
+
+async def bench_match(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_match_module.match_benchmark(args.points, args.postgis_dsn))
+    return 0
+
+
+async def bench_ratelimit(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_gateway.ratelimit_benchmark(args.messages, args.rate, args.senders))
+    return 0
+
+
+async def bench_gateway_cmd(args: argparse.Namespace, config: Config) -> int:
+    if args.kind == "smpp":
+        out_json(await bench_gateway.smpp_benchmark(args.messages, latency_ms=args.latency_ms))
+    else:
+        out_json(await bench_gateway.http_benchmark(args.messages))
+    return 0
+
+
+async def bench_dispatch(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_dispatch_module.dispatch_benchmark(config, args.deliveries, args.rate))
+    return 0
+
+
+async def bench_import_cmd(args: argparse.Namespace, config: Config) -> int:
+    result = await bench_import.import_benchmark(config, rows=args.rows, keep=args.keep)
+    out_json(result)
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    ben = subcommands(parser)
+    p = command(ben, "import", bench_import_cmd, "subscriber CSV import against plain COPY")
+    p.add_argument("--rows", type=positive_int, default=1_000_000)
+    p.add_argument("--keep", action="store_true", help="keep the generated CSV")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "dispatch",
+        bench_dispatch,
+        "deliveries per second over the durable path, against plain batched SQL",
+    )
+    p.add_argument("--deliveries", type=positive_int, default=200_000)
+    p.add_argument(
+        "--rate",
+        type=finite_float,
+        default=0.0,
+        help="limit the fake gateway to this many segments a second (0: none)",
+    )
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "gateway",
+        bench_gateway_cmd,
+        "submissions per second through a loopback peer, window 1 against window 64",
+    )
+    p.add_argument("--kind", choices=("http", "smpp"), default="http")
+    p.add_argument(
+        "--latency-ms",
+        type=finite_float,
+        default=0.0,
+        help="SMPP: the simulator answers each submit_sm after this delay",
+    )
+    p.add_argument("--messages", type=positive_int, default=50_000)
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "ratelimit",
+        bench_ratelimit,
+        "the rate limiter against the wall clock, through the fake gateway",
+    )
+    p.add_argument("--messages", type=positive_int, default=10_000)
+    p.add_argument("--rate", type=finite_float, default=500.0, help="segments per second")
+    p.add_argument("--senders", type=positive_int, default=4, help="concurrent senders")
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "match",
+        bench_match,
+        "zone matching against shapely.contains_xy (and PostGIS ST_Contains when given)",
+    )
+    p.add_argument("--points", type=positive_int, default=1_000_000)
+    p.add_argument(
+        "--postgis-dsn",
+        metavar="DSN",
+        help="a database where the PostGIS extension exists or can be created",
+    )
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")

@@ -1,0 +1,40 @@
+"""``alertd demo``: the README's main command."""
+
+from __future__ import annotations
+
+import argparse
+
+from alertd.cli.util import finite_float, positive_int
+from alertd.config import Config
+from alertd.tools import demo
+
+
+def share(text: str) -> float:
+    value = finite_float(text)
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 0.5, got {text}")
+    return value
+
+
+async def run_demo(args: argparse.Namespace, config: Config) -> int:
+    return await demo.run(
+        config, subscribers_count=args.subscribers, error_rate=args.error_rate, as_json=args.json
+    )
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(handler=run_demo)
+    parser.add_argument(
+        "--subscribers",
+        type=positive_int,
+        default=50_000,
+        help="synthetic subscribers to import (default 50000)",
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=share,
+        default=0.0,
+        help="share of submissions the primary gateway fails, 0 to 0.5 (shows retries and "
+        "failover)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")

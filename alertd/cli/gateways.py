@@ -1,0 +1,96 @@
+"""CLI commands for gateways: list them, check each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
+from alertd.config import Config
+from alertd.delivery.gateway_factory import check
+from alertd.errors import DatabaseError, InputError
+from gateways.fake_provider import run_fake_provider
+
+
+async def gateways_list(args: argparse.Namespace, config: Config) -> int:
+    rows = [
+        (g.name, g.kind, g.priority, f"{g.rate:g}", g.window, g.price_eur, g.sender or "")
+        for g in config.gateways
+    ]
+    if args.json:
+        out_json(
+            [
+                dict(
+                    zip(
+                        ("name", "kind", "priority", "rate", "window", "price_eur", "sender"),
+                        map(str, r),
+                        strict=True,
+                    )
+                )
+                for r in rows
+            ]
+        )
+        return 0
+    table(rows, ("NAME", "KIND", "PRIORITY", "RATE/S", "WINDOW", "EUR/SEGMENT", "SENDER"))
+    return 0
+
+
+async def gateways_check(args: argparse.Namespace, config: Config) -> int:
+    if not config.gateways:
+        raise InputError(
+            "no gateway is configured: add [gateways.NAME] tables (see "
+            "ops/alertd.example.toml) and pass --config"
+        )
+    results = await asyncio.gather(*(check(g) for g in config.gateways))
+    if args.json:
+        out_json(
+            [
+                {"name": h.name, "kind": h.kind, "ok": h.ok, "state": h.state, "detail": h.detail}
+                for h in results
+            ]
+        )
+    else:
+        table(
+            ((h.name, h.kind, "ok" if h.ok else "FAILING", h.state, h.detail) for h in results),
+            ("NAME", "KIND", "HEALTH", "STATE", "DETAIL"),
+        )
+    return 0 if all(h.ok for h in results) else DatabaseError.exit_code
+
+
+async def fake_provider(args: argparse.Namespace, config: Config) -> int:
+    out(
+        f"fake provider (Twilio dialect) on http://{args.host}:{args.port}, account "
+        f"{args.account_sid}; accepted messages are appended to {args.log}; Ctrl-C to stop"
+    )
+    await run_fake_provider(args.host, args.port, args.log, args.account_sid, args.auth_token)
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    gs = subcommands(parser)
+    p = command(gs, "list", gateways_list, "the configured gateways, by priority")
+    p.add_argument("--json", action="store_true")
+    p = command(
+        gs,
+        "check",
+        gateways_check,
+        "connect to each gateway (bind, or an authenticated no-op) and print its state",
+    )
+    p.add_argument("--json", action="store_true")
+
+
+def register_fake_provider(parser: argparse.ArgumentParser) -> None:
+    p = parser
+    p.set_defaults(handler=fake_provider)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=positive_int, default=8025)
+    p.add_argument(
+        "--log",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="append every accepted message here, one JSON line each",
+    )
+    p.add_argument("--account-sid", default="ACfake")
+    p.add_argument("--auth-token", default="fake-token")

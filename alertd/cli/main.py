@@ -1,0 +1,175 @@
+"""The ``alertd`` command line.
+
+``main`` builds the configuration once, configures logging once, runs one command, and turns every
+alertd error into one line on stderr and an exit code. No traceback reaches the person at the
+keyboard; ``--debug`` shows it to the engineer who asks.
+
+The commands are listed in ``COMMANDS`` with their help; the module that defines one is imported
+only when it is the command being run, so ``alertd --help`` or ``alertd alert status`` never load
+the benchmarks, the demo, numpy or aiohttp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from alertd import __version__
+from alertd.config import Config, load_config
+from alertd.errors import AlertdError, DatabaseError
+from alertd.logs import configure_logging, mask_text
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (plus the usage) and exit code 2, and no
+    abbreviated options (a sub-command's --log must not be read as the global --log-level)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A top-level command: ``register(parser)`` in ``module`` adds its arguments and handlers."""
+
+    name: str
+    module: str  # under alertd.cli
+    help: str
+    register: str = "register"
+
+
+COMMANDS = (
+    Command(
+        "demo",
+        "demo",
+        "a marine-submersion alert end to end, then its all-clear, on the embedded (or given) "
+        "database and fake gateways",
+    ),
+    Command("db", "db", "database schema"),
+    Command("tenants", "tenants", "the intercommunality and its communes"),
+    Command("operators", "operators", "people who draft, approve and send alerts"),
+    Command("subscribers", "subscribers", "residents who receive alerts"),
+    Command(
+        "serve",
+        "serve",
+        "the daemon: send what is queued, take receipts and STOP; SIGTERM stops it cleanly",
+    ),
+    Command("zones", "zones", "hazard zones: flood, submersion, industrial, waste sectors"),
+    Command("templates", "templates", "message templates and their SMS cost"),
+    Command("gateways", "gateways", "SMS gateways"),
+    Command(
+        "fake-provider",
+        "gateways",
+        "a fake SMS provider on loopback (Twilio dialect) that logs what it accepts",
+        register="register_fake_provider",
+    ),
+    Command("alert", "alerts", "alerts from draft to all-clear (as ALERTD_OPERATOR_TOKEN)"),
+    Command("config", "config", "configuration"),
+    Command("bench", "bench", "benchmarks (one JSON line each)"),
+)
+
+
+def build_parser(load: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the command named ``load`` gets its real arguments (all when "*"), the others
+    only their name and help."""
+    parser = _Parser(
+        prog="alertd",
+        description="Population alert and crisis dispatcher: hazard zones to SMS.",
+        epilog="Configuration: environment (ALERTD_*, DATABASE_URL) and --config FILE; "
+        "see ops/alertd.example.toml.",
+    )
+    parser.add_argument("--version", action="version", version=f"alertd {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="data folder of the embedded PostgreSQL (when DATABASE_URL is unset)",
+    )
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--log-format", choices=("auto", "json", "console"))
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of unexpected errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for c in COMMANDS:
+        if load in (c.name, "*"):
+            p = sub.add_parser(c.name, help=c.help, description=c.help)
+            module = importlib.import_module(f"alertd.cli.{c.module}")
+            getattr(module, c.register)(p)
+        else:
+            sub.add_parser(c.name, help=c.help, add_help=False)
+    return parser
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    # First pass with every command as a stub: finds which one runs (and answers --help,
+    # --version and usage errors of the global options); the second loads only that one.
+    chosen, _rest = build_parser().parse_known_args(argv)
+    return build_parser(chosen.command).parse_args(argv)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(
+        os.environ,
+        args.config,
+        overrides={
+            ("database", "data_dir"): args.data_dir,
+            ("log", "level"): args.log_level,
+            ("log", "format"): args.log_format,
+        },
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    try:
+        config = _config(args)
+        configure_logging(config.log)
+        return int(asyncio.run(args.handler(args, config)) or 0)
+    except AlertdError as exc:
+        sys.stderr.write(f"alertd: error: {mask_text(' '.join(exc.message.split()))}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("alertd: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0  # `alertd … | head` closed the pipe; nothing went wrong
+    except asyncpg.PostgresError as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"alertd: error: the database refused: {_one_line(exc)}\n")
+        return DatabaseError.exit_code
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"alertd: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(run again with --debug for details, and report it)\n"
+        )
+        return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return mask_text(text[0] if text else type(exc).__name__)[:300]

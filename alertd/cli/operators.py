@@ -1,0 +1,94 @@
+"""``alertd operators …``: the people who draft, approve and send alerts."""
+
+from __future__ import annotations
+
+import argparse
+
+from alertd import operators
+from alertd.audit import cli_actor
+from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
+from alertd.config import Config
+from alertd.store.database import open_database
+
+
+async def operators_add(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        row, token = await operators.create_operator(
+            db.pool,
+            tenant_code=args.tenant,
+            name=args.name,
+            role=args.role,
+            email=args.email,
+            actor=cli_actor(),
+        )
+    if args.json:
+        out_json(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "role": row["role"],
+                "tenant": args.tenant,
+                "token": token.token,
+            }
+        )
+        return 0
+    out(f"operator {row['id']} {row['name']} ({row['role']}) created for tenant {args.tenant}")
+    out(f"API token (shown once, store it now): {token.token}")
+    return 0
+
+
+async def operators_list(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        rows = await operators.list_operators(db.pool, args.tenant)
+    if args.json:
+        out_json([dict(r) for r in rows])
+        return 0
+    table(
+        (
+            (
+                r["id"],
+                r["tenant_code"],
+                r["name"],
+                r["role"],
+                r["token_prefix"] + "…",
+                "disabled" if r["disabled_at"] else "active",
+            )
+            for r in rows
+        ),
+        ("ID", "TENANT", "NAME", "ROLE", "TOKEN", "STATE"),
+    )
+    return 0
+
+
+async def operators_rotate(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        token = await operators.rotate_token(db.pool, args.id, cli_actor())
+    out(
+        f"new API token for operator {args.id} (shown once; the old one no longer works): "
+        f"{token.token}"
+    )
+    return 0
+
+
+async def operators_disable(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        await operators.disable_operator(db.pool, args.id, cli_actor())
+    out(f"operator {args.id} disabled; their token no longer works")
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    ops = subcommands(parser)
+    p = command(ops, "add", operators_add, "create an operator; prints their API token once")
+    p.add_argument("--tenant", required=True, metavar="CODE")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=operators.ROLES)
+    p.add_argument("--email")
+    p.add_argument("--json", action="store_true")
+    p = command(ops, "list", operators_list, "list operators (never their tokens)")
+    p.add_argument("--tenant", metavar="CODE")
+    p.add_argument("--json", action="store_true")
+    p = command(ops, "rotate-token", operators_rotate, "give an operator a new token")
+    p.add_argument("id", type=positive_int)
+    p = command(ops, "disable", operators_disable, "disable an operator and their token")
+    p.add_argument("id", type=positive_int)

@@ -1,0 +1,117 @@
+"""``alertd subscribers …``: the town halls' CSV import, and the RGPD requests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from alertd.audit import cli_actor
+from alertd.cli.util import command, out, out_json, positive_int, subcommands
+from alertd.config import Config
+from alertd.errors import InputError
+from alertd.logs import mask_text
+from alertd.store.database import open_database
+from alertd.subscribers import importer, rgpd
+
+EXIT_PARTIAL = 3  # import done, but some rows were rejected
+
+
+async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        report = await importer.import_csv(
+            db.pool, args.file, args.tenant, config.subscribers, cli_actor()
+        )
+    shown = report.rejected[: args.show_rejected]
+    for problem in shown:
+        # stderr often ends up in a log (cron, journald): numbers are masked like in the logs.
+        sys.stderr.write(f"{args.file}: {mask_text(str(problem))}\n")
+    if len(report.rejected) > len(shown):
+        sys.stderr.write(
+            f"{args.file}: … and {len(report.rejected) - len(shown)} more rejected "
+            "rows (--show-rejected N to list more)\n"
+        )
+    if args.json:
+        out_json(report.summary())
+    else:
+        s = report.summary()
+        out(
+            f"{s['rows']} rows in {s['seconds']} s ({s['rows_per_second']} rows/s): "
+            f"{s['inserted']} new, {s['updated']} updated, {s['unchanged']} unchanged, "
+            f"{s['rejected']} rejected"
+        )
+        if report.warnings:
+            out(
+                f"{len(report.warnings)} landline numbers kept but flagged (they cannot receive "
+                f"SMS), first on line {report.warnings[0].line}"
+            )
+        if report.kept_stopped:
+            out(f"{report.kept_stopped} rows belong to residents who sent STOP: they stay stopped")
+        if report.ignored_columns:
+            out(f"columns ignored: {', '.join(report.ignored_columns)}")
+    return EXIT_PARTIAL if report.rejected else 0
+
+
+async def subscribers_export(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        data = await rgpd.export_subscriber(
+            db.pool, args.phone, args.tenant, config.subscribers.default_region, cli_actor()
+        )
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if args.output:
+        _write_private(args.output, text + "\n")
+        out(f"written to {args.output} (readable by you only: it holds personal data)")
+    else:
+        out(text)
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+async def subscribers_erase(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        count = await rgpd.erase_subscriber(
+            db.pool, args.phone, args.tenant, config.subscribers.default_region, cli_actor()
+        )
+    out(
+        f"erased {count} subscription(s) and everything attached to them; "
+        "the audit log keeps the erasure, with the number masked"
+    )
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    subs = subcommands(parser)
+    p = command(subs, "import", subscribers_import, "import subscribers from a CSV file (upsert)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--tenant", required=True, metavar="INSEE")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    p.add_argument(
+        "--show-rejected",
+        type=positive_int,
+        default=50,
+        metavar="N",
+        help="rejected rows to list on stderr (default 50)",
+    )
+    p = command(
+        subs,
+        "export",
+        subscribers_export,
+        "everything held on one person, as JSON (RGPD right of access)",
+    )
+    p.add_argument("--phone", required=True)
+    p.add_argument("--tenant", metavar="CODE", help="only this tenant (default: all)")
+    p.add_argument("--output", type=Path, metavar="FILE")
+    p = command(subs, "erase", subscribers_erase, "erase one person (RGPD right to erasure)")
+    p.add_argument("--phone", required=True)
+    p.add_argument("--tenant", metavar="CODE", help="only this tenant (default: all)")

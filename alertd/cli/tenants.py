@@ -1,0 +1,130 @@
+"""``alertd tenants …``: the intercommunality and its communes."""
+
+from __future__ import annotations
+
+import argparse
+
+from alertd import tenants
+from alertd.audit import cli_actor
+from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
+from alertd.config import Config
+from alertd.errors import InputError
+from alertd.store.database import open_database
+
+
+async def tenants_add(args: argparse.Namespace, config: Config) -> int:
+    spec = tenants.TenantSpec(
+        code=args.code.strip(),
+        kind=args.kind,
+        name=args.name,
+        parent_code=args.parent,
+        postcodes=tenants.parse_postcodes(args.postcodes),
+        approval_threshold=args.threshold
+        if args.threshold is not None
+        else tenants.DEFAULT_THRESHOLD,
+    )
+    async with open_database(config) as db:
+        row = await tenants.create_tenant(db.pool, spec, cli_actor())
+    out(
+        f"created {row['kind']} {row['code']} {row['name']} "
+        f"(approval above {row['approval_threshold']} recipients)"
+    )
+    return 0
+
+
+async def tenants_list(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        rows = await tenants.list_tenants(db.pool)
+    if args.json:
+        out_json(
+            [
+                {
+                    k: r[k]
+                    for k in (
+                        "code",
+                        "kind",
+                        "name",
+                        "parent_code",
+                        "postcodes",
+                        "approval_threshold",
+                        "active_subscribers",
+                        "operators",
+                    )
+                }
+                for r in rows
+            ]
+        )
+        return 0
+    table(
+        (
+            (
+                r["code"],
+                r["kind"],
+                r["name"],
+                r["parent_code"],
+                ",".join(r["postcodes"]),
+                r["approval_threshold"],
+                r["active_subscribers"],
+                r["operators"],
+            )
+            for r in rows
+        ),
+        ("CODE", "KIND", "NAME", "PARENT", "POSTCODES", "APPROVAL>", "ACTIVE", "OPERATORS"),
+    )
+    return 0
+
+
+async def tenants_update(args: argparse.Namespace, config: Config) -> int:
+    if args.name is None and args.threshold is None and args.postcodes is None:
+        raise InputError("nothing to change: give --name, --threshold or --postcodes")
+    async with open_database(config) as db:
+        row = await tenants.update_tenant(
+            db.pool,
+            args.code,
+            cli_actor(),
+            name=args.name,
+            approval_threshold=args.threshold,
+            postcodes=tenants.parse_postcodes(args.postcodes)
+            if args.postcodes is not None
+            else None,
+        )
+    out(
+        f"updated {row['code']} {row['name']}: approval above {row['approval_threshold']}, "
+        f"postcodes {','.join(row['postcodes']) or '-'}"
+    )
+    return 0
+
+
+async def tenants_load_sample(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        outcome = await tenants.load_territory(db.pool, cli_actor())
+    out(", ".join(f"{len(v)} {k}" for k, v in outcome.items()))
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    ten = subcommands(parser)
+    p = command(ten, "add", tenants_add, "create a tenant")
+    p.add_argument("--code", required=True, help="INSEE code (commune) or SIREN (intercommunality)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--kind", choices=tenants.KINDS, default="commune")
+    p.add_argument("--parent", metavar="CODE", help="the intercommunality a commune belongs to")
+    p.add_argument("--postcodes", metavar="LIST", help="comma-separated, e.g. 59140,59240")
+    p.add_argument(
+        "--threshold",
+        type=positive_int,
+        help="recipients above which a second operator must approve (default 1000)",
+    )
+    p = command(ten, "list", tenants_list, "list tenants")
+    p.add_argument("--json", action="store_true")
+    p = command(ten, "update", tenants_update, "change a tenant's name, threshold or postcodes")
+    p.add_argument("code")
+    p.add_argument("--name")
+    p.add_argument("--threshold", type=positive_int)
+    p.add_argument("--postcodes", metavar="LIST")
+    command(
+        ten,
+        "load-sample",
+        tenants_load_sample,
+        "load the Communauté urbaine de Dunkerque and its 17 communes (safe to run twice)",
+    )

@@ -1,0 +1,260 @@
+"""``alertd serve``: the daemon — the dispatch loop, receipts and inbound SMS, clean shutdown.
+
+SIGTERM (or Ctrl-C) sets the stop event: the loop stops claiming, what is in flight gets
+``shutdown_grace_s`` to finish, then this daemon's unrecorded claims are released (marked in doubt
+when they may have reached a gateway) and the gateways are closed. If any side task dies, the
+daemon stops rather than run half-alive. Safe to restart at any moment: the outbox is durable and
+expired leases of a killed daemon are reclaimed by whoever runs next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict
+
+import asyncpg
+from aiohttp import web
+
+from alertd.config import Config, ServeConfig
+from alertd.delivery import inbound, outbox
+from alertd.delivery.dispatch import Dispatcher, DispatchSettings
+from alertd.delivery.gateway_factory import build
+from alertd.errors import InputError
+from alertd.logs import get_logger, mask_phone
+from alertd.store.database import open_database
+from alertd.store.queries import queries
+from alertd.store.types import Queryable
+from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt
+from gateways.http_ovh import OvhGateway
+from gateways.http_twilio import TwilioGateway
+from templates import Catalog, segments
+
+log = get_logger(__name__)
+RECEIPT_BATCH = 1_000
+RETRY_EARLY_S = 0.5  # how often receipts that came before their submission's record are retried
+KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
+SHUTDOWN_GRACE_S = 10.0
+DAEMON_NAME = "alertd serve"  # its connections' application_name, with the worker
+
+
+async def daemons(conn: Queryable) -> int:
+    """How many daemons are connected to this database right now."""
+    return int(await conn.fetchval(queries("outbox")["daemons"], DAEMON_NAME))
+
+
+async def consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None) -> None:
+    """Receipts in batches (whatever has arrived), inbound messages one by one (STOP is obeyed
+    at once and confirmed). Receipts that arrive before their submission is recorded are tried
+    again."""
+    catalog = catalog or Catalog()
+    queue: asyncio.Queue[Receipt | Inbound | None] = asyncio.Queue()
+    early = _EarlyReceipts()
+
+    async def pump() -> None:
+        async for event in gateway.events():
+            queue.put_nowait(event)
+        queue.put_nowait(None)
+
+    pumping = asyncio.create_task(pump())
+    confirming: set[asyncio.Task[None]] = set()
+    try:
+        finished = False
+        while not finished:
+            batch, finished = await _next_batch(queue)
+            receipts = [e for e in batch if isinstance(e, Receipt)] + early.due()
+            if receipts:
+                early.keep(await outbox.apply_receipts(pool, receipts))
+            for message in (e for e in batch if isinstance(e, Inbound)):
+                if text := await _answer(pool, gateway, catalog, message):
+                    confirming.add(asyncio.create_task(_confirm(gateway, message, text)))
+                    confirming = {t for t in confirming if not t.done()}
+    finally:
+        for task in (pumping, *confirming):
+            task.cancel()
+        for task in (pumping, *confirming):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _answer(
+    pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog, message: Inbound
+) -> str | None:
+    """Handle one inbound SMS; returns the confirmation to send back, if any."""
+    async with pool.acquire() as conn, conn.transaction():
+        handled = await inbound.handle(conn, message, catalog)
+    log.info(
+        "inbound.handled",
+        gateway=gateway.name,
+        kind=handled.kind,
+        alert_id=handled.alert_id,
+        sender=mask_phone(message.sender),
+    )
+    return handled.confirmation
+
+
+async def _confirm(gateway: Gateway, message: Inbound, text: str) -> None:
+    """Answer a STOP through the gateway it came by, once it is stored. Apart from the receipts'
+    loop, since the gateway may be busy with an alert; a lost confirmation is logged, never
+    retried into a second one."""
+    ref = f"stop:{message.message_id or message.at.isoformat()}"
+    try:
+        [result] = await gateway.submit([Message(ref, message.sender, text, segments(text))])
+        reason = None if result.outcome is Outcome.ACCEPTED else result.reason
+    except (GatewayError, OSError) as exc:
+        reason = str(exc)
+    if reason is not None:
+        log.warning(
+            "inbound.confirmation_not_sent",
+            gateway=gateway.name,
+            sender=mask_phone(message.sender),
+            reason=reason,
+        )
+
+
+async def _next_batch(
+    queue: asyncio.Queue[Receipt | Inbound | None],
+) -> tuple[list[Receipt | Inbound], bool]:
+    """What has arrived (waiting at most RETRY_EARLY_S for the first); and whether it ended."""
+    batch: list[Receipt | Inbound] = []
+    try:
+        event = await asyncio.wait_for(queue.get(), RETRY_EARLY_S)
+    except TimeoutError:
+        return batch, False
+    while event is not None:
+        batch.append(event)
+        if queue.empty() or len(batch) >= RECEIPT_BATCH:
+            return batch, False
+        event = queue.get_nowait()
+    return batch, True
+
+
+class _EarlyReceipts:
+    """Receipts that matched nothing yet, kept for a while (the submission is being recorded)."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[float, Receipt]] = []
+
+    def keep(self, receipts: list[Receipt]) -> None:
+        now = time.monotonic()
+        self._waiting.extend((now, r) for r in receipts)
+
+    def due(self) -> list[Receipt]:
+        now = time.monotonic()
+        fresh = [(t, r) for t, r in self._waiting if now - t < KEEP_EARLY_S]
+        for _, receipt in (x for x in self._waiting if now - x[0] >= KEEP_EARLY_S):
+            log.warning(
+                "receipt.unmatched",
+                gateway=receipt.gateway,
+                message_id=receipt.message_id,
+                status=receipt.status.value,
+            )
+        self._waiting = []
+        return [r for _, r in fresh]
+
+
+@contextlib.asynccontextmanager
+async def _webhooks(config: ServeConfig, gateways: Sequence[Gateway]) -> AsyncIterator[None]:
+    """The gateways' webhook applications, each under /webhooks/<name>/, on one listener."""
+    apps = [(g.name, _webhook_app(g, config.public_url)) for g in gateways]
+    apps = [(name, app) for name, app in apps if app is not None]
+    if not config.webhook_listen or not apps:
+        yield
+        return
+    root = web.Application()
+    for name, app in apps:
+        root.add_subapp(f"/webhooks/{name}", app)  # type: ignore[arg-type]
+    runner = web.AppRunner(root, access_log=None)
+    await runner.setup()
+    host, _, port = config.webhook_listen.rpartition(":")
+    await web.TCPSite(runner, host, int(port)).start()
+    log.info("serve.webhooks", listen=config.webhook_listen, gateways=[n for n, _ in apps])
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+def _webhook_app(gateway: Gateway, public_url: str) -> web.Application | None:
+    if isinstance(gateway, TwilioGateway):
+        return gateway.webhook_app(public_url or None)
+    if isinstance(gateway, OvhGateway):
+        return gateway.webhook_app()
+    return None
+
+
+async def run(
+    config: Config,
+    *,
+    stop: asyncio.Event | None = None,
+    settings: DispatchSettings | None = None,
+    signals: bool = True,
+) -> int:
+    if not config.gateways:
+        raise InputError(
+            "no gateway is configured: add [gateways.NAME] tables (see "
+            "ops/alertd.example.toml) and pass --config"
+        )
+    stop = stop or asyncio.Event()
+    if signals:  # the CLI's daemon; tests drive the stop event themselves
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    gateways = [build(g) for g in config.gateways]
+    async with (
+        open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
+        _webhooks(config.serve, gateways),
+    ):
+        for gateway in gateways:
+            await gateway.start()
+        try:
+            await _serve(
+                db.pool,
+                gateways=gateways,
+                worker=worker,
+                stop=stop,
+                settings=settings or DispatchSettings(**asdict(config.dispatch)),
+                catalog=Catalog(config.templates.directory),
+            )
+        finally:
+            for gateway in gateways:
+                await gateway.close()
+    return 0
+
+
+async def _serve(
+    pool: asyncpg.Pool,
+    *,
+    gateways: Sequence[Gateway],
+    worker: str,
+    stop: asyncio.Event,
+    settings: DispatchSettings,
+    catalog: Catalog,
+) -> None:
+    dispatcher = Dispatcher(pool, gateways, worker=worker, settings=settings)
+    log.info("serve.started", worker=worker, gateways=[g.name for g in gateways])
+    loop_task = asyncio.create_task(dispatcher.run(stop), name="dispatch")
+    side = [
+        asyncio.create_task(consume(pool, g, catalog), name=f"events:{g.name}") for g in gateways
+    ]
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    done, _ = await asyncio.wait([loop_task, *side, stopping], return_when=asyncio.FIRST_COMPLETED)
+    for task in done - {stopping}:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("serve.task_died", task=task.get_name(), error=str(task.exception()))
+    stop.set()
+    await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
+    loop_task.cancel()
+    for task in side:
+        task.cancel()
+    for task in (loop_task, *side, stopping):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    released = await outbox.release(pool, worker)
+    log.info("serve.stopped", worker=worker, released=released)

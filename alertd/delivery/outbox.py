@@ -1,0 +1,150 @@
+"""The durable outbox: the database side of dispatch (see sql/outbox.sql).
+
+PostgreSQL is the only coordinator. Deliveries are written once per (alert, subscriber); daemons
+claim batches with ``FOR UPDATE SKIP LOCKED`` under a lease, and record each gateway batch with one
+statement, fenced by the lease so that a daemon that lost it changes nothing. The dispatch loop,
+failover and the in-doubt policy build on these operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from alertd.store.queries import queries
+from alertd.store.types import Queryable
+from gateways.base import Outcome, Receipt, ReceiptStatus, SubmitResult
+
+LIFE_SAFETY, INFORMATION = 0, 1  # deliveries.priority: lower is claimed first
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    alert_id: int
+    priority: int
+    attempts: int
+    rerouted_from: str | None  # the gateway that lost it, when it is being sent again
+    phone: str
+    text: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    submitted: int
+    failed: int
+    requeued: int
+
+
+async def enqueue(
+    conn: Queryable,
+    alert_id: int,
+    priority: int,
+    *,
+    subscriber_ids: Sequence[int],
+    matched_by: Sequence[str],
+    languages: Sequence[str],
+) -> int:
+    """Write the deliveries of one batch of recipients; returns how many were new."""
+    return int(
+        await conn.fetchval(
+            queries("outbox")["enqueue"],
+            alert_id,
+            priority,
+            list(subscriber_ids),
+            list(matched_by),
+            list(languages),
+        )
+    )
+
+
+async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> list[Claimed]:
+    rows = await conn.fetch(queries("outbox")["claim"], batch, lease_s, worker)
+    return [
+        Claimed(
+            r["id"],
+            r["alert_id"],
+            r["priority"],
+            r["attempts"],
+            r["rerouted_from"],
+            r["phone"],
+            r["text"],
+            r["expires_at"],
+        )
+        for r in rows
+    ]
+
+
+async def record(
+    conn: Queryable,
+    worker: str,
+    gateway: str,
+    results: Sequence[SubmitResult],
+    handover: int | None = None,
+) -> Recorded:
+    """Record one gateway batch (refs are delivery ids) and close its hand-over."""
+    row = await conn.fetchrow(
+        queries("outbox")["record"],
+        [int(r.ref) for r in results],
+        [r.outcome.value for r in results],
+        [r.message_id for r in results],
+        [r.reason for r in results],
+        [r.retry_after if r.outcome is Outcome.RETRY else None for r in results],
+        gateway,
+        worker,
+        handover,
+    )
+    assert row is not None  # noqa: S101 - an aggregate returns one row
+    return Recorded(row["submitted"], row["failed"], row["requeued"])
+
+
+async def expire(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
+    return int(await conn.fetchval(queries("outbox")["expire"], list(ids), worker))
+
+
+async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> list[Receipt]:
+    """Apply the final receipts; return those that matched no submitted delivery yet. A fast
+    SMSC can answer before this daemon has recorded the submission: the caller tries them
+    again a little later."""
+    final = [r for r in receipts if r.status is not ReceiptStatus.BUFFERED]
+    rows = await conn.fetch(
+        queries("outbox")["receipts"],
+        [r.gateway for r in final],
+        [r.message_id for r in final],
+        [r.status.value for r in final],
+        [r.error for r in final],
+    )
+    matched = {(r["gateway"], r["gateway_message_id"]) for r in rows}
+    return [r for r in final if (r.gateway, r.message_id) not in matched]
+
+
+async def reroute_silent(conn: Queryable, receipt_timeout_s: float) -> int:
+    """Send again, once, through another gateway, the life-safety deliveries that got no final
+    receipt in time; returns how many."""
+    return int(await conn.fetchval(queries("outbox")["reroute_silent"], receipt_timeout_s))
+
+
+async def reclaim_expired(conn: Queryable) -> int:
+    """Put back the deliveries whose daemon's lease ran out; they are marked in doubt."""
+    return int(await conn.fetchval(queries("outbox")["give_back"], None))
+
+
+async def release(conn: Queryable, worker: str) -> int:
+    """Give back this daemon's claimed deliveries (on shutdown)."""
+    return int(await conn.fetchval(queries("outbox")["give_back"], worker))
+
+
+async def handover(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
+    """Write down that these deliveries are being handed to a gateway, just before it happens;
+    returns the hand-over's id, which ``record`` closes."""
+    return int(await conn.fetchval(queries("outbox")["handover"], list(ids), worker))
+
+
+async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:
+    rows = await conn.fetch(queries("outbox")["progress"], alert_id)
+    counts = {r["status"]: int(r["n"]) for r in rows}
+    counts["in_doubt"] = sum(int(r["in_doubt"]) for r in rows)
+    counts["rerouted"] = sum(int(r["rerouted"]) for r in rows)
+    return counts

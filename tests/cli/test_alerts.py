@@ -1,0 +1,89 @@
+"""The duty officer's session through the real command line: draft, confirm, send, status,
+all-clear; clear one-line refusals for what their token does not allow."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from alertd import operators
+from alertd.delivery.dispatch import Dispatcher
+from gateways.fake import FakeGateway
+from tests.support.alert_world import DUNKERQUE, PARAMS, build_world
+from tests.support.cli import alertd
+
+CIRCLE = f"{DUNKERQUE[0]},{DUNKERQUE[1]},500"
+
+
+async def token_for(pool: asyncpg.Pool, code: str, role: str) -> str:
+    _, new = await operators.create_operator(
+        pool, tenant_code=code, name=f"{role} {code}", role=role, email=None, actor="test"
+    )
+    return new.token
+
+
+async def test_a_duty_officers_session(loaded: asyncpg.Pool, db_dsn: str) -> None:
+    await build_world(loaded)
+    mine = {"ALERTD_OPERATOR_TOKEN": await token_for(loaded, "59183", "operator")}
+    params = [f"--param={k}={v}" for k, v in PARAMS.items()]
+    created = alertd(
+        "alert",
+        "create",
+        "--template",
+        "submersion",
+        *params,
+        "--circle",
+        CIRCLE,
+        "--json",
+        dsn=db_dsn,
+        env=mine,
+    )
+    assert created.returncode == 0, created.stderr
+    draft = json.loads(created.stdout)
+    assert (draft["recipients"], draft["status"]) == (40, "draft")
+    alert_id = str(draft["alert"])
+
+    unasked = alertd("alert", "send", alert_id, dsn=db_dsn, env=mine)
+    assert unasked.returncode == 65
+    assert "add --yes" in unasked.stderr and "Traceback" not in unasked.stderr
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries") == 0
+
+    sent = alertd("alert", "send", alert_id, "--yes", "--json", dsn=db_dsn, env=mine)
+    assert json.loads(sent.stdout)["status"] == "sent", sent.stderr
+    assert json.loads(sent.stdout)["daemons"] == 0
+    await Dispatcher(loaded, [FakeGateway("fake")], worker="w").drain()
+    followed = alertd("alert", "status", alert_id, "--follow", dsn=db_dsn, env=mine)
+    assert followed.returncode == 0, followed.stderr
+    assert "submitted 40" in followed.stdout and "done" in followed.stdout
+
+    cleared = alertd("alert", "all-clear", alert_id, "--yes", dsn=db_dsn, env=mine)
+    assert "all-clear" in cleared.stdout and "to 40 people" in cleared.stdout, cleared.stderr
+    assert "no `alertd serve` is connected" in cleared.stderr  # nobody would send it
+    listed = alertd("alert", "list", dsn=db_dsn, env=mine)
+    assert "all_clear" in listed.stdout and "closed" in listed.stdout
+
+    theirs = {"ALERTD_OPERATOR_TOKEN": await token_for(loaded, "59273", "operator")}
+    refused = alertd("alert", "status", alert_id, dsn=db_dsn, env=theirs)
+    assert refused.returncode == 77
+    assert "outside the territory" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_without_a_valid_token_nothing_happens(db_dsn: str) -> None:
+    missing = alertd("alert", "list", dsn=db_dsn)
+    assert missing.returncode == 77 and "ALERTD_OPERATOR_TOKEN" in missing.stderr
+    wrong = alertd("alert", "list", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": "alertd_" + "x" * 40})
+    assert wrong.returncode == 77 and "unknown, rotated or disabled" in wrong.stderr
+    bad_circle = alertd("alert", "create", "--template", "flood", "--circle", "2.3,51", dsn=db_dsn)
+    assert bad_circle.returncode == 2 and "LON,LAT,RADIUS_M" in bad_circle.stderr
+
+
+def test_the_operator_token_is_never_shown_whole(db_dsn: str) -> None:
+    token = "alertd_" + "s3cr3t" * 7
+    shown = alertd("config", "show", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": token})
+    assert shown.returncode == 0, shown.stderr
+    assert "operator.token = alertd_s3cr…" in shown.stdout
+    assert token not in shown.stdout + shown.stderr
+    bad = alertd("alert", "list", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": "hunter2"})
+    assert bad.returncode == 78 and "hunter2" not in bad.stderr
