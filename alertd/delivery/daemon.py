@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 
 import asyncpg
+import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
@@ -51,8 +52,12 @@ async def daemons(conn: Queryable) -> int:
 async def consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None) -> None:
     """Receipts in batches (whatever has arrived), inbound messages one by one (STOP is obeyed
     at once and confirmed). Receipts that arrive before their submission is recorded are tried
-    again."""
-    catalog = catalog or Catalog()
+    again. Runs as a task of its own: the gateway it serves is bound to every log line."""
+    with structlog.contextvars.bound_contextvars(gateway=gateway.name):
+        await _consume(pool, gateway, catalog or Catalog())
+
+
+async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> None:
     queue: asyncio.Queue[Receipt | Inbound | None] = asyncio.Queue()
     early = _EarlyReceipts()
 
@@ -90,7 +95,6 @@ async def _answer(
         handled = await inbound.handle(conn, message, catalog)
     log.info(
         "inbound.handled",
-        gateway=gateway.name,
         kind=handled.kind,
         alert_id=handled.alert_id,
         sender=mask_phone(message.sender),
@@ -111,7 +115,6 @@ async def _confirm(gateway: Gateway, message: Inbound, text: str) -> None:
     if reason is not None:
         log.warning(
             "inbound.confirmation_not_sent",
-            gateway=gateway.name,
             sender=mask_phone(message.sender),
             reason=reason,
         )
@@ -207,6 +210,19 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     gateways = [build(g) for g in config.gateways]
+    # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
+    with structlog.contextvars.bound_contextvars(worker=worker):
+        await _run(config, gateways, worker, stop, settings)
+    return 0
+
+
+async def _run(
+    config: Config,
+    gateways: list[Gateway],
+    worker: str,
+    stop: asyncio.Event,
+    settings: DispatchSettings | None,
+) -> None:
     async with (
         open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
         _webhooks(config.serve, gateways),
@@ -225,7 +241,6 @@ async def run(
         finally:
             for gateway in gateways:
                 await gateway.close()
-    return 0
 
 
 async def _serve(
@@ -238,7 +253,7 @@ async def _serve(
     catalog: Catalog,
 ) -> None:
     dispatcher = Dispatcher(pool, gateways, worker=worker, settings=settings)
-    log.info("serve.started", worker=worker, gateways=[g.name for g in gateways])
+    log.info("serve.started", gateways=[g.name for g in gateways])
     loop_task = asyncio.create_task(dispatcher.run(stop), name="dispatch")
     side = [
         asyncio.create_task(consume(pool, g, catalog), name=f"events:{g.name}") for g in gateways
@@ -257,4 +272,4 @@ async def _serve(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     released = await outbox.release(pool, worker)
-    log.info("serve.stopped", worker=worker, released=released)
+    log.info("serve.stopped", released=released)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import asyncpg
+import structlog
 
 from alertd.delivery import outbox
 from alertd.logs import get_logger
@@ -128,8 +129,12 @@ class Dispatcher:
             if gateway is None
             else max(1, gateway.limits.window // self.settings.concurrency)
         )
-        for first in range(0, len(batch), size):
-            await self._send(gateway, batch[first : first + size])
+        # One task per gateway (gathered by step): what it and the gateway log names the gateway.
+        with structlog.contextvars.bound_contextvars(
+            gateway="none" if gateway is None else gateway.name
+        ):
+            for first in range(0, len(batch), size):
+                await self._send(gateway, batch[first : first + size])
 
     async def _send(self, gateway: Gateway | None, batch: list[outbox.Claimed]) -> None:
         if gateway is None:  # every circuit open: try again later, through whichever recovers
@@ -151,7 +156,6 @@ class Dispatcher:
         recorded = await outbox.record(self.pool, self.worker, name, results, handed)
         log.debug(
             "dispatch.batch",
-            gateway=name,
             submitted=recorded.submitted,
             failed=recorded.failed,
             requeued=recorded.requeued,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from alertd.config import Config, load_config, with_overrides
 from alertd.delivery import daemon, inbound, outbox
@@ -55,14 +57,19 @@ async def test_serve_sends_everything_then_stops_cleanly(
     cfg = load_config({"DATABASE_URL": config.database.url}, toml)
     cfg = with_overrides(cfg, database={"pool_min": 1, "pool_max": 4})
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        daemon.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
-    )
-    counts = await _until_delivered(loaded, alert_id, 200)
-    assert counts == {"delivered": 200, "in_doubt": 0, "rerouted": 0}
-    assert await daemon.daemons(loaded) == 1  # what `alert send` looks for
-    stop.set()
-    assert await asyncio.wait_for(task, 30) == 0
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        task = asyncio.create_task(
+            daemon.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
+        )
+        counts = await _until_delivered(loaded, alert_id, 200)
+        assert counts == {"delivered": 200, "in_doubt": 0, "rerouted": 0}
+        assert await daemon.daemons(loaded) == 1  # what `alert send` looks for
+        stop.set()
+        assert await asyncio.wait_for(task, 30) == 0
+    # The worker is bound once where the daemon starts: every line of it says which daemon.
+    lines = {e["event"]: e for e in logs}
+    assert lines["serve.started"]["worker"] == lines["serve.stopped"]["worker"]
+    assert lines["serve.stopped"]["worker"].endswith(f":{os.getpid()}")
     assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sending'") == 0
 
 
