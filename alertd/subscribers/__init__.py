@@ -1,1 +1,2 @@
-"""subscribers"""
+"""Who receives alerts: phone numbers, the town halls' CSV import, RGPD requests, and the subscriber
+index that zones are matched against."""
