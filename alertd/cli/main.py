@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from alertd import __version__
 from alertd.config import Config, load_config
 from alertd.errors import AlertdError, DatabaseError
@@ -155,19 +153,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0  # `alertd … | head` closed the pipe; nothing went wrong
-    except asyncpg.PostgresError as exc:
-        if args.debug:
-            traceback.print_exc()
-        sys.stderr.write(f"alertd: error: the database refused: {_one_line(exc)}\n")
-        return DatabaseError.exit_code
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if args.debug:
             traceback.print_exc()
+        if _refused_by_database(exc):
+            sys.stderr.write(f"alertd: error: the database refused: {_one_line(exc)}\n")
+            return DatabaseError.exit_code
         sys.stderr.write(
             f"alertd: internal error: {type(exc).__name__}: {_one_line(exc)} "
             "(run again with --debug for details, and report it)\n"
         )
         return EXIT_INTERNAL
+
+
+def _refused_by_database(exc: BaseException) -> bool:
+    # asyncpg is imported by the commands that use the database, not by the CLI itself (it costs
+    # a quarter of `alertd --help`): if it was never imported, the error cannot be one of its.
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(exc, asyncpg.PostgresError)
 
 
 def _one_line(exc: BaseException) -> str:

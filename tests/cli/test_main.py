@@ -211,3 +211,12 @@ def test_two_first_starts_on_a_new_embedded_folder(tmp_path: Path) -> None:
     assert (data_dir / "PG_VERSION").exists()
     status = alertd("--data-dir", str(data_dir), "db", "status")
     assert "0001_schema: applied" in status.stdout
+
+
+def test_a_database_refusal_is_told_apart_from_an_internal_error() -> None:
+    import asyncpg
+
+    from alertd.cli.main import _refused_by_database
+
+    assert _refused_by_database(asyncpg.exceptions.UniqueViolationError("duplicate key"))
+    assert not _refused_by_database(ValueError("a bug of ours"))
