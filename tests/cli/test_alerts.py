@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import asyncpg
+import pytest
 
 from alertd import operators
 from alertd.delivery.dispatch import Dispatcher
@@ -23,6 +24,7 @@ async def token_for(pool: asyncpg.Pool, code: str, role: str) -> str:
     return new.token
 
 
+@pytest.mark.slow
 async def test_a_duty_officers_session(loaded: asyncpg.Pool, db_dsn: str) -> None:
     await build_world(loaded)
     mine = {"ALERTD_OPERATOR_TOKEN": await token_for(loaded, "59183", "operator")}

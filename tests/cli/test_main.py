@@ -85,6 +85,7 @@ def test_two_migrations_at_once_via_cli(empty_dsn: str) -> None:
     assert sorted("applied 0001_schema" in out for out in outputs) == [False, True]
 
 
+@pytest.mark.slow
 def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
     assert alertd("tenants", "load-sample", dsn=db_dsn).returncode == 0
     listed = alertd("tenants", "list", "--json", dsn=db_dsn)
@@ -163,6 +164,7 @@ def test_bad_input_is_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_an_alert_and_its_all_clear_end_to_end_twice(db_dsn: str) -> None:
     first = alertd("demo", "--subscribers", "3000", "--json", dsn=db_dsn)
     assert first.returncode == 0, first.stderr
@@ -202,6 +204,7 @@ def test_unmigrated_database_with_migration_off_says_what_to_do(empty_dsn: str) 
     )
 
 
+@pytest.mark.slow
 def test_two_first_starts_on_a_new_embedded_folder(tmp_path: Path) -> None:
     """Two alertd started at once on a fresh data folder: both work, one server serves both."""
     data_dir = tmp_path / "pg"

@@ -126,6 +126,7 @@ async def test_an_import_never_reactivates_someone_who_said_stop(
     assert status == "stopped"
 
 
+@pytest.mark.slow
 async def test_large_file_through_worker_processes(
     loaded: asyncpg.Pool, config: Config, tmp_path: Path
 ) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shapely
 
-from alertd.tools.bench_match import hazard_polygon, match_benchmark, synthetic_points
+from alertd.tools.bench_match import match_benchmark
+from alertd.tools.bench_match_world import hazard_polygon, synthetic_points
 
 KEYS = {
     "benchmark",

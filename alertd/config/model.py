@@ -1,0 +1,112 @@
+"""The configuration's typed model: one frozen dataclass per section, with its defaults.
+
+Values here are already checked and typed; reading them from TOML, the environment and the
+command line is the loader's work (``alertd.config.load``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from alertd.config.gateways import GatewayConfig
+
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def default_data_dir() -> Path:
+    """Per-user folder for the embedded PostgreSQL (e.g. ~/.local/share/alertd/postgres)."""
+    return Path(platformdirs.user_data_dir("alertd")) / "postgres"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    pool_min: int = 2
+    pool_max: int = 10
+    connect_timeout_s: float = 10.0
+    migrate_on_start: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "info"
+    format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribersConfig:
+    default_region: str = "FR"
+    import_batch_rows: int = 20_000
+    import_workers: int = 2
+
+
+# Metropolitan France and Corsica, generously: a zone entirely outside is a CRS mistake.
+METROPOLE_EXTENT = (-5.5, 41.0, 10.0, 51.5)
+
+
+@dataclass(frozen=True, slots=True)
+class ZonesConfig:
+    # GeoJSON FeatureCollection of postcode areas; "demo" = the synthetic Dunkerque file shipped
+    # with alertd; None = postcode-only subscribers are never matched (and `zones show` says so).
+    postcode_areas: str | None = None
+    extent: tuple[float, float, float, float] = METROPOLE_EXTENT
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatesConfig:
+    # A folder of <lang>/<name>.txt maintained by the communications officer; None = shipped ones.
+    directory: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    batch: int = 1000  # deliveries claimed at once (fewer when a gateway is slow)
+    lease_s: float = 60.0  # after this, a dead daemon's claims are taken back (in doubt)
+    concurrency: int = 3  # batches in flight in one daemon
+    retries_per_gateway: int = 3  # attempts before moving to the next gateway
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+    # A life-safety delivery with no final receipt after this long is retried once through
+    # another gateway (a phone off for longer may then get it twice: better than never); 0: never.
+    receipt_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorConfig:
+    # The API token of the operator at this keyboard (`alertd operators add` shows it once);
+    # every `alertd alert` command acts as them. Best given by the environment, never logged.
+    token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    # host:port where `alertd serve` receives the gateways' webhooks (receipts, inbound SMS) at
+    # /webhooks/<gateway name>/…; empty: no webhook server.
+    webhook_listen: str = ""
+    # The daemon's public origin as the providers call it (https://alertd.example.org), when a
+    # proxy stands in front: webhook signatures cover the URL the provider used.
+    public_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
+    zones: ZonesConfig = field(default_factory=ZonesConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
+    # The SMS gateways, by priority (see alertd/config/gateways.py and ops/alertd.example.toml).
+    gateways: tuple[GatewayConfig, ...] = ()
+
+    @property
+    def embedded(self) -> bool:
+        """True when alertd runs its own PostgreSQL (no DATABASE_URL given)."""
+        return self.database.url is None
