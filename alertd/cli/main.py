@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from alertd import __version__
-from alertd.config import Config, load_config
+from alertd.config import LOG_FORMATS, LOG_LEVELS, Config, load_config
 from alertd.errors import AlertdError, DatabaseError
 from alertd.logs import configure_logging, mask_text
 
@@ -103,8 +103,8 @@ def build_parser(load: str | None = None) -> argparse.ArgumentParser:
         metavar="DIR",
         help="data folder of the embedded PostgreSQL (when DATABASE_URL is unset)",
     )
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
-    parser.add_argument("--log-format", choices=("auto", "json", "console"))
+    parser.add_argument("--log-level", choices=LOG_LEVELS)
+    parser.add_argument("--log-format", choices=LOG_FORMATS)
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of unexpected errors"
     )
