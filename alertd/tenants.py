@@ -181,6 +181,11 @@ async def update_tenant(
         return row
 
 
+async def territory(conn: Queryable, tenant_id: int) -> list[int]:
+    """The tenant and the communes under it: whose residents its zones may reach."""
+    return [r["id"] for r in await conn.fetch(queries("tenants")["territory_ids"], tenant_id)]
+
+
 async def territory_postcodes(conn: Queryable, tenant_id: int) -> frozenset[str]:
     return frozenset(await conn.fetchval(queries("tenants")["territory_postcodes"], tenant_id))
 

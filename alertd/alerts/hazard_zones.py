@@ -21,8 +21,8 @@ from alertd.config import ZonesConfig
 from alertd.errors import ConflictError, InputError, NotFoundError
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from alertd.subscribers.index import load_index, load_postcode_areas, territory
-from alertd.tenants import get_tenant
+from alertd.subscribers.index import load_index, load_postcode_areas
+from alertd.tenants import get_tenant, territory
 from zones import Zone, ZoneError, area_km2, buffer, circle, read_zone, zone_from_geometry
 
 KINDS = ("flood", "submersion", "industrial", "waste_sector", "postcode", "custom")

@@ -24,8 +24,7 @@ from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundErr
 from alertd.operators import Operator
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from alertd.subscribers.index import territory
-from alertd.tenants import get_tenant
+from alertd.tenants import get_tenant, territory
 from templates import Catalog, analyse
 from zones import PostcodeAreas
 

@@ -20,7 +20,7 @@ from alertd.delivery import outbox
 from alertd.errors import InputError, NotFoundError
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from alertd.subscribers.index import territory
+from alertd.tenants import territory
 from zones import PostcodeAreas, SubscriberIndex, ZoneError
 from zones.geojson import dissolve
 

@@ -14,11 +14,6 @@ from alertd.store.types import Queryable
 from zones import PostcodeAreas, SubscriberIndex, ZoneError
 
 
-async def territory(conn: Queryable, tenant_id: int) -> list[int]:
-    """The tenant and the communes under it: whose residents its zones may reach."""
-    return [r["id"] for r in await conn.fetch(queries("zones")["territory_ids"], tenant_id)]
-
-
 async def load_index(conn: Queryable, tenant_ids: list[int]) -> SubscriberIndex:
     """The active subscribers of these tenants, indexed."""
     row = await conn.fetchrow(queries("zones")["active_subscribers"], tenant_ids)

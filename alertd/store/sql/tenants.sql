@@ -45,3 +45,7 @@ RETURNING *;
 SELECT coalesce(array_agg(DISTINCT pc ORDER BY pc), '{}')
 FROM tenants t, unnest(t.postcodes) AS pc
 WHERE t.id = $1 OR t.parent_id = $1;
+
+-- name: territory_ids
+-- A tenant and the communes under it: whose residents its zones may reach.
+SELECT id FROM tenants WHERE id = $1 OR parent_id = $1;

@@ -15,10 +15,6 @@ SELECT z.*, t.code AS tenant_code, t.name AS tenant_name
 FROM zones z JOIN tenants t ON t.id = z.tenant_id
 WHERE z.id = $1;
 
--- name: territory_ids
--- A tenant and the communes under it: whose residents its zones may reach.
-SELECT id FROM tenants WHERE id = $1 OR parent_id = $1;
-
 -- name: root_tenants
 SELECT code FROM tenants WHERE parent_id IS NULL ORDER BY code;
 
