@@ -62,7 +62,7 @@ async def test_lambert93_file_is_stored_in_wgs84_and_matches(
     stored = await hazard_zones.save_zone(
         residents, zone, tenant=None, kind="flood", name=None, actor="test"
     )
-    assert (stored.name, stored.kind, stored.tenant_code) == (
+    assert (stored.name, stored.kind, stored.tenant) == (
         "Digue des Alliés",
         "flood",
         "245900428",
@@ -72,11 +72,11 @@ async def test_lambert93_file_is_stored_in_wgs84_and_matches(
     lon, lat = row["geometry"]["coordinates"][0][0]
     assert abs(lon - 2.33) < 1e-6 and abs(lat - 51.02) < 1e-6
     shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig(postcode_areas="demo"))
-    assert shown["subscribers_by_address"] == 2
-    assert shown["subscribers_by_postcode"] == 1  # 59140's synthetic area; not 59760's
-    assert shown["subscribers_indexed"] == 5
+    assert shown.subscribers_by_address == 2
+    assert shown.subscribers_by_postcode == 1  # 59140's synthetic area; not 59760's
+    assert shown.subscribers_indexed == 5
     none = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
-    assert (none["subscribers_by_postcode"], none["postcode_areas"]) == (0, "not configured")
+    assert (none.subscribers_by_postcode, none.postcode_areas) == (0, "not configured")
     audit = await residents.fetchval("SELECT details FROM audit_log WHERE action = 'zone.create'")
     assert audit["crs"] == "EPSG:2154"
 
@@ -94,7 +94,7 @@ async def test_stopped_subscribers_are_not_matched(residents: asyncpg.Pool) -> N
         "UPDATE subscribers SET status = 'stopped' WHERE phone = '+33612345601'"
     )
     shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
-    assert shown["subscribers_by_address"] == 0
+    assert shown.subscribers_by_address == 0
 
 
 async def test_duplicate_name_kind_and_radius_errors(residents: asyncpg.Pool) -> None:
