@@ -5,6 +5,7 @@ import pytest
 
 from alertd import operators, tenants
 from alertd.errors import ConflictError, InputError, NotFoundError
+from alertd.jsonable import jsonable_object
 
 
 async def test_sample_territory_loads_once(pool: asyncpg.Pool) -> None:
@@ -104,6 +105,35 @@ async def test_rotate_and_disable(loaded: asyncpg.Pool) -> None:
     assert await operators.authenticate(loaded, new.token) is None
     with pytest.raises(NotFoundError):
         await operators.disable_operator(loaded, old.id, "test")
+
+
+async def test_list_json_keys_stay_those_the_readme_shows(loaded: asyncpg.Pool) -> None:
+    await operators.create_operator(
+        loaded, tenant_code="59183", name="A", role="operator", email=None, actor="test"
+    )
+    (listed,) = await operators.list_operators(loaded, "59183")
+    assert list(jsonable_object(listed)) == [
+        "id",
+        "tenant_code",
+        "name",
+        "email",
+        "role",
+        "token_prefix",
+        "created_at",
+        "last_used_at",
+        "disabled_at",
+    ]
+    first = (await tenants.list_tenants(loaded))[0]
+    assert jsonable_object(first) == {
+        "code": "245900428",
+        "kind": "intercommunality",
+        "name": "Communauté urbaine de Dunkerque",
+        "parent_code": None,
+        "postcodes": [],
+        "approval_threshold": 5000,
+        "active_subscribers": 0,
+        "operators": 0,
+    }
 
 
 async def test_operator_for_unknown_tenant_or_role(loaded: asyncpg.Pool) -> None:

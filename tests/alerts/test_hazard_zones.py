@@ -12,6 +12,7 @@ from pyproj import Transformer
 from alertd.alerts import hazard_zones
 from alertd.config import Config, ZonesConfig
 from alertd.errors import ConflictError, InputError
+from alertd.jsonable import jsonable_object
 from alertd.subscribers import importer
 from tests.support.cli import alertd
 
@@ -95,6 +96,52 @@ async def test_stopped_subscribers_are_not_matched(residents: asyncpg.Pool) -> N
     )
     shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
     assert shown.subscribers_by_address == 0
+
+
+async def test_zone_json_keys_stay_those_the_readme_shows(residents: asyncpg.Pool) -> None:
+    stored = await hazard_zones.save_zone(
+        residents,
+        hazard_zones.make_circle(2.34, 51.03, 500),
+        tenant=None,
+        kind="flood",
+        name="k",
+        actor="test",
+    )
+    assert list(jsonable_object(stored)) == [
+        "id",
+        "name",
+        "kind",
+        "tenant",
+        "area_km2",
+        "vertices",
+        "notes",
+    ]
+    listed = await hazard_zones.list_zones(residents, None)
+    assert list(jsonable_object(listed[0])) == [
+        "id",
+        "tenant_code",
+        "kind",
+        "name",
+        "source_crs",
+        "created_at",
+        "area_km2",
+        "vertices",
+    ]
+    shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
+    assert list(jsonable_object(shown)) == [
+        "id",
+        "name",
+        "kind",
+        "tenant",
+        "source_crs",
+        "area_km2",
+        "vertices",
+        "bbox",
+        "subscribers_by_address",
+        "subscribers_by_postcode",
+        "postcode_areas",
+        "subscribers_indexed",
+    ]
 
 
 async def test_duplicate_name_kind_and_radius_errors(residents: asyncpg.Pool) -> None:

@@ -12,6 +12,7 @@ from alertd.alerts import followups, lifecycle, status
 from alertd.delivery import outbox
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import ConflictError, ForbiddenError, InputError
+from alertd.jsonable import jsonable_object
 from gateways.fake import FakeGateway
 from tests.support.alert_world import DUNKERQUE, PARAMS, World, build_world, circle, draft
 
@@ -71,6 +72,55 @@ async def test_roles_and_territories_are_enforced(world: World) -> None:
     assert (await lifecycle.preview(world.ctx, world.gravelines, theirs)).recipients == 0
     # The intercommunality reaches everyone and reads every alert.
     assert (await status.status(world.ctx, world.cud, alert_id)).recipients == 40
+
+
+async def test_status_and_list_json_keys_stay_those_the_readme_shows(world: World) -> None:
+    alert_id = await sent(world)
+    await followups.update(world.ctx, world.officer, alert_id, params={"message": "m"}, actor="t")
+    shown = jsonable_object(await status.status(world.ctx, world.officer, alert_id))
+    assert list(shown) == [
+        "alert",
+        "kind",
+        "parent",
+        "tenant",
+        "hazard",
+        "severity",
+        "exercise",
+        "status",
+        "recipients",
+        "created_by",
+        "approved_by",
+        "sent_at",
+        "expires_at",
+        "progress",
+        "followups",
+    ]
+    assert shown["progress"] == {"queued": 40, "in_doubt": 0, "rerouted": 0}
+    assert shown["followups"] == [
+        {
+            "id": alert_id + 1,
+            "message_kind": "update",
+            "status": "sent",
+            "recipients": 40,
+            "progress": {"queued": 40, "in_doubt": 0, "rerouted": 0},
+        }
+    ]
+    line = jsonable_object((await status.list_alerts(world.ctx, world.officer, 1))[0])
+    assert list(line) == [
+        "id",
+        "parent_id",
+        "message_kind",
+        "hazard",
+        "severity",
+        "exercise",
+        "status",
+        "recipients",
+        "created_at",
+        "sent_at",
+        "tenant_code",
+        "sent",
+    ]
+    assert line["sent"] == "0"  # numeric in PostgreSQL: text in JSON, as it always was
 
 
 async def test_a_communes_zone_is_not_anothers(world: World) -> None:
