@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -26,6 +27,32 @@ TOKEN_PREFIX = "alertd_"  # noqa: S105 - a marker that makes leaked tokens grepp
 class NewToken:
     operator_id: int
     token: str  # shown once, never stored
+
+
+@dataclass(frozen=True, slots=True)
+class NewOperator:
+    """An operator just created, with their token: the one time it is shown."""
+
+    id: int
+    name: str
+    role: str
+    tenant: str  # the code
+    token: str  # shown once, never stored
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorLine:
+    """One operator in the list: never their token, only its first characters."""
+
+    id: int
+    tenant_code: str
+    name: str
+    email: str | None
+    role: str
+    token_prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    disabled_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +85,7 @@ def check_role(role: str) -> str:
 
 async def create_operator(
     pool: asyncpg.Pool, *, tenant_code: str, name: str, role: str, email: str | None, actor: str
-) -> tuple[asyncpg.Record, NewToken]:
+) -> NewOperator:
     check_role(role)
     if not name.strip() or len(name) > 200:
         raise InputError("operator name must be 1 to 200 characters")
@@ -83,13 +110,14 @@ async def create_operator(
             tenant_id=tenant["id"],
             details={"name": name, "role": role},
         )
-    return row, NewToken(row["id"], token)
+    return NewOperator(row["id"], row["name"], row["role"], tenant_code, token)
 
 
-async def list_operators(pool: asyncpg.Pool, tenant_code: str | None) -> list[asyncpg.Record]:
+async def list_operators(pool: asyncpg.Pool, tenant_code: str | None) -> list[OperatorLine]:
     if tenant_code is not None:
         await get_tenant(pool, tenant_code)
-    return list(await pool.fetch(queries("operators")["list_operators"], tenant_code))
+    rows = await pool.fetch(queries("operators")["list_operators"], tenant_code)
+    return [OperatorLine(**dict(r)) for r in rows]
 
 
 async def rotate_token(pool: asyncpg.Pool, operator_id: int, actor: str) -> NewToken:

@@ -44,6 +44,45 @@ class TenantSpec:
         check_tenant_spec(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A tenant as stored: what creating or changing one returns."""
+
+    id: int
+    code: str
+    kind: str
+    name: str
+    parent_id: int | None
+    postcodes: tuple[str, ...]
+    approval_threshold: int  # recipients above which a second operator must approve
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Tenant:
+        return cls(
+            row["id"],
+            row["code"],
+            row["kind"],
+            row["name"],
+            row["parent_id"],
+            tuple(row["postcodes"]),
+            row["approval_threshold"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TenantLine:
+    """One tenant in the list, with how many residents and operators it has."""
+
+    code: str
+    kind: str
+    name: str
+    parent_code: str | None
+    postcodes: tuple[str, ...]
+    approval_threshold: int
+    active_subscribers: int
+    operators: int
+
+
 def check_tenant_spec(spec: TenantSpec) -> None:
     if spec.kind not in KINDS:
         raise InputError(f"tenant kind {spec.kind!r} is not one of {', '.join(KINDS)}")
@@ -97,7 +136,7 @@ def _args(spec: TenantSpec, parent_id: int | None) -> tuple[Any, ...]:
     )
 
 
-async def create_tenant(pool: asyncpg.Pool, spec: TenantSpec, actor: str) -> asyncpg.Record:
+async def create_tenant(pool: asyncpg.Pool, spec: TenantSpec, actor: str) -> Tenant:
     async with pool.acquire() as conn, conn.transaction():
         parent_id = await _parent_id(conn, spec)
         try:
@@ -113,7 +152,7 @@ async def create_tenant(pool: asyncpg.Pool, spec: TenantSpec, actor: str) -> asy
             tenant_id=row["id"],
             details={"code": spec.code, "name": spec.name},
         )
-        return row
+        return Tenant.of(row)
 
 
 async def upsert_tenant(conn: Conn, spec: TenantSpec) -> tuple[asyncpg.Record, str]:
@@ -133,8 +172,20 @@ async def get_tenant(conn: Queryable, code: str) -> asyncpg.Record:
     return row
 
 
-async def list_tenants(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    return list(await pool.fetch(queries("tenants")["list_tenants"]))
+async def list_tenants(pool: asyncpg.Pool) -> list[TenantLine]:
+    return [
+        TenantLine(
+            r["code"],
+            r["kind"],
+            r["name"],
+            r["parent_code"],
+            tuple(r["postcodes"]),
+            r["approval_threshold"],
+            r["active_subscribers"],
+            r["operators"],
+        )
+        for r in await pool.fetch(queries("tenants")["list_tenants"])
+    ]
 
 
 async def update_tenant(
@@ -145,7 +196,7 @@ async def update_tenant(
     name: str | None = None,
     approval_threshold: int | None = None,
     postcodes: tuple[str, ...] | None = None,
-) -> asyncpg.Record:
+) -> Tenant:
     if approval_threshold is not None and approval_threshold < 0:
         raise InputError("approval threshold must be 0 or more recipients")
     for pc in postcodes or ():
@@ -178,7 +229,7 @@ async def update_tenant(
             tenant_id=row["id"],
             details=changes,
         )
-        return row
+        return Tenant.of(row)
 
 
 async def territory(conn: Queryable, tenant_id: int) -> list[int]:

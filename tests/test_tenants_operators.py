@@ -5,6 +5,7 @@ import pytest
 
 from alertd import operators, tenants
 from alertd.errors import ConflictError, InputError, NotFoundError
+from alertd.jsonable import jsonable_object
 
 
 async def test_sample_territory_loads_once(pool: asyncpg.Pool) -> None:
@@ -44,7 +45,8 @@ async def test_create_commune_under_intercommunality(pool: asyncpg.Pool) -> None
         ),
         "test",
     )
-    assert row["parent_id"] is not None and row["approval_threshold"] == 2000
+    assert row.parent_id is not None and row.approval_threshold == 2000
+    assert (row.code, row.kind, row.postcodes) == ("59183", "commune", ("59140",))
     with pytest.raises(ConflictError, match="already exists"):
         await tenants.create_tenant(pool, parent, "test")
     with pytest.raises(NotFoundError, match="parent tenant 245900000"):
@@ -75,33 +77,63 @@ def test_bad_tenant_specs(kwargs: dict[str, object], message: str) -> None:
 
 
 async def test_operator_token_shown_once_stored_hashed(loaded: asyncpg.Pool) -> None:
-    row, token = await operators.create_operator(
+    new = await operators.create_operator(
         loaded, tenant_code="59183", name="Astreinte", role="approver", email=None, actor="test"
     )
-    assert token.token.startswith("alertd_") and len(token.token) > 40
-    stored = await loaded.fetchrow("SELECT * FROM operators WHERE id = $1", row["id"])
-    assert stored["token_hash"] == operators.hash_token(token.token)
-    assert token.token not in str(dict(stored))
-    who = await operators.authenticate(loaded, token.token)
+    assert (new.name, new.role, new.tenant) == ("Astreinte", "approver", "59183")
+    assert new.token.startswith("alertd_") and len(new.token) > 40
+    stored = await loaded.fetchrow("SELECT * FROM operators WHERE id = $1", new.id)
+    assert stored["token_hash"] == operators.hash_token(new.token)
+    assert new.token not in str(dict(stored))
+    who = await operators.authenticate(loaded, new.token)
     assert who is not None and (who.name, who.role, who.tenant_code) == (
         "Astreinte",
         "approver",
         "59183",
     )
-    assert await operators.authenticate(loaded, token.token + "x") is None
+    assert await operators.authenticate(loaded, new.token + "x") is None
 
 
 async def test_rotate_and_disable(loaded: asyncpg.Pool) -> None:
-    row, old = await operators.create_operator(
+    old = await operators.create_operator(
         loaded, tenant_code="59183", name="A", role="operator", email=None, actor="test"
     )
-    new = await operators.rotate_token(loaded, row["id"], "test")
+    new = await operators.rotate_token(loaded, old.id, "test")
     assert await operators.authenticate(loaded, old.token) is None
     assert await operators.authenticate(loaded, new.token) is not None
-    await operators.disable_operator(loaded, row["id"], "test")
+    await operators.disable_operator(loaded, old.id, "test")
     assert await operators.authenticate(loaded, new.token) is None
     with pytest.raises(NotFoundError):
-        await operators.disable_operator(loaded, row["id"], "test")
+        await operators.disable_operator(loaded, old.id, "test")
+
+
+async def test_list_json_keys_stay_those_the_readme_shows(loaded: asyncpg.Pool) -> None:
+    await operators.create_operator(
+        loaded, tenant_code="59183", name="A", role="operator", email=None, actor="test"
+    )
+    (listed,) = await operators.list_operators(loaded, "59183")
+    assert list(jsonable_object(listed)) == [
+        "id",
+        "tenant_code",
+        "name",
+        "email",
+        "role",
+        "token_prefix",
+        "created_at",
+        "last_used_at",
+        "disabled_at",
+    ]
+    first = (await tenants.list_tenants(loaded))[0]
+    assert jsonable_object(first) == {
+        "code": "245900428",
+        "kind": "intercommunality",
+        "name": "Communauté urbaine de Dunkerque",
+        "parent_code": None,
+        "postcodes": [],
+        "approval_threshold": 5000,
+        "active_subscribers": 0,
+        "operators": 0,
+    }
 
 
 async def test_operator_for_unknown_tenant_or_role(loaded: asyncpg.Pool) -> None:

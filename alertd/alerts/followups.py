@@ -9,7 +9,7 @@ Each follow-up is an alert of its own (parent_id = the alert), so the outbox's u
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
@@ -25,6 +25,23 @@ from alertd.store.types import Queryable
 from templates import Catalog, TemplateError
 
 
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What an update or an all-clear did: the child alerts and how many each reaches."""
+
+    update_id: int | None
+    update_recipients: int
+    all_clear_id: int | None
+    all_clear_recipients: int
+    newcomers: int  # newly inside an enlarged zone: sent the alert itself
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    alerts: int  # the alert and its follow-ups that were still going
+    deliveries_stopped: int  # messages that will never be sent
+
+
 async def update(
     ctx: lifecycle.Context,
     op: Operator,
@@ -35,7 +52,7 @@ async def update(
     zone_ids: Sequence[int] = (),
     geometry: Mapping[str, Any] | None = None,
     actor: str,
-) -> lifecycle.FollowUp:
+) -> FollowUp:
     """A point of situation to exactly those who hold the alert. With a new zone: newcomers get
     the alert itself, those still inside the update, those now outside an all-clear."""
     lifecycle.require(op, "operator", "updating an alert")
@@ -95,12 +112,12 @@ async def update(
             "new_zone": new_zone,
         },
     )
-    return lifecycle.FollowUp(update_id, len(staying), clear_id, len(leaving), len(newcomers))
+    return FollowUp(update_id, len(staying), clear_id, len(leaving), len(newcomers))
 
 
 async def all_clear(
     ctx: lifecycle.Context, op: Operator, alert_id: int, *, params: Mapping[str, str], actor: str
-) -> lifecycle.FollowUp:
+) -> FollowUp:
     """The end of the alert, to exactly those it was sent to; whoever it had not reached yet is
     not sent it any more. The alert is closed."""
     lifecycle.require(op, "operator", "giving the all-clear")
@@ -118,10 +135,10 @@ async def all_clear(
         tenant_id=root["tenant_id"],
         details={"all_clear": clear_id, "recipients": len(holders.ids())},
     )
-    return lifecycle.FollowUp(None, 0, clear_id, len(holders.ids()), 0)
+    return FollowUp(None, 0, clear_id, len(holders.ids()), 0)
 
 
-async def cancel(ctx: lifecycle.Context, op: Operator, alert_id: int, actor: str) -> dict[str, int]:
+async def cancel(ctx: lifecycle.Context, op: Operator, alert_id: int, actor: str) -> Cancelled:
     """Stop at once: nothing queued for it (or its updates) is sent any more."""
     lifecycle.require(op, "operator", "cancelling an alert")
     alert = await lifecycle.load(ctx.pool, op, alert_id)
@@ -130,14 +147,14 @@ async def cancel(ctx: lifecycle.Context, op: Operator, alert_id: int, actor: str
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(queries("alerts")["cancel"], alert_id, op.id)
         assert row is not None  # noqa: S101 - an aggregate returns one row
-        result = {"alerts": int(row["alerts"]), "deliveries_stopped": int(row["deliveries"])}
+        result = Cancelled(int(row["alerts"]), int(row["deliveries"]))
         await audit.record(
             conn,
             actor=actor,
             action="alert.cancel",
             target=f"alert:{alert_id}",
             tenant_id=alert["tenant_id"],
-            details=result,
+            details=asdict(result),
         )
     return result
 

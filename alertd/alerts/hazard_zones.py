@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,48 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class StoredZone:
+    """A zone just saved, and what was done to its geometry on the way (notes)."""
+
     id: int
     name: str
     kind: str
-    tenant_code: str
-    notes: tuple[str, ...]
+    tenant: str  # the owner's code
     area_km2: float
     vertices: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneLine:
+    """One zone in the list."""
+
+    id: int
+    tenant_code: str
+    kind: str
+    name: str
+    source_crs: str
+    created_at: datetime
+    # as the properties hold them, read as text (they are only shown): None when absent
+    area_km2: str | None
+    vertices: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneInfo:
+    """What a duty officer checks before using a zone: size, shape, and who is inside."""
+
+    id: int
+    name: str
+    kind: str
+    tenant: str
+    source_crs: str
+    area_km2: float
+    vertices: int
+    bbox: tuple[float, float, float, float]  # lon min, lat min, lon max, lat max
+    subscribers_by_address: int
+    subscribers_by_postcode: int
+    postcode_areas: str  # "configured" or "not configured"
+    subscribers_indexed: int
 
 
 def check_kind(kind: str) -> str:
@@ -122,7 +158,7 @@ async def save_zone(
                 "notes": list(zone.notes),
             },
         )
-    return StoredZone(row["id"], name, kind, owner["code"], zone.notes, size, zone.vertices)
+    return StoredZone(row["id"], name, kind, owner["code"], size, zone.vertices, zone.notes)
 
 
 def _json_safe(properties: dict[str, Any]) -> dict[str, Any]:
@@ -146,14 +182,13 @@ def grow(zone: Zone, distance_m: float) -> Zone:
     return Zone(grown, zone.source_crs, zone.properties, (*zone.notes, note), zone.name)
 
 
-async def list_zones(pool: asyncpg.Pool, tenant: str | None) -> list[asyncpg.Record]:
+async def list_zones(pool: asyncpg.Pool, tenant: str | None) -> list[ZoneLine]:
     if tenant is not None:
         await get_tenant(pool, tenant)
-    return list(await pool.fetch(queries("zones")["list_zones"], tenant))
+    return [ZoneLine(**dict(r)) for r in await pool.fetch(queries("zones")["list_zones"], tenant)]
 
 
-async def show_zone(pool: asyncpg.Pool, zone_id: int, config: ZonesConfig) -> dict[str, Any]:
-    """What a duty officer checks before using a zone: size, shape, and who is inside."""
+async def show_zone(pool: asyncpg.Pool, zone_id: int, config: ZonesConfig) -> ZoneInfo:
     row = await pool.fetchrow(queries("zones")["get_zone"], zone_id)
     if row is None:
         raise NotFoundError(f"zone {zone_id} does not exist (see `alertd zones list`)")
@@ -162,17 +197,17 @@ async def show_zone(pool: asyncpg.Pool, zone_id: int, config: ZonesConfig) -> di
     areas = load_postcode_areas(config)
     found = index.match(geometry, areas)  # type: ignore[arg-type]
     minx, miny, maxx, maxy = geometry.bounds
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "kind": row["kind"],
-        "tenant": row["tenant_code"],
-        "source_crs": row["source_crs"],
-        "area_km2": round(area_km2(geometry), 4),  # type: ignore[arg-type]
-        "vertices": int(shapely.get_num_coordinates(geometry)),
-        "bbox": [round(v, 6) for v in (minx, miny, maxx, maxy)],
-        "subscribers_by_address": len(found.by_address),
-        "subscribers_by_postcode": len(found.by_postcode),
-        "postcode_areas": "configured" if areas is not None else "not configured",
-        "subscribers_indexed": len(index),
-    }
+    return ZoneInfo(
+        id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        tenant=row["tenant_code"],
+        source_crs=row["source_crs"],
+        area_km2=round(area_km2(geometry), 4),  # type: ignore[arg-type]
+        vertices=int(shapely.get_num_coordinates(geometry)),
+        bbox=(round(minx, 6), round(miny, 6), round(maxx, 6), round(maxy, 6)),
+        subscribers_by_address=len(found.by_address),
+        subscribers_by_postcode=len(found.by_postcode),
+        postcode_areas="configured" if areas is not None else "not configured",
+        subscribers_indexed=len(index),
+    )

@@ -19,7 +19,7 @@ import asyncpg
 
 from alertd import audit
 from alertd.alerts.texts import Text, estimate, missing_params, render_texts
-from alertd.delivery import enqueue, outbox
+from alertd.delivery import enqueue
 from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from alertd.operators import Operator
 from alertd.store.queries import queries
@@ -62,22 +62,33 @@ class Draft:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """Who an alert reaches (by address, by postcode, by language), its texts, cost and time."""
+
+    alert: int
+    tenant: str
+    hazard: str
+    severity: str
+    exercise: bool
+    status: str
+    recipients: int
+    by_address: int
+    by_postcode: int
+    by_language: Mapping[str, int]
+    texts: tuple[Text, ...]
+    segments: int
+    cost_eur: Mapping[str, str]  # per gateway, if everything went through it
+    eta_seconds: float | None  # at the primary gateway's rate; None: no rate configured
+    approval_threshold: int
+    needs_approval: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Sent:
     alert_id: int
     status: str  # "sent", or "pending_approval" when a second operator must approve
     recipients: int
     written: int
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """What an update or an all-clear did: the child alerts and how many each reaches."""
-
-    update_id: int | None
-    update_recipients: int
-    all_clear_id: int | None
-    all_clear_recipients: int
-    newcomers: int  # newly inside an enlarged zone: sent the alert itself
 
 
 # -- permissions ---------------------------------------------------------------------------------
@@ -204,7 +215,7 @@ async def check_zones(
         )
 
 
-async def preview(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
+async def preview(ctx: Context, op: Operator, alert_id: int) -> Preview:
     """Who it reaches (by address, by postcode), the text per language, cost and time."""
     alert = await load(ctx.pool, op, alert_id)
     return _preview(ctx, alert, await recipients_of(ctx, alert_id))
@@ -226,32 +237,29 @@ async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
     return found
 
 
-def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> dict[str, Any]:
+def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> Preview:
     texts = stored_texts(alert)
     by_language = found.languages()
     cost = estimate(texts, _fallen_back(by_language, texts), ctx.prices, ctx.rate)
     recipients = len(found.ids())
-    return {
-        "alert": alert["id"],
-        "tenant": alert["tenant_code"],
-        "hazard": alert["hazard"],
-        "severity": alert["severity"],
-        "exercise": alert["exercise"],
-        "status": alert["status"],
-        "recipients": recipients,
-        "by_address": len(found.by_address),
-        "by_postcode": len(found.by_postcode),
-        "by_language": dict(sorted(by_language.items())),
-        "texts": [
-            {"lang": t.lang, "text": t.text, "encoding": t.encoding, "segments": t.segments}
-            for t in texts.values()
-        ],
-        "segments": cost.segments,
-        "cost_eur": cost.cost_eur,
-        "eta_seconds": cost.seconds,
-        "approval_threshold": alert["approval_threshold"],
-        "needs_approval": recipients > alert["approval_threshold"] and alert["approved_by"] is None,
-    }
+    return Preview(
+        alert=alert["id"],
+        tenant=alert["tenant_code"],
+        hazard=alert["hazard"],
+        severity=alert["severity"],
+        exercise=alert["exercise"],
+        status=alert["status"],
+        recipients=recipients,
+        by_address=len(found.by_address),
+        by_postcode=len(found.by_postcode),
+        by_language=dict(sorted(by_language.items())),
+        texts=tuple(texts.values()),
+        segments=cost.segments,
+        cost_eur=cost.cost_eur,
+        eta_seconds=cost.seconds,
+        approval_threshold=alert["approval_threshold"],
+        needs_approval=recipients > alert["approval_threshold"] and alert["approved_by"] is None,
+    )
 
 
 def stored_texts(alert: asyncpg.Record) -> dict[str, Text]:
@@ -383,37 +391,3 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
         return None
     alert = await load(ctx.pool, op, alert_id)
     return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)
-
-
-# -- reading -------------------------------------------------------------------------------------
-
-
-async def status(ctx: Context, op: Operator, alert_id: int) -> dict[str, Any]:
-    alert = await load(ctx.pool, op, alert_id)
-    counts = await outbox.progress(ctx.pool, alert_id)
-    children = [
-        {**dict(c), "progress": await outbox.progress(ctx.pool, c["id"])}
-        for c in await ctx.pool.fetch(queries("alerts")["children"], alert_id)
-    ]
-    return {
-        "alert": alert_id,
-        "kind": alert["message_kind"],
-        "parent": alert["parent_id"],
-        "tenant": alert["tenant_code"],
-        "hazard": alert["hazard"],
-        "severity": alert["severity"],
-        "exercise": alert["exercise"],
-        "status": alert["status"],
-        "recipients": alert["recipients"],
-        "created_by": alert["created_by_name"],
-        "approved_by": alert["approved_by_name"],
-        "sent_at": alert["sent_at"],
-        "expires_at": alert["expires_at"],
-        "progress": counts,
-        "followups": children,
-    }
-
-
-async def list_alerts(ctx: Context, op: Operator, limit: int) -> list[dict[str, Any]]:
-    rows = await ctx.pool.fetch(queries("alerts")["list"], await scope(ctx.pool, op), limit)
-    return [dict(r) for r in rows]

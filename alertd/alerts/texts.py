@@ -2,7 +2,8 @@
 
 Each language the template exists in (or those asked for) is rendered with the same parameters;
 an exercise is marked "EXERCICE" at the head of every text, so nobody mistakes it for the real
-thing. Subscribers get their language, or French.
+thing. Subscribers get their language, or French. A template tried with real parameters before
+any alert (``alertd templates preview``) is described here too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from alertd.errors import InputError
-from templates import FALLBACK_LANGUAGE, Catalog, TemplateError, analyse
+from templates import FALLBACK_LANGUAGE, Catalog, Rendered, TemplateError, analyse, costs
 
 EXERCISE_PREFIX = "EXERCICE - "
 
@@ -99,4 +100,76 @@ def estimate(
         segments=segments,
         cost_eur={n: str((p * segments).quantize(Decimal("0.01"))) for n, p in prices.items()},
         seconds=round(segments / rate, 1) if rate else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateLine:
+    """One template in one language, as the catalog lists it."""
+
+    name: str
+    lang: str
+    event: str
+    severity: str
+    max_segments: int
+    params: tuple[str, ...]
+    description: str
+
+
+def template_lines(catalog: Catalog) -> list[TemplateLine]:
+    return [
+        TemplateLine(
+            t.name, t.lang, t.event, t.severity, t.max_segments, tuple(t.params), t.description
+        )
+        for t in catalog
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatePreview:
+    """A template rendered with real parameters: what goes out, in how many segments, at what
+    cost, and why (the characters that force UCS-2 or cost two septets, the transliteration)."""
+
+    name: str
+    lang: str
+    severity: str
+    text: str
+    encoding: str
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    segments: int
+    max_segments: int
+    ucs2_chars: tuple[str, ...]
+    extension_chars: tuple[str, ...]
+    transliterated_text: str | None
+    transliterated_segments: int | None
+    replacements: tuple[tuple[str, str], ...]  # (original, replacement)
+    to_send: str
+    segments_to_send: int
+    over_limit: bool
+    recipients: int
+    cost_eur: Mapping[str, Decimal]  # per gateway
+
+
+def describe(rendered: Rendered, recipients: int, prices: Mapping[str, Decimal]) -> TemplatePreview:
+    info = rendered.info
+    plain = rendered.alternative
+    return TemplatePreview(
+        name=rendered.template.name,
+        lang=rendered.template.lang,
+        severity=rendered.template.severity,
+        text=rendered.text,
+        encoding=info.encoding,
+        units=info.units,
+        segments=info.segments,
+        max_segments=rendered.template.max_segments,
+        ucs2_chars=info.ucs2_chars,
+        extension_chars=info.extension_chars,
+        transliterated_text=plain.text if plain else None,
+        transliterated_segments=analyse(plain.text).segments if plain else None,
+        replacements=plain.replaced if plain else (),
+        to_send=rendered.to_send,
+        segments_to_send=rendered.segments_to_send,
+        over_limit=rendered.over_limit,
+        recipients=recipients,
+        cost_eur=costs(rendered.segments_to_send, recipients, prices),
     )

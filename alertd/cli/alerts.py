@@ -7,29 +7,26 @@ Each acts as the operator whose token is in ALERTD_OPERATOR_TOKEN (``[operator] 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import re
 import sys
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import asdict, replace
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from alertd import operators
-from alertd.alerts import followups, hazard_zones, lifecycle
+from alertd.alerts import followups, hazard_zones, lifecycle, status
+from alertd.cli.alert_output import confirm, follow, print_followup, print_preview, print_status
 from alertd.cli.templates import catalog, parse_params
 from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
-from alertd.delivery import daemon, progress
+from alertd.delivery import daemon
 from alertd.errors import ForbiddenError, InputError
+from alertd.jsonable import jsonable_object
 from alertd.operators import Operator
 from alertd.store.database import open_database
 from alertd.subscribers.index import load_postcode_areas
 
-FOLLOW_EVERY_S = 0.5
-LOG_EVERY_S = 5.0  # when the output is not a terminal, one progress line this often
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
@@ -110,7 +107,7 @@ async def alert_create(args: argparse.Namespace, config: Config) -> int:
         out_json(report)
     else:
         out(f"draft alert {alert_id} created by {op.name}")
-        _print_preview(report)
+        print_preview(report)
         out(f"next: alertd alert send {alert_id}")
     return 0
 
@@ -121,7 +118,7 @@ async def alert_preview(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(report)
     else:
-        _print_preview(report)
+        print_preview(report)
     return 0
 
 
@@ -129,16 +126,16 @@ async def alert_send(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
         report = await lifecycle.preview(ctx, op, args.id)
         if not args.json:
-            _print_preview(report)
-        _confirm(args, report, "send")
+            print_preview(report)
+        confirm(args, report, "send")
         sent = await lifecycle.send(ctx, op, args.id, actor)
         running = await _daemons(ctx, args.json or sent.status != "sent")
     if args.json:
-        out_json({**asdict(sent), "daemons": running})
+        out_json({**jsonable_object(sent), "daemons": running})
     elif sent.status == "pending_approval":
         out(
             f"alert {args.id} reaches {sent.recipients} people, more than the "
-            f"{report['approval_threshold']} one operator may alert alone: a second operator "
+            f"{report.approval_threshold} one operator may alert alone: a second operator "
             f"must approve it (alertd alert approve {args.id}); it is sent at once then"
         )
     else:
@@ -151,12 +148,12 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
         report = await lifecycle.preview(ctx, op, args.id)
         if not args.json:
-            _print_preview(report)
-        _confirm(args, report, "approve and send")
+            print_preview(report)
+        confirm(args, report, "approve and send")
         sent = await lifecycle.approve(ctx, op, args.id, actor)
         running = await _daemons(ctx, args.json or sent is None)
     if args.json:
-        out_json({"approved": args.id, "sent": asdict(sent) if sent else None, "daemons": running})
+        out_json({"approved": args.id, "sent": sent, "daemons": running})
     elif sent is None:
         out(f"alert {args.id} approved by {op.name}; it is sent when its author sends it")
     else:
@@ -166,7 +163,7 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
 
 async def alert_update(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
-        _confirm(args, None, f"send this update to everyone who holds alert {args.id}")
+        confirm(args, None, f"send this update to everyone who holds alert {args.id}")
         result = await followups.update(
             ctx,
             op,
@@ -178,30 +175,30 @@ async def alert_update(args: argparse.Namespace, config: Config) -> int:
             actor=actor,
         )
         running = await _daemons(ctx, args.json)
-    _print_followup(args, result, running)
+    print_followup(result, running, as_json=args.json)
     return 0
 
 
 async def alert_all_clear(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
-        _confirm(args, None, f"give the all-clear for alert {args.id}")
+        confirm(args, None, f"give the all-clear for alert {args.id}")
         result = await followups.all_clear(
             ctx, op, args.id, params=parse_params(args.param), actor=actor
         )
         running = await _daemons(ctx, args.json)
-    _print_followup(args, result, running)
+    print_followup(result, running, as_json=args.json)
     return 0
 
 
 async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
-        _confirm(args, None, f"cancel alert {args.id} (what is not sent yet never will be)")
+        confirm(args, None, f"cancel alert {args.id} (what is not sent yet never will be)")
         result = await followups.cancel(ctx, op, args.id, actor)
     if args.json:
-        out_json({"cancelled": args.id, **result})
+        out_json({"cancelled": args.id, **jsonable_object(result)})
     else:
         out(
-            f"alert {args.id} cancelled: {result['deliveries_stopped']} messages not sent; "
+            f"alert {args.id} cancelled: {result.deliveries_stopped} messages not sent; "
             "to tell those who got it, send an update first"
         )
     return 0
@@ -209,36 +206,44 @@ async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
 
 async def alert_status(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, _):
-        report = await lifecycle.status(ctx, op, args.id)
-        if args.follow:
-            report = await _follow(lambda: lifecycle.status(ctx, op, args.id), report, args.json)
+        report = await status.status(ctx, op, args.id)
+        if not args.follow:
+            if args.json:
+                out_json(report)
+            else:
+                print_status(report)
+            return 0
+        report, per_second = await follow(
+            lambda: status.status(ctx, op, args.id), report, as_json=args.json
+        )
     if args.json:
-        out_json(report)
+        # Followed: how fast it went is part of the answer.
+        out_json({**jsonable_object(report), "per_second": per_second})
     else:
-        _print_status(report)
+        print_status(report, per_second)
     return 0
 
 
 async def alert_list(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, _):
-        rows = await lifecycle.list_alerts(ctx, op, args.limit)
+        rows = await status.list_alerts(ctx, op, args.limit)
     if args.json:
         out_json(rows)
         return 0
     table(
         (
             (
-                r["id"],
-                r["parent_id"] or "",
-                r["message_kind"],
-                r["tenant_code"],
-                r["hazard"],
-                r["severity"],
-                "EXERCICE" if r["exercise"] else "",
-                r["status"],
-                r["recipients"],
-                r["sent"],
-                r["created_at"].strftime("%Y-%m-%d %H:%M"),
+                r.id,
+                r.parent_id or "",
+                r.message_kind,
+                r.tenant_code,
+                r.hazard,
+                r.severity,
+                "EXERCICE" if r.exercise else "",
+                r.status,
+                r.recipients,
+                r.sent,
+                r.created_at.strftime("%Y-%m-%d %H:%M"),
             )
             for r in rows
         ),
@@ -256,65 +261,9 @@ async def alert_list(args: argparse.Namespace, config: Config) -> int:
             "created",
         ),
     )
-    exercises = sum(1 for r in rows if r["exercise"])
+    exercises = sum(1 for r in rows if r.exercise)
     out(f"{len(rows)} alert(s), of which {exercises} exercise(s)")
     return 0
-
-
-# -- output --------------------------------------------------------------------------------------
-
-
-def _confirm(args: argparse.Namespace, report: Mapping[str, Any] | None, what: str) -> None:
-    """Nothing goes out without a yes: typed at the prompt, or --yes for scripts."""
-    if args.yes:
-        return
-    if not sys.stdin.isatty():
-        raise InputError(f"not a terminal: add --yes to {what} without being asked")
-    if report is not None:
-        cost = ", ".join(f"{k} {v} EUR" for k, v in report["cost_eur"].items()) or "no price set"
-        prompt = (
-            f"{what.capitalize()} alert {report['alert']} to {report['recipients']} people "
-            f"({report['segments']} SMS segments; {cost})"
-            + (" - EXERCICE" if report["exercise"] else "")
-            + "? Type yes: "
-        )
-    else:
-        prompt = f"{what.capitalize()}? Type yes: "
-    sys.stdout.write(prompt)
-    sys.stdout.flush()
-    if sys.stdin.readline().strip().lower() not in ("yes", "y", "oui", "o"):
-        raise InputError("not confirmed: nothing was sent")
-
-
-def _print_preview(report: Mapping[str, Any]) -> None:
-    exercise = "  *** EXERCICE ***" if report["exercise"] else ""
-    out(
-        f"alert {report['alert']} ({report['tenant']}, {report['hazard']}, "
-        f"{report['severity'].replace('_', '-')}, {report['status']}){exercise}"
-    )
-    out(
-        f"  recipients: {report['recipients']} ({report['by_address']} by address, "
-        f"{report['by_postcode']} by postcode only); by language: "
-        + ", ".join(f"{k} {v}" for k, v in report["by_language"].items())
-    )
-    for t in report["texts"]:
-        out(f"  [{t['lang']}] {t['encoding']}, {t['segments']} segment(s): {t['text']}")
-    cost = ", ".join(f"{k} {v} EUR" for k, v in report["cost_eur"].items()) or "no price set"
-    eta = report["eta_seconds"]
-    out(
-        f"  {report['segments']} SMS segments; cost: {cost}; time to send: "
-        + (f"about {progress._duration(eta)}" if eta is not None else "no gateway rate set")
-    )
-    if not report["recipients"]:
-        out(
-            "  nobody to alert: no active subscriber of this territory lives inside the zone "
-            "(check the zone, its CRS, the topics)"
-        )
-    if report["needs_approval"]:
-        out(
-            f"  needs a second operator's approval: more than {report['approval_threshold']} "
-            "recipients"
-        )
 
 
 async def _daemons(ctx: lifecycle.Context, quiet: bool) -> int:
@@ -326,60 +275,6 @@ async def _daemons(ctx: lifecycle.Context, quiet: bool) -> int:
             "wait in the outbox until one runs\n"
         )
     return running
-
-
-def _print_followup(args: argparse.Namespace, result: lifecycle.FollowUp, running: int) -> None:
-    if args.json:
-        out_json({**asdict(result), "daemons": running})
-        return
-    if result.update_id is not None:
-        out(f"update {result.update_id}: to the {result.update_recipients} people who hold it")
-    if result.all_clear_id is not None:
-        out(f"all-clear {result.all_clear_id}: to {result.all_clear_recipients} people")
-    if result.newcomers:
-        out(f"the alert itself: to {result.newcomers} people newly inside the zone")
-
-
-def _print_status(report: Mapping[str, Any]) -> None:
-    exercise = "  *** EXERCICE ***" if report["exercise"] else ""
-    out(
-        f"alert {report['alert']} ({report['kind']}, {report['tenant']}, {report['hazard']}, "
-        f"{report['status']}){exercise}: {report['recipients']} recipients"
-    )
-    out("  " + progress.line(progress.from_counts(report["progress"], report.get("per_second"))))
-    for child in report["followups"]:
-        line = progress.line(progress.from_counts(child["progress"]))
-        out(f"  {child['message_kind']} {child['id']} ({child['status']}): {line}")
-
-
-async def _follow(
-    fetch: Callable[[], Any], report: dict[str, Any], as_json: bool
-) -> dict[str, Any]:
-    """Redraw the progress line until nothing is left to send (Ctrl-C stops watching, not the
-    alert)."""
-    tty = sys.stdout.isatty() and not as_json
-    last_line = 0.0
-    pace = progress.Pace()
-    try:
-        while True:
-            state = progress.from_counts(report["progress"])
-            state = replace(state, per_second=pace.update(time.monotonic(), state.handed))
-            report["per_second"] = state.per_second
-            if tty:
-                sys.stdout.write("\r" + progress.line(state) + "\033[K")
-                sys.stdout.flush()
-            elif not as_json and time.monotonic() - last_line >= LOG_EVERY_S:
-                out(progress.line(state))
-                last_line = time.monotonic()
-            if state.done and report["recipients"] is not None:
-                break
-            await asyncio.sleep(FOLLOW_EVERY_S)
-            report = await fetch()
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        pass
-    if tty:
-        out()
-    return report
 
 
 # -- wiring --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from alertd.store.database import open_database
 
 async def operators_add(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        row, token = await operators.create_operator(
+        new = await operators.create_operator(
             db.pool,
             tenant_code=args.tenant,
             name=args.name,
@@ -22,18 +22,10 @@ async def operators_add(args: argparse.Namespace, config: Config) -> int:
             actor=cli_actor(),
         )
     if args.json:
-        out_json(
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "role": row["role"],
-                "tenant": args.tenant,
-                "token": token.token,
-            }
-        )
+        out_json(new)
         return 0
-    out(f"operator {row['id']} {row['name']} ({row['role']}) created for tenant {args.tenant}")
-    out(f"API token (shown once, store it now): {token.token}")
+    out(f"operator {new.id} {new.name} ({new.role}) created for tenant {new.tenant}")
+    out(f"API token (shown once, store it now): {new.token}")
     return 0
 
 
@@ -41,17 +33,17 @@ async def operators_list(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         rows = await operators.list_operators(db.pool, args.tenant)
     if args.json:
-        out_json([dict(r) for r in rows])
+        out_json(rows)
         return 0
     table(
         (
             (
-                r["id"],
-                r["tenant_code"],
-                r["name"],
-                r["role"],
-                r["token_prefix"] + "…",
-                "disabled" if r["disabled_at"] else "active",
+                r.id,
+                r.tenant_code,
+                r.name,
+                r.role,
+                r.token_prefix + "…",
+                "disabled" if r.disabled_at else "active",
             )
             for r in rows
         ),

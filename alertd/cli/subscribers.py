@@ -33,14 +33,14 @@ async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
             f"{args.file}: … and {len(report.rejected) - len(shown)} more rejected "
             "rows (--show-rejected N to list more)\n"
         )
+    summary = report.summary()
     if args.json:
-        out_json(report.summary())
+        out_json(summary)
     else:
-        s = report.summary()
         out(
-            f"{s['rows']} rows in {s['seconds']} s ({s['rows_per_second']} rows/s): "
-            f"{s['inserted']} new, {s['updated']} updated, {s['unchanged']} unchanged, "
-            f"{s['rejected']} rejected"
+            f"{summary.rows} rows in {summary.seconds} s ({summary.rows_per_second} rows/s): "
+            f"{summary.inserted} new, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.rejected} rejected"
         )
         if report.warnings:
             out(

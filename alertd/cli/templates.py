@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
-from typing import Any
 
+from alertd.alerts.texts import TemplatePreview, describe, template_lines
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config, TemplatesConfig
 from alertd.errors import InputError
-from templates import Catalog, Rendered, TemplateError, analyse, costs
+from templates import Catalog, TemplateError
 
 
 def catalog(config: TemplatesConfig) -> Catalog:
@@ -29,51 +28,10 @@ def parse_params(items: list[str]) -> dict[str, str]:
     return params
 
 
-def describe(rendered: Rendered, recipients: int, prices: dict[str, Decimal]) -> dict[str, Any]:
-    info = rendered.info
-    plain = rendered.alternative
-    plain_segments = analyse(plain.text).segments if plain else None
-    return {
-        "name": rendered.template.name,
-        "lang": rendered.template.lang,
-        "severity": rendered.template.severity,
-        "text": rendered.text,
-        "encoding": info.encoding,
-        "units": info.units,
-        "segments": info.segments,
-        "max_segments": rendered.template.max_segments,
-        "ucs2_chars": list(info.ucs2_chars),
-        "extension_chars": list(info.extension_chars),
-        "transliterated_text": plain.text if plain else None,
-        "transliterated_segments": plain_segments,
-        "replacements": [list(r) for r in plain.replaced] if plain else [],
-        "to_send": rendered.to_send,
-        "segments_to_send": rendered.segments_to_send,
-        "over_limit": rendered.over_limit,
-        "recipients": recipients,
-        "cost_eur": {
-            k: str(v) for k, v in costs(rendered.segments_to_send, recipients, prices).items()
-        },
-    }
-
-
 async def templates_list(args: argparse.Namespace, config: Config) -> int:
     found = catalog(config.templates)
     if args.json:
-        out_json(
-            [
-                {
-                    "name": t.name,
-                    "lang": t.lang,
-                    "event": t.event,
-                    "severity": t.severity,
-                    "max_segments": t.max_segments,
-                    "params": list(t.params),
-                    "description": t.description,
-                }
-                for t in found
-            ]
-        )
+        out_json(template_lines(found))
         return 0
     rows = [
         (
@@ -104,33 +62,33 @@ async def templates_preview(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _print(report: dict[str, Any], fell_back: bool) -> None:
+def _print(report: TemplatePreview, fell_back: bool) -> None:
     if fell_back:
-        out(f"(no {report['name']} template in that language: the French one is shown)")
-    out(report["text"])
+        out(f"(no {report.name} template in that language: the French one is shown)")
+    out(report.text)
     out("")
-    unit = "septets" if report["encoding"] == "GSM-7" else "UTF-16 units"
+    unit = "septets" if report.encoding == "GSM-7" else "UTF-16 units"
     out(
-        f"{report['encoding']}, {report['units']} {unit}, {report['segments']} segment(s) "
-        f"(the template allows {report['max_segments']})"
+        f"{report.encoding}, {report.units} {unit}, {report.segments} segment(s) "
+        f"(the template allows {report.max_segments})"
     )
-    if report["ucs2_chars"]:
-        out(f"UCS-2 because of: {' '.join(report['ucs2_chars'])}")
-    if report["extension_chars"]:
-        out(f"two septets each: {' '.join(report['extension_chars'])}")
-    if report["transliterated_text"]:
+    if report.ucs2_chars:
+        out(f"UCS-2 because of: {' '.join(report.ucs2_chars)}")
+    if report.extension_chars:
+        out(f"two septets each: {' '.join(report.extension_chars)}")
+    if report.transliterated_text:
         out(
-            f"transliterated to GSM-7, {report['transliterated_segments']} segment(s) "
+            f"transliterated to GSM-7, {report.transliterated_segments} segment(s) "
             "(this is what would be sent):"
         )
-        out(report["transliterated_text"])
-    if report["over_limit"]:
+        out(report.transliterated_text)
+    if report.over_limit:
         out(
-            f"TOO LONG: {report['segments_to_send']} segments, the template allows "
-            f"{report['max_segments']}: shorten the parameters"
+            f"TOO LONG: {report.segments_to_send} segments, the template allows "
+            f"{report.max_segments}: shorten the parameters"
         )
-    for gateway, eur in report["cost_eur"].items():
-        out(f"cost through {gateway}: {eur} EUR for {report['recipients']} recipient(s)")
+    for gateway, eur in report.cost_eur.items():
+        out(f"cost through {gateway}: {eur} EUR for {report.recipients} recipient(s)")
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -26,8 +26,8 @@ async def tenants_add(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         row = await tenants.create_tenant(db.pool, spec, cli_actor())
     out(
-        f"created {row['kind']} {row['code']} {row['name']} "
-        f"(approval above {row['approval_threshold']} recipients)"
+        f"created {row.kind} {row.code} {row.name} "
+        f"(approval above {row.approval_threshold} recipients)"
     )
     return 0
 
@@ -36,36 +36,19 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         rows = await tenants.list_tenants(db.pool)
     if args.json:
-        out_json(
-            [
-                {
-                    k: r[k]
-                    for k in (
-                        "code",
-                        "kind",
-                        "name",
-                        "parent_code",
-                        "postcodes",
-                        "approval_threshold",
-                        "active_subscribers",
-                        "operators",
-                    )
-                }
-                for r in rows
-            ]
-        )
+        out_json(rows)
         return 0
     table(
         (
             (
-                r["code"],
-                r["kind"],
-                r["name"],
-                r["parent_code"],
-                ",".join(r["postcodes"]),
-                r["approval_threshold"],
-                r["active_subscribers"],
-                r["operators"],
+                r.code,
+                r.kind,
+                r.name,
+                r.parent_code,
+                ",".join(r.postcodes),
+                r.approval_threshold,
+                r.active_subscribers,
+                r.operators,
             )
             for r in rows
         ),
@@ -89,8 +72,8 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
             else None,
         )
     out(
-        f"updated {row['code']} {row['name']}: approval above {row['approval_threshold']}, "
-        f"postcodes {','.join(row['postcodes']) or '-'}"
+        f"updated {row.code} {row.name}: approval above {row.approval_threshold}, "
+        f"postcodes {','.join(row.postcodes) or '-'}"
     )
     return 0
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from alertd import jsonable
 from alertd.config import Config
 
 Handler = Callable[[argparse.Namespace, Config], Awaitable[int]]
@@ -18,8 +18,9 @@ def out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def out_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
+def out_json(value: object) -> None:
+    """One JSON line: the domain's dataclasses (or a dict around them) through alertd.jsonable."""
+    sys.stdout.write(jsonable.dumps(value) + "\n")
 
 
 def table(rows: Iterable[Sequence[object]], headers: Sequence[str]) -> None:

@@ -16,20 +16,10 @@ from alertd.store.database import open_database
 
 def _report_zone(stored: hazard_zones.StoredZone, as_json: bool) -> None:
     if as_json:
-        out_json(
-            {
-                "id": stored.id,
-                "name": stored.name,
-                "kind": stored.kind,
-                "tenant": stored.tenant_code,
-                "area_km2": stored.area_km2,
-                "vertices": stored.vertices,
-                "notes": list(stored.notes),
-            }
-        )
+        out_json(stored)
         return
     out(
-        f"zone {stored.id} {stored.name!r} ({stored.kind}, tenant {stored.tenant_code}): "
+        f"zone {stored.id} {stored.name!r} ({stored.kind}, tenant {stored.tenant}): "
         f"{stored.area_km2} km², {stored.vertices} vertices"
     )
     for note in stored.notes:
@@ -76,21 +66,10 @@ async def zones_list(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         rows = await hazard_zones.list_zones(db.pool, args.tenant)
     if args.json:
-        out_json([dict(r) for r in rows])
+        out_json(rows)
         return 0
     table(
-        (
-            (
-                r["id"],
-                r["tenant_code"],
-                r["kind"],
-                r["name"],
-                r["area_km2"],
-                r["vertices"],
-                r["source_crs"],
-            )
-            for r in rows
-        ),
+        ((r.id, r.tenant_code, r.kind, r.name, r.area_km2, r.vertices, r.source_crs) for r in rows),
         ("ID", "TENANT", "KIND", "NAME", "KM²", "VERTICES", "FROM CRS"),
     )
     return 0
@@ -102,18 +81,16 @@ async def zones_show(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(info)
         return 0
-    out(f"zone {info['id']} {info['name']!r} ({info['kind']}, tenant {info['tenant']})")
-    out(f"  area {info['area_km2']} km², {info['vertices']} vertices, from {info['source_crs']}")
+    out(f"zone {info.id} {info.name!r} ({info.kind}, tenant {info.tenant})")
+    out(f"  area {info.area_km2} km², {info.vertices} vertices, from {info.source_crs}")
+    lon_min, lat_min, lon_max, lat_max = info.bbox
+    out(f"  bounding box lon {lon_min}..{lon_max}, lat {lat_min}..{lat_max}")
     out(
-        f"  bounding box lon {info['bbox'][0]}..{info['bbox'][2]}, "
-        f"lat {info['bbox'][1]}..{info['bbox'][3]}"
+        f"  subscribers inside: {info.subscribers_by_address} by address, "
+        f"{info.subscribers_by_postcode} by postcode "
+        f"(of {info.subscribers_indexed} active in the tenant's territory)"
     )
-    out(
-        f"  subscribers inside: {info['subscribers_by_address']} by address, "
-        f"{info['subscribers_by_postcode']} by postcode "
-        f"(of {info['subscribers_indexed']} active in the tenant's territory)"
-    )
-    if info["postcode_areas"] != "configured":
+    if info.postcode_areas != "configured":
         out(
             "  postcode areas are not configured (zones.postcode_areas): residents known only "
             "by their postcode cannot be matched"

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 from alertd import audit
 from alertd.config import SubscribersConfig
 from alertd.errors import InputError
+from alertd.jsonable import jsonable_object
 from alertd.logs import get_logger
 from alertd.store.copy_text import drop_lines
 from alertd.store.queries import queries
@@ -47,6 +47,23 @@ log = get_logger(__name__)
 _PARALLEL_FROM_BYTES = 1_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import did, in counts: what --json prints and the audit log keeps."""
+
+    tenant: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    kept_stopped: int  # rows of residents who sent STOP: they stay stopped
+    rejected: int
+    landlines: int  # kept but flagged: they cannot receive SMS
+    ignored_columns: tuple[str, ...]
+    seconds: float
+    rows_per_second: int
+
+
 @dataclass(slots=True)
 class ImportReport:
     tenant: str
@@ -64,20 +81,20 @@ class ImportReport:
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "rows": self.rows,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "kept_stopped": self.kept_stopped,
-            "rejected": len(self.rejected),
-            "landlines": len(self.warnings),
-            "ignored_columns": self.ignored_columns,
-            "seconds": round(self.seconds, 3),
-            "rows_per_second": round(self.rows_per_second),
-        }
+    def summary(self) -> ImportSummary:
+        return ImportSummary(
+            tenant=self.tenant,
+            rows=self.rows,
+            inserted=self.inserted,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            kept_stopped=self.kept_stopped,
+            rejected=len(self.rejected),
+            landlines=len(self.warnings),
+            ignored_columns=tuple(self.ignored_columns),
+            seconds=round(self.seconds, 3),
+            rows_per_second=round(self.rows_per_second),
+        )
 
 
 def _chunks(
@@ -217,7 +234,7 @@ async def import_csv(
         action="subscribers.import",
         target=f"tenant:{tenant['id']}",
         tenant_id=tenant["id"],
-        details={"file": path.name, **report.summary()},
+        details={"file": path.name, **jsonable_object(report.summary())},
     )
-    log.debug("subscribers.import.done", **report.summary())
+    log.debug("subscribers.import.done", **jsonable_object(report.summary()))
     return report

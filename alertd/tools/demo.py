@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from alertd import jsonable
 from alertd.alerts import followups, lifecycle
 from alertd.audit import cli_actor
 from alertd.config import Config
@@ -120,7 +120,7 @@ async def run(config: Config, *, subscribers_count: int, error_rate: float, as_j
         seconds=time.perf_counter() - started,
     )
     if as_json:
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(jsonable.dumps(summary) + "\n")
     else:
         _say_summary(screen, summary)
     return 0
@@ -160,19 +160,17 @@ async def _alert(
     report = await lifecycle.preview(ctx, officer, alert_id)
     screen.say(
         f"alert {alert_id}: marine submersion, drafted by {officer.name}: "
-        f"{report['recipients']} recipients ({report['by_address']} by address, "
-        f"{report['by_postcode']} by postcode), {report['segments']} segments, "
-        f"{report['cost_eur']['primary']} EUR"
+        f"{report.recipients} recipients ({report.by_address} by address, "
+        f"{report.by_postcode} by postcode), {report.segments} segments, "
+        f"{report.cost_eur['primary']} EUR"
     )
-    for text in report["texts"]:
-        screen.say(
-            f"  [{text['lang']}] {text['encoding']}, {text['segments']} seg.: {text['text']}"
-        )
+    for text in report.texts:
+        screen.say(f"  [{text.lang}] {text.encoding}, {text.segments} seg.: {text.text}")
     started = time.perf_counter()
     sent = await lifecycle.send(ctx, officer, alert_id, f"operator:{officer.id}")
     if sent.status == "pending_approval":
         screen.say(
-            f"  more than {report['approval_threshold']} recipients: approved by {approver.name}"
+            f"  more than {report.approval_threshold} recipients: approved by {approver.name}"
         )
         await lifecycle.approve(ctx, approver, alert_id, f"operator:{approver.id}")
     outage = (
@@ -186,15 +184,15 @@ async def _alert(
     seconds = time.perf_counter() - started
     return {
         "id": alert_id,
-        "recipients": report["recipients"],
-        "by_address": report["by_address"],
-        "by_postcode": report["by_postcode"],
-        "by_language": report["by_language"],
-        "segments": report["segments"],
-        "cost_eur": report["cost_eur"]["primary"],
+        "recipients": report.recipients,
+        "by_address": report.by_address,
+        "by_postcode": report.by_postcode,
+        "by_language": report.by_language,
+        "segments": report.segments,
+        "cost_eur": report.cost_eur["primary"],
         **await _outcome(ctx.pool, alert_id, counts),
         "seconds": round(seconds, 2),
-        "per_second": round(report["recipients"] / seconds) if seconds else None,
+        "per_second": round(report.recipients / seconds) if seconds else None,
     }
 
 

@@ -97,6 +97,17 @@ async def _zone(pool: asyncpg.Pool, zone: Zone, kind: str, name: str, actor: str
 
 
 async def _operator(pool: asyncpg.Pool, code: str, name: str, role: str, actor: str) -> Operator:
+    found = await _find_operator(pool, code, name)
+    if found is None:
+        await operators.create_operator(
+            pool, tenant_code=code, name=name, role=role, email=None, actor=actor
+        )
+        found = await _find_operator(pool, code, name)
+    assert found is not None  # noqa: S101 - created just above
+    return found
+
+
+async def _find_operator(pool: asyncpg.Pool, code: str, name: str) -> Operator | None:
     row = await pool.fetchrow(
         "SELECT o.id, o.tenant_id, o.name, o.role FROM operators o JOIN tenants t "
         "ON t.id = o.tenant_id WHERE t.code = $1 AND o.name = $2 AND o.disabled_at IS NULL",
@@ -104,9 +115,7 @@ async def _operator(pool: asyncpg.Pool, code: str, name: str, role: str, actor: 
         name,
     )
     if row is None:
-        row, _ = await operators.create_operator(
-            pool, tenant_code=code, name=name, role=role, email=None, actor=actor
-        )
+        return None
     return Operator(row["id"], row["tenant_id"], code, row["name"], row["role"])
 
 

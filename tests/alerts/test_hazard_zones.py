@@ -12,6 +12,7 @@ from pyproj import Transformer
 from alertd.alerts import hazard_zones
 from alertd.config import Config, ZonesConfig
 from alertd.errors import ConflictError, InputError
+from alertd.jsonable import jsonable_object
 from alertd.subscribers import importer
 from tests.support.cli import alertd
 
@@ -62,7 +63,7 @@ async def test_lambert93_file_is_stored_in_wgs84_and_matches(
     stored = await hazard_zones.save_zone(
         residents, zone, tenant=None, kind="flood", name=None, actor="test"
     )
-    assert (stored.name, stored.kind, stored.tenant_code) == (
+    assert (stored.name, stored.kind, stored.tenant) == (
         "Digue des Alliés",
         "flood",
         "245900428",
@@ -72,11 +73,11 @@ async def test_lambert93_file_is_stored_in_wgs84_and_matches(
     lon, lat = row["geometry"]["coordinates"][0][0]
     assert abs(lon - 2.33) < 1e-6 and abs(lat - 51.02) < 1e-6
     shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig(postcode_areas="demo"))
-    assert shown["subscribers_by_address"] == 2
-    assert shown["subscribers_by_postcode"] == 1  # 59140's synthetic area; not 59760's
-    assert shown["subscribers_indexed"] == 5
+    assert shown.subscribers_by_address == 2
+    assert shown.subscribers_by_postcode == 1  # 59140's synthetic area; not 59760's
+    assert shown.subscribers_indexed == 5
     none = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
-    assert (none["subscribers_by_postcode"], none["postcode_areas"]) == (0, "not configured")
+    assert (none.subscribers_by_postcode, none.postcode_areas) == (0, "not configured")
     audit = await residents.fetchval("SELECT details FROM audit_log WHERE action = 'zone.create'")
     assert audit["crs"] == "EPSG:2154"
 
@@ -94,7 +95,53 @@ async def test_stopped_subscribers_are_not_matched(residents: asyncpg.Pool) -> N
         "UPDATE subscribers SET status = 'stopped' WHERE phone = '+33612345601'"
     )
     shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
-    assert shown["subscribers_by_address"] == 0
+    assert shown.subscribers_by_address == 0
+
+
+async def test_zone_json_keys_stay_those_the_readme_shows(residents: asyncpg.Pool) -> None:
+    stored = await hazard_zones.save_zone(
+        residents,
+        hazard_zones.make_circle(2.34, 51.03, 500),
+        tenant=None,
+        kind="flood",
+        name="k",
+        actor="test",
+    )
+    assert list(jsonable_object(stored)) == [
+        "id",
+        "name",
+        "kind",
+        "tenant",
+        "area_km2",
+        "vertices",
+        "notes",
+    ]
+    listed = await hazard_zones.list_zones(residents, None)
+    assert list(jsonable_object(listed[0])) == [
+        "id",
+        "tenant_code",
+        "kind",
+        "name",
+        "source_crs",
+        "created_at",
+        "area_km2",
+        "vertices",
+    ]
+    shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
+    assert list(jsonable_object(shown)) == [
+        "id",
+        "name",
+        "kind",
+        "tenant",
+        "source_crs",
+        "area_km2",
+        "vertices",
+        "bbox",
+        "subscribers_by_address",
+        "subscribers_by_postcode",
+        "postcode_areas",
+        "subscribers_indexed",
+    ]
 
 
 async def test_duplicate_name_kind_and_radius_errors(residents: asyncpg.Pool) -> None:

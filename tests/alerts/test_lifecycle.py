@@ -8,10 +8,11 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from alertd.alerts import followups, lifecycle
+from alertd.alerts import followups, lifecycle, status
 from alertd.delivery import outbox
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import ConflictError, ForbiddenError, InputError
+from alertd.jsonable import jsonable_object
 from gateways.fake import FakeGateway
 from tests.support.alert_world import DUNKERQUE, PARAMS, World, build_world, circle, draft
 
@@ -42,18 +43,16 @@ async def test_preview_counts_texts_cost_and_time(world: World) -> None:
     ctx = lifecycle.Context(world.ctx.pool, world.ctx.catalog, None, prices, rate=20.0)
     alert_id = await lifecycle.create(ctx, world.officer, draft(NEAR_ZONE), "t")
     report = await lifecycle.preview(ctx, world.officer, alert_id)
-    assert (report["recipients"], report["by_address"], report["by_postcode"]) == (40, 40, 0)
-    assert report["by_language"] == {"en": 4, "fr": 36}
-    texts = {t["lang"]: t for t in report["texts"]}
-    assert texts["fr"]["text"].startswith("ALERTE SUBMERSION MARINE Dunkerque")
-    assert texts["en"]["text"] != texts["fr"]["text"]
-    segments = 36 * texts["fr"]["segments"] + 4 * texts["en"]["segments"]
-    assert report["segments"] == segments
-    assert report["eta_seconds"] == round(segments / 20, 1)
-    assert report["cost_eur"] == {
-        "ovh": str((Decimal("0.045") * segments).quantize(Decimal("0.01")))
-    }
-    assert report["needs_approval"] is False
+    assert (report.recipients, report.by_address, report.by_postcode) == (40, 40, 0)
+    assert report.by_language == {"en": 4, "fr": 36}
+    texts = {t.lang: t for t in report.texts}
+    assert texts["fr"].text.startswith("ALERTE SUBMERSION MARINE Dunkerque")
+    assert texts["en"].text != texts["fr"].text
+    segments = 36 * texts["fr"].segments + 4 * texts["en"].segments
+    assert report.segments == segments
+    assert report.eta_seconds == round(segments / 20, 1)
+    assert report.cost_eur == {"ovh": str((Decimal("0.045") * segments).quantize(Decimal("0.01")))}
+    assert report.needs_approval is False
     assert await world.ctx.pool.fetchval("SELECT status FROM deliveries LIMIT 1") is None
 
 
@@ -66,13 +65,62 @@ async def test_roles_and_territories_are_enforced(world: World) -> None:
         )
     alert_id = await sent(world)
     with pytest.raises(ForbiddenError, match="outside the territory"):
-        await lifecycle.status(world.ctx, world.gravelines, alert_id)
-    assert await lifecycle.list_alerts(world.ctx, world.gravelines, 10) == []
+        await status.status(world.ctx, world.gravelines, alert_id)
+    assert await status.list_alerts(world.ctx, world.gravelines, 10) == []
     # Gravelines draws a zone over Dunkerque: it still reaches only Gravelines' residents.
     theirs = await lifecycle.create(world.ctx, world.gravelines, draft(WIDE_ZONE), "t")
-    assert (await lifecycle.preview(world.ctx, world.gravelines, theirs))["recipients"] == 0
+    assert (await lifecycle.preview(world.ctx, world.gravelines, theirs)).recipients == 0
     # The intercommunality reaches everyone and reads every alert.
-    assert (await lifecycle.status(world.ctx, world.cud, alert_id))["recipients"] == 40
+    assert (await status.status(world.ctx, world.cud, alert_id)).recipients == 40
+
+
+async def test_status_and_list_json_keys_stay_those_the_readme_shows(world: World) -> None:
+    alert_id = await sent(world)
+    await followups.update(world.ctx, world.officer, alert_id, params={"message": "m"}, actor="t")
+    shown = jsonable_object(await status.status(world.ctx, world.officer, alert_id))
+    assert list(shown) == [
+        "alert",
+        "kind",
+        "parent",
+        "tenant",
+        "hazard",
+        "severity",
+        "exercise",
+        "status",
+        "recipients",
+        "created_by",
+        "approved_by",
+        "sent_at",
+        "expires_at",
+        "progress",
+        "followups",
+    ]
+    assert shown["progress"] == {"queued": 40, "in_doubt": 0, "rerouted": 0}
+    assert shown["followups"] == [
+        {
+            "id": alert_id + 1,
+            "message_kind": "update",
+            "status": "sent",
+            "recipients": 40,
+            "progress": {"queued": 40, "in_doubt": 0, "rerouted": 0},
+        }
+    ]
+    line = jsonable_object((await status.list_alerts(world.ctx, world.officer, 1))[0])
+    assert list(line) == [
+        "id",
+        "parent_id",
+        "message_kind",
+        "hazard",
+        "severity",
+        "exercise",
+        "status",
+        "recipients",
+        "created_at",
+        "sent_at",
+        "tenant_code",
+        "sent",
+    ]
+    assert line["sent"] == "0"  # numeric in PostgreSQL: text in JSON, as it always was
 
 
 async def test_a_communes_zone_is_not_anothers(world: World) -> None:
@@ -168,8 +216,8 @@ async def test_the_all_clear_reaches_the_same_set_and_closes_the_alert(world: Wo
     first, second = fake.received[:40], fake.received[40:]
     assert {m.to for m in first} == {m.to for m in second}
     assert all(m.text.startswith(("FIN D'ALERTE", "ALL CLEAR")) for m in second)
-    status = await lifecycle.status(world.ctx, world.officer, alert_id)
-    assert status["status"] == "closed"
+    closed = await status.status(world.ctx, world.officer, alert_id)
+    assert closed.status == "closed"
     with pytest.raises(ConflictError, match="only a sent alert"):
         await followups.update(
             world.ctx, world.officer, alert_id, params={"message": "x"}, actor="t"
@@ -194,7 +242,7 @@ async def test_each_gets_their_language_or_french(world: World) -> None:
 async def test_a_cancelled_alert_stops_sending_at_once(world: World) -> None:
     alert_id = await sent(world, WIDE_ZONE)
     result = await followups.cancel(world.ctx, world.officer, alert_id, "t")
-    assert result == {"alerts": 1, "deliveries_stopped": 60}
+    assert result == followups.Cancelled(alerts=1, deliveries_stopped=60)
     fake = FakeGateway("fake")
     assert await Dispatcher(world.ctx.pool, [fake], worker="w", settings=NOW).drain() == 0
     assert fake.received == []
@@ -218,8 +266,8 @@ async def test_an_exercise_never_reaches_a_non_participant(world: World) -> None
     )
     assert result.update_id is not None
     assert await recipients_of(world.ctx.pool, result.update_id) <= participants
-    listed = await lifecycle.list_alerts(world.ctx, world.officer, 10)
-    assert [a["exercise"] for a in listed if a["id"] == alert_id] == [True]
+    listed = await status.list_alerts(world.ctx, world.officer, 10)
+    assert [a.exercise for a in listed if a.id == alert_id] == [True]
 
 
 async def test_bad_drafts_say_what_is_wrong_and_store_nothing(world: World) -> None:
@@ -257,7 +305,7 @@ async def test_an_alert_to_nobody_or_already_expired_is_refused(world: World) ->
         await lifecycle.create(world.ctx, world.officer, draft(NEAR_ZONE, expires_in_s=0), "t")
     empty_sea = circle((2.30, 51.20), 500)  # off the coast: nobody lives there
     alert_id = await lifecycle.create(world.ctx, world.officer, draft(empty_sea), "t")
-    assert (await lifecycle.preview(world.ctx, world.officer, alert_id))["recipients"] == 0
+    assert (await lifecycle.preview(world.ctx, world.officer, alert_id)).recipients == 0
     with pytest.raises(InputError, match="reaches nobody"):
         await lifecycle.send(world.ctx, world.officer, alert_id, "t")
-    assert (await lifecycle.status(world.ctx, world.officer, alert_id))["status"] == "draft"
+    assert (await status.status(world.ctx, world.officer, alert_id)).status == "draft"

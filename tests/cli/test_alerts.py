@@ -18,7 +18,7 @@ CIRCLE = f"{DUNKERQUE[0]},{DUNKERQUE[1]},500"
 
 
 async def token_for(pool: asyncpg.Pool, code: str, role: str) -> str:
-    _, new = await operators.create_operator(
+    new = await operators.create_operator(
         pool, tenant_code=code, name=f"{role} {code}", role=role, email=None, actor="test"
     )
     return new.token

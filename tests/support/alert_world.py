@@ -44,10 +44,10 @@ class World:
 
 
 async def _operator(pool: asyncpg.Pool, code: str, name: str, role: str) -> Operator:
-    _, token = await operators.create_operator(
+    new = await operators.create_operator(
         pool, tenant_code=code, name=name, role=role, email=None, actor="test"
     )
-    found = await operators.authenticate(pool, token.token)
+    found = await operators.authenticate(pool, new.token)
     assert found is not None
     return found
 

@@ -1,0 +1,133 @@
+"""What ``alertd alert …`` shows a person: the preview, the confirmation prompt, what a follow-up
+did, the status with its progress lines, and the live line of ``--follow``. (``--json`` prints
+the same objects through ``out_json``.)"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+
+from alertd.alerts.followups import FollowUp
+from alertd.alerts.lifecycle import Preview
+from alertd.alerts.status import Status
+from alertd.cli.util import out, out_json
+from alertd.delivery import progress
+from alertd.errors import InputError
+from alertd.jsonable import jsonable_object
+
+FOLLOW_EVERY_S = 0.5
+LOG_EVERY_S = 5.0  # when the output is not a terminal, one progress line this often
+
+
+def _costs(cost_eur: Mapping[str, str]) -> str:
+    return ", ".join(f"{k} {v} EUR" for k, v in cost_eur.items()) or "no price set"
+
+
+def confirm(args: argparse.Namespace, report: Preview | None, what: str) -> None:
+    """Nothing goes out without a yes: typed at the prompt, or --yes for scripts."""
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"not a terminal: add --yes to {what} without being asked")
+    if report is not None:
+        prompt = (
+            f"{what.capitalize()} alert {report.alert} to {report.recipients} people "
+            f"({report.segments} SMS segments; {_costs(report.cost_eur)})"
+            + (" - EXERCICE" if report.exercise else "")
+            + "? Type yes: "
+        )
+    else:
+        prompt = f"{what.capitalize()}? Type yes: "
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    if sys.stdin.readline().strip().lower() not in ("yes", "y", "oui", "o"):
+        raise InputError("not confirmed: nothing was sent")
+
+
+def print_preview(report: Preview) -> None:
+    exercise = "  *** EXERCICE ***" if report.exercise else ""
+    out(
+        f"alert {report.alert} ({report.tenant}, {report.hazard}, "
+        f"{report.severity.replace('_', '-')}, {report.status}){exercise}"
+    )
+    out(
+        f"  recipients: {report.recipients} ({report.by_address} by address, "
+        f"{report.by_postcode} by postcode only); by language: "
+        + ", ".join(f"{k} {v}" for k, v in report.by_language.items())
+    )
+    for t in report.texts:
+        out(f"  [{t.lang}] {t.encoding}, {t.segments} segment(s): {t.text}")
+    eta = report.eta_seconds
+    out(
+        f"  {report.segments} SMS segments; cost: {_costs(report.cost_eur)}; time to send: "
+        + (f"about {progress._duration(eta)}" if eta is not None else "no gateway rate set")
+    )
+    if not report.recipients:
+        out(
+            "  nobody to alert: no active subscriber of this territory lives inside the zone "
+            "(check the zone, its CRS, the topics)"
+        )
+    if report.needs_approval:
+        out(
+            f"  needs a second operator's approval: more than {report.approval_threshold} "
+            "recipients"
+        )
+
+
+def print_followup(result: FollowUp, running: int, *, as_json: bool) -> None:
+    if as_json:
+        out_json({**jsonable_object(result), "daemons": running})
+        return
+    if result.update_id is not None:
+        out(f"update {result.update_id}: to the {result.update_recipients} people who hold it")
+    if result.all_clear_id is not None:
+        out(f"all-clear {result.all_clear_id}: to {result.all_clear_recipients} people")
+    if result.newcomers:
+        out(f"the alert itself: to {result.newcomers} people newly inside the zone")
+
+
+def print_status(report: Status, per_second: float | None = None) -> None:
+    exercise = "  *** EXERCICE ***" if report.exercise else ""
+    out(
+        f"alert {report.alert} ({report.kind}, {report.tenant}, {report.hazard}, "
+        f"{report.status}){exercise}: {report.recipients} recipients"
+    )
+    out("  " + progress.line(progress.from_counts(report.progress, per_second)))
+    for child in report.followups:
+        line = progress.line(progress.from_counts(child.progress))
+        out(f"  {child.message_kind} {child.id} ({child.status}): {line}")
+
+
+async def follow(
+    fetch: Callable[[], Awaitable[Status]], report: Status, *, as_json: bool
+) -> tuple[Status, float | None]:
+    """Redraw the progress line until nothing is left to send (Ctrl-C stops watching, not the
+    alert). Returns the last status and the pace measured, in messages per second."""
+    tty = sys.stdout.isatty() and not as_json
+    last_line = 0.0
+    pace = progress.Pace()
+    per_second: float | None = None
+    try:
+        while True:
+            state = progress.from_counts(report.progress)
+            state = replace(state, per_second=pace.update(time.monotonic(), state.handed))
+            per_second = state.per_second
+            if tty:
+                sys.stdout.write("\r" + progress.line(state) + "\033[K")
+                sys.stdout.flush()
+            elif not as_json and time.monotonic() - last_line >= LOG_EVERY_S:
+                out(progress.line(state))
+                last_line = time.monotonic()
+            if state.done and report.recipients is not None:
+                break
+            await asyncio.sleep(FOLLOW_EVERY_S)
+            report = await fetch()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    if tty:
+        out()
+    return report, per_second
