@@ -1,2 +1,2 @@
-"""Alerts from draft to all-clear: the lifecycle (preview, approval, send), follow-ups, the texts,
-and the stored hazard zones they target."""
+"""Alerts from draft to all-clear: the lifecycle (preview, approval, send), their status,
+follow-ups, the texts and templates, and the stored hazard zones they target."""

@@ -1,7 +1,7 @@
 """``alertd demo``: a marine-submersion alert end to end, then its all-clear, on the embedded
 PostgreSQL (or DATABASE_URL), through in-process fake gateways.
 
-It builds the demo territory (alertd/demo_world.py), drafts the alert as the duty officer,
+It builds the demo territory (tools/demo_world.py), drafts the alert as the duty officer,
 previews it, sends it (a second operator approves it: it reaches more people than one may alert
 alone), runs the dispatch loop and the receipt consumers of ``alertd serve`` with a live progress
 line until every recipient's receipt is in, gives the all-clear to the same people, and prints a
