@@ -64,7 +64,7 @@ def print_preview(report: Preview) -> None:
     eta = report.eta_seconds
     out(
         f"  {report.segments} SMS segments; cost: {_costs(report.cost_eur)}; time to send: "
-        + (f"about {progress._duration(eta)}" if eta is not None else "no gateway rate set")
+        + (f"about {progress.duration(eta)}" if eta is not None else "no gateway rate set")
     )
     if not report.recipients:
         out(

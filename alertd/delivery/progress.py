@@ -88,7 +88,7 @@ def bar(p: Progress, width: int = 30) -> str:
 
 def line(p: Progress, width: int = 30) -> str:
     eta = p.eta_s
-    eta_text = "done" if p.done else "ETA ?" if eta is None else f"ETA {_duration(eta)}"
+    eta_text = "done" if p.done else "ETA ?" if eta is None else f"ETA {duration(eta)}"
     share = f"{100 * (p.total - p.queued) / p.total:5.1f} %" if p.total else "  -  "
     return (
         f"{bar(p, width)} {share}  queued {p.queued}  submitted {p.submitted}  "
@@ -98,7 +98,7 @@ def line(p: Progress, width: int = 30) -> str:
     )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     s = round(seconds)
     if s < 60:
         return f"{s} s"

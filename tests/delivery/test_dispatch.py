@@ -66,6 +66,10 @@ async def test_an_open_circuit_fails_over_to_the_next_gateway(
     pool, _ = queued
     primary, backup = FakeGateway("primary"), FakeGateway("backup")
     primary.outage = True
+    # Open at the first failure: with the default threshold, a first chunk answered before the
+    # other batches' failures came in saw a closed circuit and took the outage's retry-after (5 s),
+    # longer than drain() waits, under a loaded machine.
+    primary.breaker.threshold = 1
     dispatcher = Dispatcher(pool, [primary, backup], worker="w1", settings=NOW)
     await dispatcher.drain()
     assert primary.received == []
