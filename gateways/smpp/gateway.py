@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import structlog
 
 from gateways.base import Event, Limits, Message, Receipt, SubmitResult
-from gateways.breaker import CircuitBreaker
-from gateways.limits import Clock, RateLimiter, SystemClock, Window
+from gateways.breaker import Answer, CircuitBreaker, fault
+from gateways.events import EventQueue
+from gateways.limits import Clock, Pacer, SystemClock
 from gateways.smpp.bodies import MessageIdResp, ShortMessage
 from gateways.smpp.codes import (
     CommandId,
@@ -46,7 +47,6 @@ log = structlog.get_logger("gateways.smpp")
 
 THROTTLE_RETRY_AFTER = 1.0  # first back-off when throttled; doubles while it lasts
 MAX_THROTTLE_RETRY_AFTER = 60.0
-FAULT_RETRY_AFTER = 5.0  # after a timeout, a lost connection, a system error
 
 
 def address(number: str) -> tuple[str, int, int]:
@@ -56,12 +56,6 @@ def address(number: str) -> tuple[str, int, int]:
     if number.isdigit():
         return number, Ton.UNKNOWN, Npi.ISDN
     return number, Ton.ALPHANUMERIC, Npi.UNKNOWN
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    result: SubmitResult
-    healthy: bool  # False: the SMSC's fault, the breaker counts it
 
 
 class SmppGateway:
@@ -112,9 +106,8 @@ class SmppGateway:
             clock=self.clock,
             deliver=self._delivered,
         )
-        self._rate = RateLimiter(rate, clock=self.clock)
-        self._window = Window(window)
-        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._pacer = Pacer(self.limits, self.clock)
+        self._events = EventQueue()
         self._concat_ref = random.randrange(256)  # noqa: S311 - a label, not a secret
         self._throttled = 0  # throttled answers in a row, for the back-off
 
@@ -130,6 +123,7 @@ class SmppGateway:
 
     async def start(self) -> None:
         """Connect and bind; raises SmppError (SmppBindError when refused) saying why."""
+        self._events.open()
         await self.session.open()
 
     async def close(self) -> None:
@@ -137,7 +131,7 @@ class SmppGateway:
         if self.closed:
             return
         await self.session.close()
-        await self._events.put(None)
+        self._events.close()
 
     async def check(self) -> str:
         """Bind if need be, then one enquire_link round trip."""
@@ -151,13 +145,8 @@ class SmppGateway:
     async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 
-    async def events(self) -> AsyncIterator[Event]:
-        while True:
-            event = await self._events.get()
-            if event is None:
-                self._events.put_nowait(None)  # every later reader ends too
-                return
-            yield event
+    def events(self) -> AsyncIterator[Event]:
+        return self._events.events()
 
     # -- what the SMSC delivers ------------------------------------------------------------------
 
@@ -167,8 +156,7 @@ class SmppGateway:
         try:
             receipt = receipt_of(sm)
             if receipt is None:
-                self._events.put_nowait(inbound_of(self.name, sm, now))
-                return CommandStatus.ESME_ROK
+                return self._publish(inbound_of(self.name, sm, now))
         except PduError as error:
             log.warning("smpp_bad_deliver_sm", gateway=self.name, error=str(error))
             return error.status
@@ -177,8 +165,12 @@ class SmppGateway:
             log.warning("smpp_unknown_receipt_state", gateway=self.name, stat=receipt.stat)
             return CommandStatus.ESME_ROK
         error_code = receipt.err if receipt.err not in (None, "", "0", "00", "000") else None
-        self._events.put_nowait(Receipt(self.name, receipt.message_id, status, now, error_code))
-        return CommandStatus.ESME_ROK
+        return self._publish(Receipt(self.name, receipt.message_id, status, now, error_code))
+
+    def _publish(self, event: Event) -> int:
+        if self._events.publish(event):
+            return CommandStatus.ESME_ROK
+        return CommandStatus.ESME_RSYSERR  # closing: the SMSC keeps it and delivers it again
 
     # -- one message -----------------------------------------------------------------------------
 
@@ -211,32 +203,27 @@ class SmppGateway:
             bodies = self._bodies(message)
         except PduError as error:
             return SubmitResult.rejected(message.ref, f"{self.name}: {error}")
-        if not self.breaker.allow():
-            return SubmitResult.retry(
-                message.ref, f"gateway {self.name}: circuit open", self.breaker.cooldown
-            )
-        await self._rate.acquire(max(message.segments, len(bodies)))
+        if (refused := self.breaker.refusal(self.name, message.ref)) is not None:
+            return refused
+        await self._pacer.wait(max(message.segments, len(bodies)))
         answer = await self._send(message.ref, bodies)
-        self.breaker.record(
-            answer.healthy, gateway=self.name, ref=message.ref, reason=answer.result.reason
-        )
-        return answer.result
+        return self.breaker.record(answer, gateway=self.name, ref=message.ref)
 
-    async def _send(self, ref: str, bodies: list[ShortMessage]) -> _Answer:
+    async def _send(self, ref: str, bodies: list[ShortMessage]) -> Answer:
         first_id: str | None = None
         for number, body in enumerate(bodies, start=1):
             part = f" (part {number} of {len(bodies)})" if len(bodies) > 1 else ""
             try:
                 link = await self.session.ready()
-                async with self._window.slot():
+                async with self._pacer.slot():
                     answer = await self.session.request(link, CommandId.SUBMIT_SM, body)
             except SmppError as error:
-                return _fault(ref, f"{error}{part}")
+                return fault(ref, f"{error}{part}")
             except TimeoutError:
                 timeout = self.session.timeout
-                return _fault(ref, f"{self.name}: no submit_sm_resp within {timeout:g} s{part}")
+                return fault(ref, f"{self.name}: no submit_sm_resp within {timeout:g} s{part}")
             except Lost as error:
-                return _fault(ref, f"{self.name}: connection lost, in doubt ({error}){part}")
+                return fault(ref, f"{self.name}: connection lost, in doubt ({error}){part}")
             outcome = self._outcome(ref, answer, part)
             if outcome is not None:
                 return outcome
@@ -245,26 +232,22 @@ class SmppGateway:
                 first_id = answer.body.message_id
         self._throttled = 0
         assert first_id is not None  # noqa: S101 - bodies is never empty
-        return _Answer(SubmitResult.accepted(ref, first_id), True)
+        return Answer(SubmitResult.accepted(ref, first_id), True)
 
-    def _outcome(self, ref: str, answer: Pdu, part: str) -> _Answer | None:
+    def _outcome(self, ref: str, answer: Pdu, part: str) -> Answer | None:
         """None when the part was accepted, else the message's result."""
         status = answer.command_status
         if answer.command_id == CommandId.GENERIC_NACK:
-            return _fault(ref, f"{self.name}: generic_nack {status_name(status)}{part}")
+            return fault(ref, f"{self.name}: generic_nack {status_name(status)}{part}")
         if status == CommandStatus.ESME_ROK:
             if not isinstance(answer.body, MessageIdResp) or not answer.body.message_id:
-                return _fault(ref, f"{self.name}: submit_sm_resp without a message_id{part}")
+                return fault(ref, f"{self.name}: submit_sm_resp without a message_id{part}")
             return None
         reason = f"{self.name}: {status_name(status)}{part}"
         if status in (CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL):
             after = min(THROTTLE_RETRY_AFTER * 2**self._throttled, MAX_THROTTLE_RETRY_AFTER)
             self._throttled += 1
-            return _Answer(SubmitResult.retry(ref, reason, after), True)
+            return Answer(SubmitResult.retry(ref, reason, after), True)
         if is_temporary(status) or status == CommandStatus.ESME_RINVBNDSTS:
-            return _fault(ref, reason)
-        return _Answer(SubmitResult.rejected(ref, reason), True)
-
-
-def _fault(ref: str, reason: str) -> _Answer:
-    return _Answer(SubmitResult.retry(ref, reason, FAULT_RETRY_AFTER), False)
+            return fault(ref, reason)
+        return Answer(SubmitResult.rejected(ref, reason), True)
