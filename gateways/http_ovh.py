@@ -254,8 +254,9 @@ class OvhGateway(HttpGateway):
 
     # -- delivery reports ----------------------------------------------------------------------
 
-    def webhook_app(self) -> web.Application:
-        """GET or POST /dlr?id=…&dlr=…[&token=…]: OVH's delivery report callback."""
+    def webhook_app(self, public_url: str | None = None) -> web.Application:
+        """GET or POST /dlr?id=…&dlr=…[&token=…]: OVH's delivery report callback. ``public_url``
+        is not needed: OVH does not sign its callbacks (the token authenticates them)."""
         app = web.Application()
         app[GATEWAY_KEY] = self
         app.router.add_route("GET", "/dlr", _dlr_handler)
