@@ -3,7 +3,8 @@
 The dispatcher hands a gateway a batch of messages and gets one result per message: accepted
 (with the gateway's message id), rejected for good (with the reason: a wrong number will stay
 wrong), or failed for now (with how long to wait). Delivery receipts and residents' replies come
-back as a stream of events. Rates are counted in SMS segments, as operators count them.
+back as a stream of events. Rates are counted in SMS segments, as operators count them. A gateway
+whose provider calls back over HTTP also offers `Webhooks`: the daemon mounts its application.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import enum
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # aiohttp only for the annotation: importing gateways.base stays light
+    from aiohttp import web
 
 
 class GatewayError(Exception):
@@ -109,4 +113,14 @@ class Gateway(Protocol):
 
     def health(self) -> str:
         """The circuit breaker's state: closed, open or half_open."""
+        ...
+
+
+@runtime_checkable
+class Webhooks(Protocol):
+    """A gateway whose provider calls back over HTTP (delivery receipts, inbound SMS)."""
+
+    def webhook_app(self, public_url: str | None) -> web.Application:
+        """The application the daemon mounts under /webhooks/<gateway name>/. ``public_url``:
+        its base URL as the provider calls it, when a proxy stands in front; None: as seen."""
         ...

@@ -4,17 +4,39 @@ Closed: everything goes through; after ``threshold`` failures in a row it opens.
 goes through (the dispatcher fails over to the next gateway) for ``cooldown`` seconds. Half-open:
 one probe goes through; success closes the breaker, failure opens it again. Rejections for good
 (a wrong number) are not failures of the gateway and are not recorded here.
+
+An adapter turns each message's answer into an `Answer`: the result and whether it shows the
+gateway healthy (it answered properly, even to refuse a number or to throttle) or at fault (a
+timeout, a lost connection, a server error: `fault`). Every answer is recorded: a half-open
+breaker's probe must end either way.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import structlog
 
+from gateways.base import SubmitResult
 from gateways.limits import Clock, SystemClock
 
 log = structlog.get_logger("gateways.breaker")
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+FAULT_RETRY_AFTER = 5.0  # seconds, after a gateway's fault when it does not say how long to wait
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One message's result and what it says of the gateway's health (False: its fault)."""
+
+    result: SubmitResult
+    healthy: bool
+
+
+def fault(ref: str, reason: str, after: float = FAULT_RETRY_AFTER) -> Answer:
+    """The gateway's fault: RETRY, and the breaker counts it."""
+    return Answer(SubmitResult.retry(ref, reason, after), False)
 
 
 class CircuitBreaker:
@@ -57,10 +79,19 @@ class CircuitBreaker:
         if self._opened_at is not None or self._failures >= self.threshold:
             self._opened_at = self.clock.now()
 
-    def record(self, healthy: bool, *, gateway: str, ref: str, reason: str | None) -> None:
-        """Count one answer; a fault is logged with the breaker's new state (never a number)."""
-        if healthy:
+    def refusal(self, gateway: str, ref: str) -> SubmitResult | None:
+        """None when a submission may go through now (see allow), else the RETRY to answer."""
+        if self.allow():
+            return None
+        return SubmitResult.retry(ref, f"gateway {gateway}: circuit open", self.cooldown)
+
+    def record(self, answer: Answer, *, gateway: str, ref: str) -> SubmitResult:
+        """Count one answer and pass its result on; a fault is logged with the breaker's new
+        state (never a number)."""
+        if answer.healthy:
             self.success()
-            return
+            return answer.result
         self.failure()
+        reason = answer.result.reason
         log.warning("gateway_fault", gateway=gateway, ref=ref, reason=reason, breaker=self.state)
+        return answer.result

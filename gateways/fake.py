@@ -25,7 +25,8 @@ from gateways.base import (
     SubmitResult,
 )
 from gateways.breaker import CircuitBreaker
-from gateways.limits import Clock, RateLimiter, SystemClock, Window
+from gateways.events import EventQueue
+from gateways.limits import Clock, Pacer, SystemClock
 
 
 class FakeGateway:
@@ -60,22 +61,22 @@ class FakeGateway:
         self.breaker = CircuitBreaker(clock=self.clock)
         self.received: list[Message] = []  # accepted messages, in order
         self.first_accepted_at: float | None = None  # clock time of the first acceptance
-        self._rate = RateLimiter(rate, clock=self.clock)
-        self._window = Window(window)
+        self._pacer = Pacer(self.limits, self.clock)
         self._rng = random.Random(seed)  # noqa: S311 - simulated faults, not secrets
         self._ids = itertools.count(1)
-        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._events = EventQueue()
         self._closed = asyncio.Event()
         self._pending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._closed.clear()
+        self._events.open()
 
     async def close(self) -> None:
         self._closed.set()
         for task in list(self._pending):
             task.cancel()
-        await self._events.put(None)
+        self._events.close()
 
     def health(self) -> str:
         return self.breaker.state
@@ -86,8 +87,7 @@ class FakeGateway:
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 
     async def _submit_one(self, message: Message) -> SubmitResult:
-        await self._rate.acquire(message.segments)
-        async with self._window.slot():
+        async with self._pacer.turn(message.segments):
             if self.hang:
                 await self._closed.wait()
                 return SubmitResult.retry(message.ref, "gateway closed while hanging", 1.0)
@@ -126,7 +126,7 @@ class FakeGateway:
             "absent subscriber" if failed else None,
         )
         if self.receipt_delay == 0:
-            self._events.put_nowait(receipt)
+            self._events.publish(receipt)
             return
         task = asyncio.get_running_loop().create_task(self._deliver(receipt))
         self._pending.add(task)
@@ -134,11 +134,11 @@ class FakeGateway:
 
     async def _deliver(self, receipt: Receipt) -> None:
         await self.clock.sleep(self.receipt_delay)
-        await self._events.put(receipt)
+        self._events.publish(receipt)
 
     def inject_inbound(self, sender: str, text: str, recipient: str | None = None) -> None:
         """A resident's SMS arrives (STOP, a reply)."""
-        self._events.put_nowait(
+        self._events.publish(
             Inbound(
                 self.name,
                 sender,
@@ -149,9 +149,5 @@ class FakeGateway:
             )
         )
 
-    async def events(self) -> AsyncIterator[Event]:
-        while True:
-            event = await self._events.get()
-            if event is None:
-                return
-            yield event
+    def events(self) -> AsyncIterator[Event]:
+        return self._events.events()

@@ -1,12 +1,12 @@
-"""What the HTTP provider adapters share: session ownership, limits, the breaker, the event queue.
+"""What the HTTP provider adapters share: session ownership, one request per message, the timeout.
 
 An HTTP adapter sends one request per message (the providers answer per recipient), each after
 the rate limiter (in segments) and inside the window, each bounded by a timeout: a provider that
 hangs costs the timeout and a RETRY, never a hang of the dispatcher. The circuit breaker counts
 the provider's faults (5xx, refused credentials, timeouts, broken connections); throttling and
 per-recipient rejections prove the provider is up and close it. Webhooks (delivery receipts,
-inbound SMS) are served by small aiohttp applications the daemon mounts; they feed the adapter's
-event queue.
+inbound SMS) are served by small aiohttp applications the daemon mounts (`gateways.base.Webhooks`);
+they feed the adapter's event queue.
 
 Phone numbers are never logged: log lines carry the caller's reference, never ``Message.to``.
 """
@@ -19,20 +19,16 @@ import email.utils
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
-import structlog
 
 from gateways.base import Event, Limits, Message, SubmitResult
-from gateways.breaker import CircuitBreaker
-from gateways.limits import Clock, RateLimiter, SystemClock, Window
-
-log = structlog.get_logger("gateways.http")
+from gateways.breaker import Answer, CircuitBreaker, fault
+from gateways.events import EventQueue
+from gateways.limits import Clock, Pacer, SystemClock
 
 DEFAULT_TIMEOUT = 10.0  # seconds for one request, connection included
-DEFAULT_RETRY_AFTER = 5.0  # when a provider fails without saying how long to wait
 THROTTLE_RETRY_AFTER = 1.0  # when a provider throttles without a Retry-After
 
 _DIGITS = re.compile(r"\+?\d[\d .-]{5,}\d")
@@ -61,20 +57,6 @@ def parse_retry_after(value: str | None, default: float, now: float | None = Non
     return max(0.0, when.timestamp() - wall)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One message's result and what it says of the provider's health: True (it answered
-    properly, even to refuse a number or to throttle), False (its fault: the breaker counts it).
-    Every request's answer closes or counts: a half-open breaker's probe must end either way."""
-
-    result: SubmitResult
-    healthy: bool
-
-
-def fault(ref: str, reason: str, after: float = DEFAULT_RETRY_AFTER) -> Answer:
-    return Answer(SubmitResult.retry(ref, reason, after), False)
-
-
 class HttpGateway(abc.ABC):
     """The base of the HTTP adapters: implements the Gateway protocol around ``_send``."""
 
@@ -98,15 +80,15 @@ class HttpGateway(abc.ABC):
         self.breaker = breaker or CircuitBreaker(clock=self.clock)
         self._given_session = session
         self._session: aiohttp.ClientSession | None = session
-        self._rate = RateLimiter(rate, clock=self.clock)
-        self._window = Window(window)
-        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._pacer = Pacer(self.limits, self.clock)
+        self._events = EventQueue()
         self.closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.closed = False
+        self._events.open()
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self.limits.window)
             self._session = aiohttp.ClientSession(connector=connector)
@@ -115,10 +97,10 @@ class HttpGateway(abc.ABC):
         if self.closed:
             return
         self.closed = True
+        self._events.close()
         if self._session is not None and self._session is not self._given_session:
             await self._session.close()  # ours: we close it; a handed one stays its owner's
         self._session = None
-        await self._events.put(None)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -137,22 +119,15 @@ class HttpGateway(abc.ABC):
     async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 
-    async def events(self) -> AsyncIterator[Event]:
-        while True:
-            event = await self._events.get()
-            if event is None:
-                return
-            yield event
+    def events(self) -> AsyncIterator[Event]:
+        return self._events.events()
 
     # -- for the webhooks ----------------------------------------------------------------------
 
     def publish(self, event: Event) -> bool:
         """Queue an event from a webhook; False when the gateway is closed (answer 503 so the
         provider tries again later, to a daemon that is running)."""
-        if self.closed:
-            return False
-        self._events.put_nowait(event)
-        return True
+        return self._events.publish(event)
 
     @staticmethod
     def now() -> datetime:
@@ -163,17 +138,11 @@ class HttpGateway(abc.ABC):
     async def _submit_one(self, message: Message) -> SubmitResult:
         if self.closed:
             return SubmitResult.retry(message.ref, f"gateway {self.name} is closed", 1.0)
-        if not self.breaker.allow():
-            return SubmitResult.retry(
-                message.ref, f"gateway {self.name}: circuit open", self.breaker.cooldown
-            )
-        await self._rate.acquire(message.segments)
-        async with self._window.slot():
+        if (refused := self.breaker.refusal(self.name, message.ref)) is not None:
+            return refused
+        async with self._pacer.turn(message.segments):
             answer = await self._guarded_send(message)
-        self.breaker.record(
-            answer.healthy, gateway=self.name, ref=message.ref, reason=answer.result.reason
-        )
-        return answer.result
+        return self.breaker.record(answer, gateway=self.name, ref=message.ref)
 
     async def _guarded_send(self, message: Message) -> Answer:
         try:

@@ -35,14 +35,11 @@ import structlog
 from aiohttp import web
 
 from gateways.base import GatewayError, Inbound, Message, Receipt, ReceiptStatus, SubmitResult
-from gateways.breaker import CircuitBreaker
+from gateways.breaker import FAULT_RETRY_AFTER, Answer, CircuitBreaker, fault
 from gateways.http_common import (
-    DEFAULT_RETRY_AFTER,
     DEFAULT_TIMEOUT,
     THROTTLE_RETRY_AFTER,
-    Answer,
     HttpGateway,
-    fault,
     parse_retry_after,
     scrub,
 )
@@ -250,15 +247,16 @@ class OvhGateway(HttpGateway):
             )
         if status == 400:
             return Answer(SubmitResult.rejected(ref, f"ovh refused the message: {said}"), True)
-        wait = parse_retry_after(retry_after, DEFAULT_RETRY_AFTER)
+        wait = parse_retry_after(retry_after, FAULT_RETRY_AFTER)
         if status >= 500:
             return fault(ref, f"ovh server error ({said})", wait)
         return fault(ref, f"ovh refused the request ({status}: {said})", wait)
 
     # -- delivery reports ----------------------------------------------------------------------
 
-    def webhook_app(self) -> web.Application:
-        """GET or POST /dlr?id=…&dlr=…[&token=…]: OVH's delivery report callback."""
+    def webhook_app(self, public_url: str | None = None) -> web.Application:
+        """GET or POST /dlr?id=…&dlr=…[&token=…]: OVH's delivery report callback. ``public_url``
+        is not needed: OVH does not sign its callbacks (the token authenticates them)."""
         app = web.Application()
         app[GATEWAY_KEY] = self
         app.router.add_route("GET", "/dlr", _dlr_handler)

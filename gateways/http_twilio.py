@@ -28,14 +28,11 @@ import aiohttp
 from aiohttp import web
 
 from gateways.base import GatewayError, Inbound, Message, Receipt, ReceiptStatus, SubmitResult
-from gateways.breaker import CircuitBreaker
+from gateways.breaker import FAULT_RETRY_AFTER, Answer, CircuitBreaker, fault
 from gateways.http_common import (
-    DEFAULT_RETRY_AFTER,
     DEFAULT_TIMEOUT,
     THROTTLE_RETRY_AFTER,
-    Answer,
     HttpGateway,
-    fault,
     parse_retry_after,
     scrub,
 )
@@ -194,7 +191,7 @@ class TwilioGateway(HttpGateway):
         if isinstance(code, int) and code in RECIPIENT_ERRORS:
             reason = f"twilio {code}: {RECIPIENT_ERRORS[code]}"
             return Answer(SubmitResult.rejected(ref, reason), True)
-        wait = parse_retry_after(retry_after, DEFAULT_RETRY_AFTER)
+        wait = parse_retry_after(retry_after, FAULT_RETRY_AFTER)
         if status >= 500:
             return fault(ref, f"twilio server error ({detail})", wait)
         return fault(ref, f"twilio refused the request ({detail})", wait)

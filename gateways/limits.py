@@ -6,6 +6,7 @@ it may go, and the next request's instant moves on by n / rate. Requests are the
 the order they ask (fair between concurrent senders), the long-run rate is exact (no drift from
 sleep granularity: the schedule is kept in the limiter, not in the sleeps), and a burst is bounded
 by ``burst`` segments. The window bounds how many submissions await the gateway's answer at once.
+A `Pacer` holds both for one gateway: every adapter's submissions go through it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
+
+from gateways.base import Limits
 
 
 class Clock(Protocol):
@@ -79,6 +82,28 @@ class Window:
                 yield
             finally:
                 self.in_flight -= 1
+
+
+class Pacer:
+    """A gateway's contract kept: the rate, in segments, then a slot in the window."""
+
+    def __init__(self, limits: Limits, clock: Clock) -> None:
+        self.rate = RateLimiter(limits.rate, clock=clock)
+        self.window = Window(limits.window)
+
+    async def wait(self, segments: float) -> None:
+        """The rate alone, for a submission sent in several parts (each in its own slot)."""
+        await self.rate.acquire(segments)
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        return self.window.slot()
+
+    @asynccontextmanager
+    async def turn(self, segments: float) -> AsyncIterator[None]:
+        """Wait for the rate, then hold a window slot while the submission awaits its answer."""
+        await self.rate.acquire(segments)
+        async with self.window.slot():
+            yield
 
 
 class ManualClock:

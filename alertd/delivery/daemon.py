@@ -31,9 +31,7 @@ from alertd.logs import get_logger, mask_phone
 from alertd.store.database import open_database
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt
-from gateways.http_ovh import OvhGateway
-from gateways.http_twilio import TwilioGateway
+from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt, Webhooks
 from templates import Catalog, segments
 
 log = get_logger(__name__)
@@ -184,10 +182,8 @@ async def _webhooks(config: ServeConfig, gateways: Sequence[Gateway]) -> AsyncIt
 
 
 def _webhook_app(gateway: Gateway, public_url: str) -> web.Application | None:
-    if isinstance(gateway, TwilioGateway):
+    if isinstance(gateway, Webhooks):
         return gateway.webhook_app(public_url or None)
-    if isinstance(gateway, OvhGateway):
-        return gateway.webhook_app()
     return None
 
 

@@ -10,17 +10,21 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
-from alertd.config import Config, load_config, with_overrides
+from alertd.config import Config, ServeConfig, load_config, with_overrides
 from alertd.delivery import daemon, inbound, outbox
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
-from gateways.base import Inbound
+from gateways.base import Inbound, Receipt, ReceiptStatus, Webhooks
 from gateways.fake import FakeGateway
+from gateways.http_ovh import OvhGateway
+from gateways.http_twilio import SIGNATURE_HEADER, TwilioGateway, twilio_signature
 from templates import Catalog
+from tests.support.gateway_contract import next_events
 from tests.support.seed import seed_alert
 
 FAKE = '[gateways.demo]\nkind = "fake"\n'
@@ -194,3 +198,46 @@ async def test_receipts_come_back_through_the_webhooks(
         stop.set()
         assert await asyncio.wait_for(task, 30) == 0
     assert counts == {"delivered": 50, "in_doubt": 0, "rerouted": 0}
+
+
+async def test_gateways_that_offer_webhooks_are_mounted_the_others_are_not() -> None:
+    """The daemon mounts what a gateway offers (gateways.base.Webhooks), whatever its class:
+    Twilio and OVH under /webhooks/<name>/ (Twilio's with the public URL its signatures cover),
+    the fake gateway, which offers none, nowhere."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    public = "https://alertd.example.org"
+    twilio = TwilioGateway("tw", account_sid="ACtest", auth_token="tok", from_number="+33600")
+    ovh = OvhGateway(
+        "ovh",
+        application_key="ak",
+        application_secret="as",
+        consumer_key="ck",
+        service_name="sms-1",
+        callback_token="secret",
+    )
+    fake = FakeGateway("fake")
+    assert isinstance(twilio, Webhooks) and isinstance(ovh, Webhooks)
+    assert not isinstance(fake, Webhooks)
+    form = {"MessageSid": "SM1", "MessageStatus": "delivered"}
+    signed = {
+        SIGNATURE_HEADER: twilio_signature("tok", f"{public}/webhooks/tw/status", form.items())
+    }
+    serve = ServeConfig(webhook_listen=f"127.0.0.1:{port}", public_url=public)
+    base = f"http://127.0.0.1:{port}/webhooks"
+    async with daemon._webhooks(serve, [twilio, ovh, fake]), aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/tw/status", data=form, headers=signed) as answer:
+            assert answer.status == 204
+        dlr = {"id": "7", "dlr": "1", "token": "secret"}
+        async with http.get(f"{base}/ovh/dlr", params=dlr) as answer:
+            assert answer.status == 204
+        async with http.get(f"{base}/fake/dlr", params=dlr) as answer:
+            assert answer.status == 404
+    for gateway, message_id in ((twilio, "SM1"), (ovh, "7")):
+        [event] = await next_events(gateway, 1)
+        assert isinstance(event, Receipt)
+        assert (event.message_id, event.status) == (message_id, ReceiptStatus.DELIVERED)
+        await gateway.close()

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from gateways.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from gateways.limits import ManualClock, RateLimiter, Window
+from gateways.base import Limits, Outcome, SubmitResult
+from gateways.breaker import CLOSED, HALF_OPEN, OPEN, Answer, CircuitBreaker, fault
+from gateways.limits import ManualClock, Pacer, RateLimiter, Window
 
 
 async def test_ten_thousand_at_500_per_second_take_twenty_seconds() -> None:
@@ -78,6 +79,28 @@ async def test_window_bounds_what_is_in_flight() -> None:
     assert (peak, window.in_flight) == (3, 0)
 
 
+async def test_pacer_keeps_the_rate_then_the_window() -> None:
+    clock = ManualClock()
+    pacer = Pacer(Limits(rate=10, window=2), clock)
+    gate = asyncio.Event()
+    started: list[float] = []
+
+    async def submit() -> None:
+        async with pacer.turn(1):
+            started.append(clock.now())
+            await gate.wait()
+
+    start = clock.now()
+    tasks = [asyncio.create_task(submit()) for _ in range(4)]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert pacer.window.in_flight == 2  # the others have their instant, and wait for a slot
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert len(started) == 4 and pacer.window.in_flight == 0
+    assert clock.now() - start >= 0.3 - 1e-9  # 4 segments at 10 a second, burst 1
+
+
 def test_breaker_opens_after_failures_and_probes_after_cooldown() -> None:
     clock = ManualClock()
     breaker = CircuitBreaker(threshold=3, cooldown=30, clock=clock)
@@ -104,3 +127,16 @@ def test_a_success_resets_the_count() -> None:
         breaker.failure()
         breaker.success()
     assert breaker.state == CLOSED
+
+
+def test_breaker_records_answers_and_refuses_while_open() -> None:
+    breaker = CircuitBreaker(threshold=2, cooldown=30, clock=ManualClock())
+    ok = Answer(SubmitResult.accepted("d1", "m1"), True)
+    assert breaker.refusal("gw", "d1") is None
+    assert breaker.record(ok, gateway="gw", ref="d1") is ok.result
+    for ref in ("d2", "d3"):
+        result = breaker.record(fault(ref, "timeout"), gateway="gw", ref=ref)
+        assert (result.outcome, result.retry_after) == (Outcome.RETRY, 5.0)
+    refused = breaker.refusal("gw", "d4")
+    assert refused is not None and refused.reason == "gateway gw: circuit open"
+    assert refused.retry_after == 30

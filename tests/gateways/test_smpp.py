@@ -22,10 +22,18 @@ import pytest
 import smpp34
 from structlog.testing import capture_logs
 
-from gateways import smpp_pdu as pdu
 from gateways.base import Gateway, Inbound, Message, Outcome, Receipt, ReceiptStatus
 from gateways.breaker import CircuitBreaker
-from gateways.smpp import SmppBindError, SmppGateway, data_coding_for, split_text
+from gateways.smpp import (
+    SmppBindError,
+    SmppGateway,
+    bodies,
+    codes,
+    data_coding_for,
+    pdu,
+    split_text,
+    tlv,
+)
 from tests.support.gateway_contract import GOOD, UNALLOCATED, GatewayContract, next_events
 
 WAIT = 5.0  # seconds any single wait may take before the test fails
@@ -92,9 +100,9 @@ class Sim:
             )
         )
         if event.destination_addr == UNALLOCATED.removeprefix("+"):
-            event.reject(pdu.CommandStatus.ESME_RINVDSTADR)
+            event.reject(codes.CommandStatus.ESME_RINVDSTADR)
         elif self.mode == "throttle":
-            event.reject(pdu.CommandStatus.ESME_RTHROTTLED)
+            event.reject(codes.CommandStatus.ESME_RTHROTTLED)
         elif self.mode == "hold":
             self.held.put_nowait(event)
         else:
@@ -118,8 +126,8 @@ class Sim:
         tlvs = []
         if self.receipt_form == "tlv":
             tlvs = [
-                smpp34.Tlv(pdu.Tag.RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
-                smpp34.Tlv(pdu.Tag.MESSAGE_STATE, bytes([2])),
+                smpp34.Tlv(tlv.Tag.RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
+                smpp34.Tlv(tlv.Tag.MESSAGE_STATE, bytes([2])),
             ]
             text = "receipt"  # the TLVs carry it all
         self.spawn(
@@ -128,7 +136,7 @@ class Sim:
                 text.encode(),
                 source_addr=event.destination_addr,
                 source_addr_ton=1,
-                esm_class=pdu.ESM_DELIVERY_RECEIPT,
+                esm_class=codes.ESM_DELIVERY_RECEIPT,
                 tlvs=tlvs,
             )
         )
@@ -203,13 +211,13 @@ async def test_a_two_part_ucs2_message_goes_as_two_submits_with_the_udh() -> Non
         "Crue de l\N{RIGHT SINGLE QUOTATION MARK}Aa : évacuez les rez-de-chaussée du quai, "
         "montez à l\N{RIGHT SINGLE QUOTATION MARK}étage. "
     ) * 2  # 140 characters
-    assert data_coding_for(text) == pdu.DataCoding.UCS2
+    assert data_coding_for(text) == codes.DataCoding.UCS2
     async with sim() as smsc, bound(smsc.port) as gateway:
         [result] = await gateway.submit([msg(text=text, segments=3)])
         assert result.outcome is Outcome.ACCEPTED
         parts = smsc.submits
         assert [p.data_coding for p in parts] == [8, 8, 8]  # 140 UCS-2 units: 67 + 67 + 6
-        assert all(p.esm_class & pdu.ESM_UDHI for p in parts)
+        assert all(p.esm_class & codes.ESM_UDHI for p in parts)
         udhs = [p.short_message[:6] for p in parts]
         ref = udhs[0][3]
         assert udhs == [bytes((5, 0, 3, ref, 3, n)) for n in (1, 2, 3)]
@@ -219,7 +227,7 @@ async def test_a_two_part_ucs2_message_goes_as_two_submits_with_the_udh() -> Non
 
 async def test_two_parts_exactly_and_gsm7_escapes_are_not_cut() -> None:
     text = "€" * 100  # 200 septets: the euro sign is an escape (1B 65)
-    parts = split_text(text, pdu.DataCoding.DEFAULT)
+    parts = split_text(text, codes.DataCoding.DEFAULT)
     assert [len(p) for p in parts] == [76, 24]  # 152 septets, then the rest; 153 would cut one
     async with sim() as smsc, bound(smsc.port) as gateway:
         two = "Fenêtres fermées. " * 5  # 90 UCS-2 units: two parts
@@ -231,10 +239,10 @@ async def test_two_parts_exactly_and_gsm7_escapes_are_not_cut() -> None:
 
 def test_surrogate_pairs_are_never_split() -> None:
     text = "a" + "🌊" * 40  # 81 UTF-16 units
-    parts = split_text(text, pdu.DataCoding.UCS2)
+    parts = split_text(text, codes.DataCoding.UCS2)
     assert "".join(parts) == text
     assert all(len(p.encode("utf-16-be")) <= 134 for p in parts)
-    assert split_text("court", pdu.DataCoding.DEFAULT) == ["court"]
+    assert split_text("court", codes.DataCoding.DEFAULT) == ["court"]
 
 
 async def test_message_payload_option_sends_one_submit() -> None:
@@ -244,7 +252,7 @@ async def test_message_payload_option_sends_one_submit() -> None:
         assert result.outcome is Outcome.ACCEPTED
         [sent] = smsc.submits
         assert sent.short_message == b""
-        assert sent.tlvs[pdu.Tag.MESSAGE_PAYLOAD].decode("gsm03.38") == text
+        assert sent.tlvs[tlv.Tag.MESSAGE_PAYLOAD].decode("gsm03.38") == text
 
 
 async def test_throttled_is_retried_later_and_is_not_a_breaker_failure() -> None:
@@ -391,7 +399,7 @@ class Peer:
     def answer(
         self, request: smpp34.RawPdu | smpp34.SubmitSm | smpp34.DeliverSm, command: int, **kw: Any
     ) -> None:
-        self.send(pdu.Pdu(pdu.CommandId(command), request.sequence_number, **kw))
+        self.send(pdu.Pdu(codes.CommandId(command), request.sequence_number, **kw))
 
     async def answer_everything(self) -> None:
         """Answer each request with its bare response, until the client hangs up."""
@@ -404,9 +412,9 @@ class Peer:
 
     async def bind(self) -> None:
         request = await self.read()
-        assert request.command_id == pdu.CommandId.BIND_TRANSCEIVER
+        assert request.command_id == codes.CommandId.BIND_TRANSCEIVER
         self.answer(
-            request, pdu.CommandId.BIND_TRANSCEIVER_RESP, body=pdu.BindResp(system_id="RAW")
+            request, codes.CommandId.BIND_TRANSCEIVER_RESP, body=bodies.BindResp(system_id="RAW")
         )
 
 
@@ -436,10 +444,10 @@ async def test_wrong_password_is_a_clear_error_and_a_breaker_failure() -> None:
         peer = await asyncio.wait_for(peers.get(), WAIT)
         request = await peer.read()
         assert isinstance(request, smpp34.RawPdu)
-        assert request.command_id == pdu.CommandId.BIND_TRANSCEIVER
+        assert request.command_id == codes.CommandId.BIND_TRANSCEIVER
         assert request.body.startswith(b"alertd\0secret\0ALERT\0\x34")
-        status = pdu.CommandStatus.ESME_RINVPASWD
-        peer.answer(request, pdu.CommandId.BIND_TRANSCEIVER_RESP, command_status=status)
+        status = codes.CommandStatus.ESME_RINVPASWD
+        peer.answer(request, codes.CommandId.BIND_TRANSCEIVER_RESP, command_status=status)
         with pytest.raises(SmppBindError, match=r"refused the bind as 'alertd': ESME_RINVPASWD"):
             await asyncio.wait_for(starting, WAIT)
         assert gateway.health() == "open"
@@ -453,7 +461,7 @@ async def test_smsc_enquire_link_is_answered_and_garbage_gets_generic_nack() -> 
         peer = await asyncio.wait_for(peers.get(), WAIT)
         await peer.bind()
         await asyncio.wait_for(starting, WAIT)
-        peer.send(pdu.Pdu(pdu.CommandId.ENQUIRE_LINK, 77))
+        peer.send(pdu.Pdu(codes.CommandId.ENQUIRE_LINK, 77))
         answer = await peer.read()
         assert (answer.command_id, answer.sequence_number) == (0x80000015, 77)
         peer.send(struct.pack(">IIII", 16, 0x00000077, 0, 78))  # an unknown command
@@ -461,17 +469,17 @@ async def test_smsc_enquire_link_is_answered_and_garbage_gets_generic_nack() -> 
         assert isinstance(nack, smpp34.RawPdu)
         assert (nack.command_id, nack.command_status, nack.sequence_number) == (0x80000000, 3, 78)
         # a receipt whose text is not one: answered with an error, the stream goes on
-        bad = pdu.ShortMessage(destination_addr="x", esm_class=4, short_message=b"nonsense")
-        peer.send(pdu.Pdu(pdu.CommandId.DELIVER_SM, 79, bad))
+        bad = bodies.ShortMessage(destination_addr="x", esm_class=4, short_message=b"nonsense")
+        peer.send(pdu.Pdu(codes.CommandId.DELIVER_SM, 79, bad))
         answer = await peer.read()
         assert isinstance(answer, smpp34.RawPdu)
         assert (answer.command_id, answer.sequence_number) == (0x80000005, 79)
         assert answer.command_status != 0
-        inbound = pdu.ShortMessage(
+        inbound = bodies.ShortMessage(
             destination_addr="33700000001", source_addr="33612345678", source_addr_ton=1,
             data_coding=8, short_message="Arrêt".encode("utf-16-be"),
         )  # fmt: skip
-        peer.send(pdu.Pdu(pdu.CommandId.DELIVER_SM, 80, inbound))
+        peer.send(pdu.Pdu(codes.CommandId.DELIVER_SM, 80, inbound))
         answer = await peer.read()
         assert isinstance(answer, smpp34.RawPdu)
         assert (answer.command_id, answer.command_status) == (0x80000005, 0)
@@ -479,7 +487,7 @@ async def test_smsc_enquire_link_is_answered_and_garbage_gets_generic_nack() -> 
         assert isinstance(event, Inbound) and (event.sender, event.text) == (GOOD, "Arrêt")
         closing = asyncio.create_task(gateway.close())
         unbind = await peer.read()
-        peer.answer(unbind, pdu.CommandId.UNBIND_RESP)
+        peer.answer(unbind, codes.CommandId.UNBIND_RESP)
         await asyncio.wait_for(closing, WAIT)
 
 
@@ -500,7 +508,7 @@ async def test_timeout_and_generic_nack_come_back_retry() -> None:
             "MAIRIE",
             5,
         )
-        peer.send(pdu.generic_nack(submit.sequence_number, pdu.CommandStatus.ESME_RINVCMDLEN))
+        peer.send(pdu.generic_nack(submit.sequence_number, codes.CommandStatus.ESME_RINVCMDLEN))
         [nacked] = await asyncio.wait_for(sending, WAIT)
         assert nacked.outcome is Outcome.RETRY and "generic_nack" in (nacked.reason or "")
         sending = asyncio.create_task(gateway.submit([msg(ref="unanswered")]))
@@ -512,7 +520,7 @@ async def test_timeout_and_generic_nack_come_back_retry() -> None:
         assert gateway.health() == "open"  # two faults in a row
         closing = asyncio.create_task(gateway.close())
         unbind = await peer.read()
-        assert unbind.command_id == pdu.CommandId.UNBIND
+        assert unbind.command_id == codes.CommandId.UNBIND
         await asyncio.wait_for(closing, WAIT)  # no unbind_resp: it waits briefly, then closes
 
 
@@ -525,9 +533,9 @@ async def test_close_sends_unbind_and_waits_for_unbind_resp() -> None:
         await asyncio.wait_for(starting, WAIT)
         closing = asyncio.create_task(gateway.close())
         unbind = await peer.read()
-        assert unbind.command_id == pdu.CommandId.UNBIND
+        assert unbind.command_id == codes.CommandId.UNBIND
         assert not closing.done()
-        peer.answer(unbind, pdu.CommandId.UNBIND_RESP)
+        peer.answer(unbind, codes.CommandId.UNBIND_RESP)
         await asyncio.wait_for(closing, WAIT)
         assert await asyncio.wait_for(peer.reader.read(), WAIT) == b""  # socket closed
         [result] = await gateway.submit([msg()])
@@ -551,9 +559,9 @@ async def test_keep_alive_sends_enquire_link_and_reconnects_when_unanswered() ->
         await first.bind()
         await asyncio.wait_for(starting, WAIT)
         ping = await first.read()
-        assert ping.command_id == pdu.CommandId.ENQUIRE_LINK
-        first.answer(ping, pdu.CommandId.ENQUIRE_LINK_RESP)
-        assert (await first.read()).command_id == pdu.CommandId.ENQUIRE_LINK  # left unanswered
+        assert ping.command_id == codes.CommandId.ENQUIRE_LINK
+        first.answer(ping, codes.CommandId.ENQUIRE_LINK_RESP)
+        assert (await first.read()).command_id == codes.CommandId.ENQUIRE_LINK  # left unanswered
         assert await asyncio.wait_for(first.reader.read(), WAIT) == b""  # the client hung up
         second = await asyncio.wait_for(peers.get(), WAIT)  # and came back
         await second.bind()

@@ -10,37 +10,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateways.base import ReceiptStatus
-from gateways.smpp_pdu import (
+from gateways.smpp.bodies import Bind, BindResp, MessageIdResp, ShortMessage
+from gateways.smpp.codes import (
     ESM_UDHI,
-    MAX_PDU_LENGTH,
-    Bind,
-    BindResp,
     CommandId,
     CommandStatus,
     DataCoding,
-    DeliveryReceipt,
-    MessageIdResp,
     Npi,
-    Pdu,
     PduError,
-    ShortMessage,
-    Tag,
-    Tlv,
     Ton,
-    concatenated,
-    decode,
-    decode_text,
-    encode,
-    encode_text,
-    generic_nack,
     is_temporary,
-    parse_receipt_text,
-    receipt_of,
+    status_name,
+)
+from gateways.smpp.pdu import (
+    MAX_PDU_LENGTH,
+    Pdu,
+    decode,
+    encode,
+    generic_nack,
     respond,
     split_frames,
-    status_name,
-    with_payload,
 )
+from gateways.smpp.receipts import DeliveryReceipt, parse_receipt_text, receipt_of
+from gateways.smpp.text import concatenated, decode_text, encode_text, with_payload
+from gateways.smpp.tlv import Tag, Tlv
 
 
 def h(text: str) -> bytes:
