@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 
 import asyncpg
+import structlog
 
 from alertd import audit
 from alertd.config import SubscribersConfig
@@ -192,6 +193,13 @@ async def import_csv(
     pool: asyncpg.Pool, path: Path, tenant_code: str, config: SubscribersConfig, actor: str
 ) -> ImportReport:
     """Import subscribers from a CSV file into one tenant; see the README for the columns."""
+    with structlog.contextvars.bound_contextvars(tenant=tenant_code, file=path.name):
+        return await _import(pool, path, tenant_code, config, actor)
+
+
+async def _import(
+    pool: asyncpg.Pool, path: Path, tenant_code: str, config: SubscribersConfig, actor: str
+) -> ImportReport:
     started = time.perf_counter()
     with ExitStack() as stack:
         # The file first: a wrong path or header is reported before anything else is looked up.
@@ -225,7 +233,7 @@ async def import_csv(
                         rows=good,
                         report=report,
                     )
-                log.debug("subscribers.import.batch", rows=report.rows, tenant=tenant["code"])
+                log.debug("subscribers.import.batch", rows=report.rows)
     report.rejected.sort(key=lambda p: p.line)
     report.seconds = time.perf_counter() - started
     await audit.record(

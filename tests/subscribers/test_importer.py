@@ -6,6 +6,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from alertd.config import Config, with_overrides
 from alertd.errors import InputError, NotFoundError
@@ -233,3 +236,15 @@ def _scans(node: dict[str, object]) -> Iterator[tuple[object, object, object]]:
         yield node["Node Type"], node.get("Alias"), node.get("Index Name")
     for child in node.get("Plans", []):  # type: ignore[attr-defined]
         yield from _scans(child)
+
+
+async def test_every_line_an_import_logs_names_its_tenant_and_file(
+    loaded: asyncpg.Pool, config: Config, tmp_path: Path
+) -> None:
+    path = write(tmp_path, GOOD, name="gravelines.csv")
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        await importer.import_csv(loaded, path, "59273", config.subscribers, "test")
+    events = [e for e in logs if e["event"].startswith("subscribers.import.")]
+    assert {e["event"] for e in events} == {"subscribers.import.batch", "subscribers.import.done"}
+    assert {(e["tenant"], e["file"]) for e in events} == {("59273", "gravelines.csv")}
+    assert structlog.contextvars.get_contextvars() == {}  # bound for the import only
