@@ -43,6 +43,21 @@ def test_every_subcommand_has_help() -> None:
     assert {"demo", "db", "tenants", "operators", "subscribers"} <= set(groups)
 
 
+def test_every_command_registers_and_runs_a_handler() -> None:
+    # Commands are loaded one at a time when they run: load them all here, so that a broken
+    # command module is found by the tests and not by the first person who runs that command.
+    from alertd.cli.main import COMMANDS
+
+    parser = build_parser("*")
+    for c in COMMANDS:
+        with pytest.raises(SystemExit) as asked_help:
+            parser.parse_args([c.name, "--help"])
+        assert asked_help.value.code == 0
+    args = parser.parse_args(["alert", "status", "7", "--json"])
+    assert (args.handler.__module__, args.id, args.json) == ("alertd.cli.alerts", 7, True)
+    assert parser.parse_args(["serve"]).handler.__module__ == "alertd.cli.serve"
+
+
 def test_usage_error_is_one_line_and_exit_2() -> None:
     result = alertd("tenants", "add", "--code", "59183")
     assert result.returncode == 2
