@@ -4,7 +4,14 @@ One ``step`` claims a batch (life-safety first), stops what has expired, hands t
 gateway its attempt number points at (failover: after ``retries_per_gateway`` attempts a delivery
 moves to the next gateway by priority, skipping gateways whose circuit breaker is open), and
 records each gateway's results with one statement. Temporary failures come back later with
-exponential back-off and jitter; permanent ones fail at once with the gateway's reason.
+exponential back-off and jitter; permanent ones fail at once with the gateway's reason; results in
+doubt (the gateway may have sent them) follow the severity's policy in the record statement.
+
+Leases: each claim has its token. Each chunk's hand-over sends only the rows the claim still holds
+and, once a third of the lease has passed since the claim (or the last renewal), renews the lease
+of all the claim's rows this task has not recorded yet: a live daemon keeps what it is sending
+however slow its gateway, and rows it lost (it stalled past its lease and another daemon gave them
+back) are not sent by it.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class DispatchSettings:
 
 SEGMENTS_PER_MESSAGE = 2  # what the alert templates allow; rates are in segments
 LEASE_SHARE = 0.5  # of the lease a claimed batch may take to send
+RENEW_SHARE = 1 / 3  # of the lease after which a hand-over renews the rest of the claim
 
 
 def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> float:
@@ -58,7 +66,9 @@ def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> fl
 def claim_size(settings: DispatchSettings, gateways: Sequence[Gateway]) -> int:
     """How many deliveries to claim at once: the configured batch, but never more than the
     slowest rate-limited gateway can send well within the lease while the other batches in
-    flight share it; a lease that ran out under a live daemon would send those again."""
+    flight share it. The lease is renewed at hand-over, so this bound is about fairness between
+    daemons (and how long a dead daemon's rows wait), not about safety; gateways without a rate
+    (whose pace is their round trip) are not bounded here for the same reason."""
     rates = [g.limits.rate for g in gateways if g.limits.rate > 0]
     if not rates:
         return settings.batch
@@ -101,13 +111,15 @@ class Dispatcher:
 
     async def step(self) -> int:
         """Claim one batch and dispatch it; returns how many deliveries were claimed."""
+        claimed_at = time.monotonic()  # before the claim: the lease runs at least from then
         claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
         if not claimed:
             return 0
+        token = claimed[0].token
         now = datetime.now(UTC)
         expired = [c.id for c in claimed if c.expires_at is not None and c.expires_at <= now]
         if expired:
-            await outbox.expire(self.pool, self.worker, expired)
+            await outbox.expire(self.pool, token, expired)
         live = [c for c in claimed if c.id not in set(expired)]
         by_gateway: dict[Gateway | None, list[outbox.Claimed]] = defaultdict(list)
         for delivery in live:
@@ -118,12 +130,17 @@ class Dispatcher:
                 delivery.rerouted_from,
             )
             by_gateway[gateway].append(delivery)
-        await asyncio.gather(*(self._send_in_chunks(g, batch) for g, batch in by_gateway.items()))
+        await asyncio.gather(
+            *(self._send_in_chunks(g, batch, token, claimed_at) for g, batch in by_gateway.items())
+        )
         return len(claimed)
 
-    async def _send_in_chunks(self, gateway: Gateway | None, batch: list[outbox.Claimed]) -> None:
+    async def _send_in_chunks(
+        self, gateway: Gateway | None, batch: list[outbox.Claimed], token: int, renewed_at: float
+    ) -> None:
         """Record after every chunk: what a crash can leave accepted but unrecorded (in doubt)
-        is bounded by the gateway's window, shared by the batches in flight."""
+        is bounded by the gateway's window, shared by the batches in flight. The hand-over of a
+        chunk renews the lease of the rest when a third of it has passed."""
         size = (
             len(batch)
             if gateway is None
@@ -134,31 +151,59 @@ class Dispatcher:
             gateway="none" if gateway is None else gateway.name
         ):
             for first in range(0, len(batch), size):
-                await self._send(gateway, batch[first : first + size])
+                renew: list[int] = []
+                if time.monotonic() - renewed_at >= self.settings.lease_s * RENEW_SHARE:
+                    renewed_at = time.monotonic()
+                    renew = [c.id for c in batch[first:]]
+                await self._send(gateway, batch[first : first + size], token, renew)
 
-    async def _send(self, gateway: Gateway | None, batch: list[outbox.Claimed]) -> None:
+    async def _send(
+        self,
+        gateway: Gateway | None,
+        batch: list[outbox.Claimed],
+        token: int,
+        renew: Sequence[int] = (),
+    ) -> None:
         if gateway is None:  # every circuit open: try again later, through whichever recovers
             results = [
                 SubmitResult.retry(str(c.id), "every gateway's circuit is open", 0) for c in batch
             ]
             name, handed = "none", None
         else:
+            handover = await outbox.handover(
+                self.pool,
+                self.worker,
+                token,
+                [c.id for c in batch],
+                lease_s=self.settings.lease_s,
+                renew=renew,
+            )
+            if len(handover.held) < len(batch):
+                log.warning("dispatch.lease_lost", deliveries=len(batch) - len(handover.held))
+                batch = [c for c in batch if c.id in handover.held]
+                if not batch:
+                    return
             messages = [
                 Message(str(c.id), c.phone, c.text or "", segments(c.text or "")) for c in batch
             ]
-            handed = await outbox.handover(self.pool, self.worker, [c.id for c in batch])
+            handed = handover.id
             results = await gateway.submit(messages)
             name = gateway.name
         attempts = {str(c.id): c.attempts for c in batch}
         # A gateway whose circuit just opened will not be used next: its retry-after is moot.
         failing_over = gateway is None or gateway.health() == "open"
         results = [self._with_backoff(r, attempts[r.ref], failing_over) for r in results]
-        recorded = await outbox.record(self.pool, self.worker, name, results, handed)
+        recorded = await outbox.record(
+            self.pool, token, name, results, handed, attempts=[attempts[r.ref] for r in results]
+        )
+        if recorded.in_doubt:
+            log.warning("dispatch.in_doubt", deliveries=recorded.in_doubt)
         log.debug(
             "dispatch.batch",
             submitted=recorded.submitted,
             failed=recorded.failed,
             requeued=recorded.requeued,
+            in_doubt=recorded.in_doubt,
         )
 
     def _with_backoff(

@@ -2,8 +2,11 @@
 
 PostgreSQL is the only coordinator. Deliveries are written once per (alert, subscriber); daemons
 claim batches with ``FOR UPDATE SKIP LOCKED`` under a lease, and record each gateway batch with one
-statement, fenced by the lease so that a daemon that lost it changes nothing. The dispatch loop,
-failover and the in-doubt policy build on these operations.
+statement. Every claim carries its own token (``Claimed.token``): hand-over (which renews the lease
+and says which rows are still held), record and expiry are fenced by it, so that a daemon that lost
+a row, even to its own re-claim, changes nothing. The states and transitions of one delivery are
+tabled at the head of ``store/sql/outbox.sql``. The dispatch loop, failover and the in-doubt policy
+build on these operations.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class Claimed:
     priority: int
     attempts: int
     rerouted_from: str | None  # the gateway that lost it, when it is being sent again
+    token: int  # this claim's: fences hand-over, record and expiry
     phone: str
     text: str | None
     expires_at: datetime | None
@@ -36,6 +40,15 @@ class Recorded:
     submitted: int
     failed: int
     requeued: int
+    in_doubt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A hand-over: its id (``record`` closes it) and the rows still held, the only ones to send."""
+
+    id: int | None  # None: nothing of the chunk is held any more
+    held: frozenset[int]
 
 
 async def enqueue(
@@ -69,6 +82,7 @@ async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> lis
             r["priority"],
             r["attempts"],
             r["rerouted_from"],
+            r["claim_token"],
             r["phone"],
             r["text"],
             r["expires_at"],
@@ -79,12 +93,15 @@ async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> lis
 
 async def record(
     conn: Queryable,
-    worker: str,
+    token: int,
     gateway: str,
     results: Sequence[SubmitResult],
     handover: int | None = None,
+    *,
+    attempts: Sequence[int] | None = None,
 ) -> Recorded:
-    """Record one gateway batch (refs are delivery ids) and close its hand-over."""
+    """Record one gateway batch (refs are delivery ids) of claim ``token`` and close its
+    hand-over; ``attempts`` (per result) labels what a fenced-out acceptance is kept as."""
     row = await conn.fetchrow(
         queries("outbox")["record"],
         [int(r.ref) for r in results],
@@ -93,15 +110,16 @@ async def record(
         [r.reason for r in results],
         [r.retry_after if r.outcome is Outcome.RETRY else None for r in results],
         gateway,
-        worker,
+        token,
         handover,
+        list(attempts) if attempts is not None else [None] * len(results),
     )
     assert row is not None  # noqa: S101 - an aggregate returns one row
-    return Recorded(row["submitted"], row["failed"], row["requeued"])
+    return Recorded(row["submitted"], row["failed"], row["requeued"], row["in_doubt"])
 
 
-async def expire(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
-    return int(await conn.fetchval(queries("outbox")["expire"], list(ids), worker))
+async def expire(conn: Queryable, token: int, ids: Sequence[int]) -> int:
+    return int(await conn.fetchval(queries("outbox")["expire"], list(ids), token))
 
 
 async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> list[Receipt]:
@@ -136,10 +154,24 @@ async def release(conn: Queryable, worker: str) -> int:
     return int(await conn.fetchval(queries("outbox")["give_back"], worker))
 
 
-async def handover(conn: Queryable, worker: str, ids: Sequence[int]) -> int:
-    """Write down that these deliveries are being handed to a gateway, just before it happens;
-    returns the hand-over's id, which ``record`` closes."""
-    return int(await conn.fetchval(queries("outbox")["handover"], list(ids), worker))
+async def handover(
+    conn: Queryable,
+    worker: str,
+    token: int,
+    ids: Sequence[int],
+    *,
+    lease_s: float = 60.0,
+    renew: Sequence[int] = (),
+) -> Handed:
+    """Write down that these deliveries of claim ``token`` are being handed to a gateway, just
+    before it happens, renewing the lease of ``renew`` (the claim's rows not yet recorded);
+    returns the hand-over (``record`` closes it) and which of ``ids`` are still held: only
+    those may be sent."""
+    row = await conn.fetchrow(
+        queries("outbox")["handover"], list(ids), token, worker, lease_s, list(renew)
+    )
+    assert row is not None  # noqa: S101 - one row of two subqueries
+    return Handed(row["handover"], frozenset(row["held"]))
 
 
 async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:

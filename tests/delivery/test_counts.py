@@ -54,7 +54,8 @@ async def test_counters_follow_every_path(loaded: asyncpg.Pool) -> None:
     await dispatcher.apply(receipts)  # two failed receipts: rerouted
     await _same(loaded)
     claimed = await outbox.claim(loaded, 50, 0, "died")  # a daemon that dies at once
-    await outbox.handover(loaded, "died", [c.id for c in claimed[:10]])
+    handed = [c.id for c in claimed[:10]]
+    await outbox.handover(loaded, "died", claimed[0].token, handed, lease_s=0, renew=handed)
     await outbox.reclaim_expired(loaded)
     await _same(loaded)
     await loaded.execute(

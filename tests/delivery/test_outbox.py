@@ -115,9 +115,9 @@ async def test_results_are_recorded_and_fenced_by_the_lease(
         SubmitResult.rejected(str(b.id), "unknown subscriber"),
         SubmitResult.retry(str(c.id), "throttled", 30),
     ]
-    # A daemon that does not hold the lease records nothing.
-    assert await outbox.record(pool, "impostor", "gw", results) == outbox.Recorded(0, 0, 0)
-    assert await outbox.record(pool, "d1", "gw", results) == outbox.Recorded(1, 1, 1)
+    # A claim that does not hold the rows records nothing.
+    assert await outbox.record(pool, a.token + 1, "gw", results) == outbox.Recorded(0, 0, 0)
+    assert await outbox.record(pool, a.token, "gw", results) == outbox.Recorded(1, 1, 1)
     rows = {r["id"]: r for r in await pool.fetch("SELECT * FROM deliveries")}
     assert (rows[a.id]["status"], rows[a.id]["gateway_message_id"]) == ("submitted", "M1")
     assert (rows[b.id]["status"], rows[b.id]["error"]) == ("failed", "unknown subscriber")
@@ -144,14 +144,15 @@ async def test_expired_leases_come_back_in_doubt(
         pool, alert_id, 0, subscriber_ids=ids[:5], matched_by=["address"] * 5, languages=["fr"] * 5
     )
     claimed = await outbox.claim(pool, 5, 0, "died")  # a lease that has already run out
-    # It handed three to a gateway, then died before recording the answer.
-    await outbox.handover(pool, "died", [c.id for c in claimed[:3]])
+    # It handed three to a gateway (renewing their lease for 0 s), then died before recording.
+    handed = [c.id for c in claimed[:3]]
+    await outbox.handover(pool, "died", claimed[0].token, handed, lease_s=0, renew=handed)
     assert await outbox.reclaim_expired(pool) == 5
     again = await outbox.claim(pool, 5, 60, "alive")  # life-safety: all go again
     assert {c.id for c in again} == {c.id for c in claimed}
     assert all(c.attempts == 2 for c in again)
     results = [SubmitResult.accepted(str(c.id), f"X{c.id}") for c in claimed]
-    assert await outbox.record(pool, "died", "gw", results) == outbox.Recorded(0, 0, 0)
+    assert await outbox.record(pool, claimed[0].token, "gw", results) == outbox.Recorded(0, 0, 0)
     # Only those that may have reached the gateway are in doubt.
     assert (await outbox.progress(pool, alert_id))["in_doubt"] == 3
 
@@ -169,7 +170,8 @@ async def test_in_doubt_information_is_not_sent_again(
         languages=["fr"] * 4,
     )
     claimed = await outbox.claim(pool, 4, 0, "died")
-    await outbox.handover(pool, "died", [c.id for c in claimed[:3]])
+    handed = [c.id for c in claimed[:3]]
+    await outbox.handover(pool, "died", claimed[0].token, handed, lease_s=0, renew=handed)
     assert await outbox.reclaim_expired(pool) == 4
     [not_handed] = await outbox.claim(pool, 10, 60, "alive")  # never reached a gateway: sent
     assert not_handed.id == claimed[3].id

@@ -1,5 +1,38 @@
 -- The outbox: deliveries written once per (alert, subscriber), claimed in batches, recorded in
 -- batches. One statement per batch on every path, never one per message.
+--
+-- One delivery, as a state machine (every transition is one statement below; the counters of
+-- migration 0006 follow each in the same transaction):
+--
+--   from        event (statement)                               to
+--   ----------  ----------------------------------------------  ---------------------------------
+--   (none)      enqueue                                         queued
+--   queued      claim (due; subscriber active/pending)          sending, new claim_token + lease
+--   queued      claim finds the subscriber said STOP            cancelled ("stopped")
+--   sending     handover (token still ours): lease renewed      sending, handover row written
+--   sending     record: accepted                                submitted (message id = attempt's)
+--   sending     record: rejected                                failed
+--   sending     record: retry (nothing left our side)           queued, after a back-off
+--   sending     record: in_doubt, life-safety                   queued now, in_doubt
+--   sending     record: in_doubt, information                   submitted, in_doubt, not resent
+--   sending     record with a token that is no longer the row's nothing (accepted: kept as a
+--                                                                'stale' attempt)
+--   sending     expire (alert expired; token fenced)            expired
+--   sending     give_back (lease ran out / shutdown), handed:   life-safety queued, information
+--                                                                submitted; both in_doubt
+--   sending     give_back, never handed                         queued
+--   submitted   receipt for the current message id: delivered   delivered
+--   submitted   receipt failed/expired, life-safety, first time queued, rerouted (id archived)
+--   submitted   receipt failed/expired otherwise                failed / expired
+--   submitted   no receipt in time (reroute_silent)             queued, rerouted (id archived)
+--   any but     "delivered" receipt for an archived attempt     delivered (a queued resend is
+--   cancelled                                                    stopped, a sending one in doubt)
+--   queued      alert cancelled (alerts/lifecycle)              cancelled
+--
+-- Fencing: a claim takes one value of delivery_claim_tokens for all its rows; hand-over,
+-- record and expiry act only on rows in 'sending' that still carry that token. A row waiting to
+-- be sent (queued, sending) has no current message id: receipts for its earlier attempts are
+-- matched in delivery_attempts and never finalise the resend.
 
 -- name: enqueue
 -- Idempotent: a second send, a retry or a restart never doubles a delivery (the unique key).
@@ -14,95 +47,185 @@ SELECT count(*) FROM added;
 
 -- name: claim
 -- Life-safety first, then the oldest; rows another daemon holds are skipped, not waited for.
--- The lease says until when this daemon owns them; after it, they may be reclaimed.
-WITH picked AS (
+-- The claim takes one token for all its rows; the lease says until when this daemon owns them
+-- (renewed at hand-over); after it, they may be reclaimed. A subscriber who said STOP is not
+-- sent anything more: their queued deliveries picked here are cancelled instead.
+WITH token AS (
+    SELECT nextval('delivery_claim_tokens') AS t
+), picked AS (
     SELECT id FROM deliveries
     WHERE status = 'queued' AND next_attempt_at <= now()
     ORDER BY priority, next_attempt_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE deliveries d
+    SET status = CASE WHEN s.status = 'stopped' THEN 'cancelled' ELSE 'sending' END,
+        error = CASE WHEN s.status = 'stopped' THEN 'the subscriber said STOP' ELSE d.error END,
+        lease_until = CASE WHEN s.status = 'stopped' THEN NULL
+                           ELSE now() + make_interval(secs => $2) END,
+        leased_by = CASE WHEN s.status = 'stopped' THEN NULL ELSE $3 END,
+        claim_token = token.t,
+        attempts = d.attempts + CASE WHEN s.status = 'stopped' THEN 0 ELSE 1 END,
+        updated_at = now()
+    FROM picked, subscribers s, alerts a, token
+    WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
+    RETURNING d.id, d.alert_id, d.priority, d.attempts, d.rerouted_from, d.status, d.claim_token,
+              s.phone, coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at
 )
-UPDATE deliveries d
-SET status = 'sending', lease_until = now() + make_interval(secs => $2), leased_by = $3,
-    attempts = d.attempts + 1, updated_at = now()
-FROM picked, subscribers s, alerts a
-WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
-RETURNING d.id, d.alert_id, d.priority, d.attempts, d.rerouted_from, s.phone,
-          coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at;
+SELECT id, alert_id, priority, attempts, rerouted_from, claim_token, phone, text, expires_at
+FROM claimed WHERE status = 'sending';
 
 -- name: handover
--- Just before a chunk goes to a gateway: from now on, a crash leaves these in doubt.
-INSERT INTO handovers (worker, delivery_ids) VALUES ($2, $1::bigint[]) RETURNING id;
+-- Just before a chunk goes to a gateway: from now on, a crash leaves these in doubt. Only the
+-- rows this claim ($2) still holds, with a lease still running, are handed over (and returned);
+-- the others were given back (or are about to be) and are not sent. $5: rows whose lease to
+-- renew now (the rest of the claim, when a third of the lease has passed; empty otherwise, so
+-- that the usual hand-over writes no delivery row). A row is handed only with at least a third
+-- of its lease left: its hand-over is committed long before anyone may give it back, so that a
+-- give-back always sees it and counts it in doubt.
+WITH renewed AS (
+    UPDATE deliveries SET lease_until = now() + make_interval(secs => $4)
+    WHERE id = ANY($5::bigint[]) AND status = 'sending' AND claim_token = $2
+    RETURNING id
+), held AS (
+    SELECT id FROM deliveries
+    WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claim_token = $2
+      AND lease_until > now() + make_interval(secs => $4 / 3) AND id <> ALL($5::bigint[])
+    UNION ALL
+    SELECT id FROM renewed WHERE id = ANY($1::bigint[])
+), handed AS (
+    INSERT INTO handovers (worker, delivery_ids, claim_token)
+    SELECT $3, array_agg(id), $2 FROM held HAVING count(*) > 0
+    RETURNING id
+)
+SELECT (SELECT id FROM handed) AS handover, ARRAY(SELECT id FROM held) AS held;
 
 -- name: record
--- The results of one gateway batch. Only the daemon that holds the lease may record (fencing):
--- a daemon that lost its lease, to a crash-and-reclaim, changes nothing.
+-- The results of one gateway batch. Only the claim ($7) that still holds the rows may record
+-- (fencing): a daemon that lost its lease, to a crash-and-reclaim, changes nothing; what its
+-- gateway accepted anyway is kept as a stale attempt (its receipt may still come). In doubt
+-- (the gateway may have sent it: a timeout or a lost connection after hand-over) follows the
+-- severity's policy: life-safety sent again, information left submitted; both counted.
 WITH results AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[])
-        AS r(id, outcome, message_id, reason, retry_after)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[],
+                         $9::integer[])
+        AS r(id, outcome, message_id, reason, retry_after, attempt)
 ), recorded AS (
     DELETE FROM handovers WHERE id = $8
 ), changed AS (
     UPDATE deliveries d
     SET status = CASE r.outcome WHEN 'accepted' THEN 'submitted'
                                 WHEN 'rejected' THEN 'failed'
+                                WHEN 'in_doubt' THEN CASE WHEN d.priority = 0 THEN 'queued'
+                                                          ELSE 'submitted' END
                                 ELSE 'queued' END,
+        in_doubt = d.in_doubt OR r.outcome = 'in_doubt',
         gateway = $6,
-        gateway_message_id = CASE WHEN r.outcome = 'accepted' THEN r.message_id
-                                  ELSE d.gateway_message_id END,
-        error = CASE WHEN r.outcome = 'accepted' THEN NULL ELSE r.reason END,
+        gateway_message_id = CASE WHEN r.outcome = 'accepted' THEN r.message_id END,
+        error = CASE WHEN r.outcome = 'accepted' THEN NULL
+                     WHEN r.outcome = 'in_doubt' AND d.priority <> 0
+                     THEN r.reason || ': in doubt, not sent again (information)'
+                     ELSE r.reason END,
         next_attempt_at = CASE WHEN r.outcome = 'retry'
                                THEN now() + make_interval(secs => coalesce(r.retry_after, 1))
+                               WHEN r.outcome = 'in_doubt' THEN now()
                                ELSE d.next_attempt_at END,
-        submitted_at = CASE WHEN r.outcome = 'accepted' THEN now() ELSE d.submitted_at END,
+        submitted_at = CASE WHEN r.outcome IN ('accepted', 'in_doubt') THEN now()
+                            ELSE d.submitted_at END,
         lease_until = NULL, leased_by = NULL, updated_at = now()
     FROM results r
-    WHERE d.id = r.id AND d.status = 'sending' AND d.leased_by = $7
-    RETURNING d.status
+    WHERE d.id = r.id AND d.status = 'sending' AND d.claim_token = $7
+    RETURNING d.id, d.status, r.outcome
+), stale AS (
+    INSERT INTO delivery_attempts (delivery_id, attempt, claim_token, gateway, message_id, outcome)
+    SELECT r.id, r.attempt, $7, $6, r.message_id, 'stale' FROM results r
+    WHERE r.outcome = 'accepted' AND r.message_id IS NOT NULL
+      AND r.id NOT IN (SELECT id FROM changed)
+      AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = r.id)
 )
-SELECT count(*) FILTER (WHERE status = 'submitted') AS submitted,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       count(*) FILTER (WHERE status = 'queued') AS requeued
+SELECT count(*) FILTER (WHERE outcome = 'accepted') AS submitted,
+       count(*) FILTER (WHERE outcome = 'rejected') AS failed,
+       count(*) FILTER (WHERE outcome = 'retry') AS requeued,
+       count(*) FILTER (WHERE outcome = 'in_doubt') AS in_doubt
 FROM changed;
 
 -- name: receipts
--- Delivery receipts, matched by the gateway's message id. A late "buffered" never undoes a
--- final state. A life-safety delivery reported failed goes back to the queue once, to be sent
--- through another gateway; the second failure is final.
+-- Delivery receipts, matched by the gateway's message id: first the current attempt of a
+-- submitted delivery, then the earlier attempts kept in delivery_attempts. A late "buffered"
+-- never undoes a final state. A life-safety delivery reported failed goes back to the queue
+-- once, to be sent through another gateway (its attempt's id is archived); the second failure
+-- is final. A receipt for an earlier attempt is recorded on that attempt and never finalises a
+-- resend, except "delivered": the resident has it, so the delivery is delivered (a queued resend
+-- is stopped; one being sent is counted in doubt).
 WITH receipts AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
         AS r(gateway, message_id, status, error)
-), changed AS (
+    WHERE r.status IN ('delivered', 'failed', 'expired')
+), current AS (
     UPDATE deliveries d
     SET status = CASE WHEN r.status <> 'delivered' AND d.priority = 0 AND d.rerouted_from IS NULL
                       THEN 'queued' ELSE r.status END,
         rerouted_from = CASE WHEN r.status <> 'delivered' AND d.priority = 0
                              THEN coalesce(d.rerouted_from, d.gateway) ELSE d.rerouted_from END,
+        gateway_message_id = CASE WHEN r.status <> 'delivered' AND d.priority = 0
+                                       AND d.rerouted_from IS NULL
+                                  THEN NULL ELSE d.gateway_message_id END,
         next_attempt_at = now(),
         error = coalesce(r.error, d.error),
         delivered_at = CASE WHEN r.status = 'delivered' THEN now() ELSE d.delivered_at END,
         updated_at = now()
     FROM receipts r
     WHERE d.gateway = r.gateway AND d.gateway_message_id = r.message_id
-      AND d.status IN ('submitted', 'sending') AND r.status IN ('delivered', 'failed', 'expired')
-    RETURNING d.gateway, d.gateway_message_id
+      AND d.status = 'submitted'
+    RETURNING d.id, d.status, d.attempts, d.claim_token, r.gateway, r.message_id,
+              r.status AS receipt, r.error
+), archived AS (
+    INSERT INTO delivery_attempts (delivery_id, attempt, claim_token, gateway, message_id,
+                                   outcome, receipt, error, receipt_at)
+    SELECT id, attempts, claim_token, gateway, message_id, 'accepted', receipt, error, now()
+    FROM current WHERE status = 'queued'
+), past AS (
+    UPDATE delivery_attempts p
+    SET receipt = r.status, error = coalesce(r.error, p.error), receipt_at = now()
+    FROM receipts r
+    WHERE p.gateway = r.gateway AND p.message_id = r.message_id
+      AND p.receipt IS DISTINCT FROM 'delivered'
+    RETURNING p.delivery_id, p.gateway, p.message_id, r.status AS receipt
+), late_delivered AS (
+    UPDATE deliveries d
+    SET status = 'delivered', delivered_at = now(), in_doubt = d.in_doubt OR d.status = 'sending',
+        lease_until = NULL, leased_by = NULL,
+        error = 'delivered by an earlier attempt through ' || p.gateway, updated_at = now()
+    FROM (SELECT DISTINCT ON (delivery_id) delivery_id, gateway FROM past
+          WHERE receipt = 'delivered') p
+    WHERE d.id = p.delivery_id AND d.status NOT IN ('delivered', 'cancelled')
+      AND d.id NOT IN (SELECT id FROM current)
 )
-SELECT gateway, gateway_message_id FROM changed;
+SELECT gateway, message_id AS gateway_message_id FROM current
+UNION ALL
+SELECT gateway, message_id FROM past;
 
 -- name: reroute_silent
 -- Life-safety deliveries submitted more than $1 seconds ago with no final receipt: the operator
--- may have lost them. Each goes back to the queue once, to be sent through another gateway.
+-- may have lost them. Each goes back to the queue once, to be sent through another gateway; the
+-- attempt's message id is archived (its receipt may still come, and then it counts).
 -- Found through the recent life-safety alerts, so that no index is paid on the hot path.
 WITH silent AS (
-    SELECT d.id FROM deliveries d
+    SELECT d.id, d.attempts, d.claim_token, d.gateway, d.gateway_message_id FROM deliveries d
     WHERE d.alert_id IN (SELECT id FROM alerts WHERE severity = 'life_safety'
                                                 AND created_at > now() - interval '7 days')
       AND d.status = 'submitted' AND d.priority = 0 AND d.rerouted_from IS NULL
       AND d.submitted_at < now() - make_interval(secs => $1)
     FOR UPDATE SKIP LOCKED
+), archived AS (
+    INSERT INTO delivery_attempts (delivery_id, attempt, claim_token, gateway, message_id, outcome)
+    SELECT id, attempts, claim_token, gateway, gateway_message_id, 'accepted' FROM silent
+    WHERE gateway IS NOT NULL AND gateway_message_id IS NOT NULL
 ), changed AS (
     UPDATE deliveries d
     SET status = 'queued', rerouted_from = d.gateway, next_attempt_at = now(),
+        gateway_message_id = NULL,
         error = 'no receipt from ' || d.gateway || ' in time: sent again through another gateway',
         updated_at = now()
     FROM silent WHERE d.id = silent.id
@@ -112,18 +235,20 @@ SELECT count(*) FROM changed;
 
 -- name: give_back
 -- Deliveries a daemon held while sending, given back: those whose lease ran out (its daemon
--- died; $1 is NULL), or all of daemon $1's on shutdown. The gateway may or may not have taken
--- those it was handed: they are marked in doubt and counted. Life-safety ones are sent again
--- (twice is better than never); information ones are not (left as submitted, in doubt). Those
--- never handed over are simply queued again.
+-- died or stalled; $1 is NULL), or all of daemon $1's on shutdown. The gateway may or may not
+-- have taken those it was handed (a hand-over of the same claim token): they are marked in
+-- doubt and counted. Life-safety ones are sent again (twice is better than never); information
+-- ones are not (left as submitted, in doubt). Those never handed over are simply queued again.
+-- The claim token is kept on the row until the next claim: a late record of the lost claim
+-- then finds the row no longer 'sending' and changes nothing.
 WITH taken AS (
-    SELECT id, leased_by FROM deliveries
+    SELECT id, claim_token FROM deliveries
     WHERE status = 'sending'
       AND (($1::text IS NULL AND lease_until < now()) OR leased_by = $1::text)
     FOR UPDATE SKIP LOCKED
 ), forgotten AS (
     DELETE FROM handovers h
-    WHERE h.worker IN (SELECT DISTINCT leased_by FROM taken)
+    WHERE h.claim_token IN (SELECT DISTINCT claim_token FROM taken)
       AND h.delivery_ids && ARRAY(SELECT id FROM taken)
     RETURNING h.delivery_ids
 ), handed AS (
@@ -155,7 +280,7 @@ WITH expired AS (
     UPDATE deliveries
     SET status = 'expired', error = 'the alert expired before it could be sent',
         lease_until = NULL, leased_by = NULL, updated_at = now()
-    WHERE id = ANY($1::bigint[]) AND status = 'sending' AND leased_by = $2
+    WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claim_token = $2
     RETURNING 1
 )
 SELECT count(*) FROM expired;
