@@ -2,9 +2,11 @@
 
 The dispatcher hands a gateway a batch of messages and gets one result per message: accepted
 (with the gateway's message id), rejected for good (with the reason: a wrong number will stay
-wrong), or failed for now (with how long to wait). Delivery receipts and residents' replies come
-back as a stream of events. Rates are counted in SMS segments, as operators count them. A gateway
-whose provider calls back over HTTP also offers `Webhooks`: the daemon mounts its application.
+wrong), failed for now (with how long to wait: nothing left for the provider), or in doubt (the
+request left, then a timeout or a lost connection: the provider may have taken it and sent it).
+Delivery receipts and residents' replies come back as a stream of events. Rates are counted in
+SMS segments, as operators count them. A gateway whose provider calls back over HTTP also offers
+`Webhooks`: the daemon mounts its application.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ class GatewayError(Exception):
 class Outcome(enum.Enum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"  # for good: do not retry through this gateway
-    RETRY = "retry"  # for now: throttled, queue full, timeout, outage
+    RETRY = "retry"  # for now, and not sent: throttled, queue full, refused connection, outage
+    IN_DOUBT = "in_doubt"  # may have been sent: a timeout or a lost link after the request left
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,10 @@ class SubmitResult:
     @classmethod
     def retry(cls, ref: str, reason: str, after: float) -> SubmitResult:
         return cls(ref, Outcome.RETRY, reason=reason, retry_after=after)
+
+    @classmethod
+    def in_doubt(cls, ref: str, reason: str, after: float = 0.0) -> SubmitResult:
+        return cls(ref, Outcome.IN_DOUBT, reason=reason, retry_after=after)
 
 
 class ReceiptStatus(enum.Enum):

@@ -2,7 +2,10 @@
 
 An HTTP adapter sends one request per message (the providers answer per recipient), each after
 the rate limiter (in segments) and inside the window, each bounded by a timeout: a provider that
-hangs costs the timeout and a RETRY, never a hang of the dispatcher. The circuit breaker counts
+hangs costs the timeout, never a hang of the dispatcher. A connection that could not be made is a
+RETRY (nothing left); a timeout or a connection lost once the request may have left is IN_DOUBT:
+the provider may have taken the message and sent it, so the dispatcher counts it and applies the
+severity's policy instead of silently sending it again. The circuit breaker counts
 the provider's faults (5xx, refused credentials, timeouts, broken connections); throttling and
 per-recipient rejections prove the provider is up and close it. Webhooks (delivery receipts,
 inbound SMS) are served by small aiohttp applications the daemon mounts (`gateways.base.Webhooks`);
@@ -147,11 +150,16 @@ class HttpGateway(abc.ABC):
     async def _guarded_send(self, message: Message) -> Answer:
         try:
             return await self._send(message)
-        except TimeoutError:
-            return fault(message.ref, f"{self.name}: no answer within {self.timeout:g} s")
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             detail = scrub(str(exc)) or type(exc).__name__
             return fault(message.ref, f"{self.name}: connection failed ({detail})")
+        except TimeoutError:  # the request may have left: the provider may have sent it
+            reason = f"{self.name}: no answer within {self.timeout:g} s, in doubt"
+            return Answer(SubmitResult.in_doubt(message.ref, reason), False)
+        except aiohttp.ClientError as exc:  # connected, then lost: the same
+            detail = scrub(str(exc)) or type(exc).__name__
+            reason = f"{self.name}: connection lost, in doubt ({detail})"
+            return Answer(SubmitResult.in_doubt(message.ref, reason), False)
 
     @abc.abstractmethod
     async def _send(self, message: Message) -> Answer:

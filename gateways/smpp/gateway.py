@@ -10,8 +10,10 @@ or whole in message_payload when ``use_payload`` is set.
 Outcomes: ESME_ROK -> ACCEPTED (the first part's message_id); ESME_RTHROTTLED, ESME_RMSGQFUL ->
 RETRY after a back-off that grows while the SMSC keeps throttling (the SMSC is up: not a breaker
 failure); ESME_RSYSERR, a response timeout, a generic_nack, a lost connection -> RETRY, counted by
-the breaker; any other status -> REJECTED with its name. A lost connection resolves every pending
-submit as RETRY ("in doubt": the SMSC may have taken it). Phone numbers are never logged.
+the breaker; any other status -> REJECTED with its name. A submit_sm that was written and then
+got no submit_sm_resp in time, or whose connection was lost while it awaited it, is IN_DOUBT (the
+SMSC may have taken it and sent it), also counted by the breaker; no link to write on is a RETRY.
+Phone numbers are never logged.
 """
 
 from __future__ import annotations
@@ -216,14 +218,18 @@ class SmppGateway:
             try:
                 link = await self.session.ready()
                 async with self._pacer.slot():
+                    if link.lost is not None:  # nothing written: simply not sent
+                        return fault(ref, f"{self.name}: connection lost ({link.lost}){part}")
                     answer = await self.session.request(link, CommandId.SUBMIT_SM, body)
             except SmppError as error:
                 return fault(ref, f"{error}{part}")
             except TimeoutError:
                 timeout = self.session.timeout
-                return fault(ref, f"{self.name}: no submit_sm_resp within {timeout:g} s{part}")
+                reason = f"{self.name}: no submit_sm_resp within {timeout:g} s, in doubt{part}"
+                return Answer(SubmitResult.in_doubt(ref, reason), False)
             except Lost as error:
-                return fault(ref, f"{self.name}: connection lost, in doubt ({error}){part}")
+                reason = f"{self.name}: connection lost, in doubt ({error}){part}"
+                return Answer(SubmitResult.in_doubt(ref, reason), False)
             outcome = self._outcome(ref, answer, part)
             if outcome is not None:
                 return outcome

@@ -145,7 +145,7 @@ async def test_a_hanging_provider_costs_the_timeout_not_a_hang(tmp_path: Path) -
         started = time.monotonic()
         [result] = await asyncio.wait_for(world.gateway.submit(messages(GOOD)), 5)
         assert time.monotonic() - started < 3
-        assert result.outcome is Outcome.RETRY
+        assert result.outcome is Outcome.IN_DOUBT  # the request left: it may have been sent
         assert "no answer within 0.3 s" in (result.reason or "")
 
 

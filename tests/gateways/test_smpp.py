@@ -365,7 +365,7 @@ async def test_dropped_connection_puts_in_flight_in_doubt_then_reconnects() -> N
                     held = [await asyncio.wait_for(smsc.held.get(), WAIT) for _ in batch]
                     relay.cut()
                     results = await asyncio.wait_for(sending, WAIT)
-                assert [r.outcome for r in results] == [Outcome.RETRY] * 3
+                assert [r.outcome for r in results] == [Outcome.IN_DOUBT] * 3
                 assert len(held) == 3
                 assert all("connection lost, in doubt" in (r.reason or "") for r in results), (
                     results
@@ -514,7 +514,7 @@ async def test_timeout_and_generic_nack_come_back_retry() -> None:
         sending = asyncio.create_task(gateway.submit([msg(ref="unanswered")]))
         await peer.read()  # and never answered
         [late] = await asyncio.wait_for(sending, WAIT)
-        assert late.outcome is Outcome.RETRY and "no submit_sm_resp within 0.3 s" in (
+        assert late.outcome is Outcome.IN_DOUBT and "no submit_sm_resp within 0.3 s" in (
             late.reason or ""
         )
         assert gateway.health() == "open"  # two faults in a row
