@@ -9,13 +9,16 @@ after a kill -9 of alertd, the file says who got what, and how many times), and 
 
 Faults, from the constructor or ``POST /control {"mode": ..., "retry_after": 2}``:
 ``ok``; ``fail`` (500, error 20500); ``throttle`` (429, error 20429, Retry-After); ``hang`` (no
-answer until the mode changes or the server stops). It always rejects +33699999999 with error
+answer until the mode changes or the server stops); ``slow`` (accepts and logs the message, sends
+it, then answers only after ``delay`` seconds, or when the mode changes: a provider slower than
+the client's timeout, whose messages go out all the same). It always rejects +33699999999 with error
 21211, and gives an "undelivered" receipt (error 30003) to the numbers in ``fail_numbers``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import secrets
@@ -33,7 +36,7 @@ from gateways.http_twilio import API_VERSION, SIGNATURE_HEADER, basic_auth, twil
 log = structlog.get_logger("gateways.fake_provider")
 
 UNALLOCATED = "+33699999999"
-MODES = ("ok", "fail", "throttle", "hang")
+MODES = ("ok", "fail", "throttle", "hang", "slow")
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -55,6 +58,7 @@ class FakeProvider:
         *,
         mode: str = "ok",
         retry_after: float = 1.0,
+        delay: float = 30.0,
         fail_numbers: frozenset[str] = frozenset(),
         receipts: bool = True,
     ) -> None:
@@ -67,6 +71,7 @@ class FakeProvider:
         self.requests = 0  # Messages.json requests seen, whatever the answer
         self._mode = "ok"
         self.retry_after = retry_after
+        self.delay = delay  # seconds, in the slow mode
         self._released = asyncio.Event()
         self.set_mode(mode, retry_after)
         self._log: IO[str] | None = None
@@ -84,7 +89,7 @@ class FakeProvider:
         self._mode = mode
         if retry_after is not None:
             self.retry_after = retry_after
-        if mode == "hang":
+        if mode in ("hang", "slow"):
             self._released.clear()
         else:
             self._released.set()  # whoever hangs gets an answer now
@@ -135,6 +140,8 @@ class FakeProvider:
         try:
             body = await request.json()
             self.set_mode(str(body["mode"]), body.get("retry_after"))
+            if "delay" in body:
+                self.delay = float(body["delay"])
         except (ValueError, KeyError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"mode": self.mode, "retry_after": self.retry_after})
@@ -163,7 +170,12 @@ class FakeProvider:
             return _error(400, 21603, "A 'From' phone number is required.")
         if to == UNALLOCATED:
             return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
-        return self._accept(to, sender, body, str(form.get("StatusCallback", "")))
+        slow = self.mode == "slow"
+        response = self._accept(to, sender, body, str(form.get("StatusCallback", "")))
+        if slow:  # sent, but the answer comes late
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), self.delay)
+        return response
 
     def _accept(self, to: str, sender: str, body: str, callback: str) -> web.Response:
         sid = f"SM{next(self._counter):06d}{secrets.token_hex(13)}"

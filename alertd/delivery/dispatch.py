@@ -209,7 +209,9 @@ class Dispatcher:
     def _with_backoff(
         self, result: SubmitResult, attempts: int, failing_over: bool
     ) -> SubmitResult:
-        if result.outcome is not Outcome.RETRY:
+        # In doubt (life-safety: sent again) waits its back-off too: a provider slower than the
+        # timeout would otherwise get a copy more at each round.
+        if result.outcome not in (Outcome.RETRY, Outcome.IN_DOUBT):
             return result
         asked = 0.0 if failing_over else result.retry_after or 0.0
         wait = max(asked, backoff(attempts, self.settings, self._rng))

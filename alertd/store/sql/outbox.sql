@@ -127,9 +127,10 @@ WITH results AS (
                      WHEN r.outcome = 'in_doubt' AND d.priority <> 0
                      THEN r.reason || ': in doubt, not sent again (information)'
                      ELSE r.reason END,
-        next_attempt_at = CASE WHEN r.outcome = 'retry'
-                               THEN now() + make_interval(secs => coalesce(r.retry_after, 1))
-                               WHEN r.outcome = 'in_doubt' THEN now()
+        next_attempt_at = CASE WHEN r.outcome IN ('retry', 'in_doubt')
+                               THEN now() + make_interval(
+                                   secs => coalesce(r.retry_after,
+                                                    CASE WHEN r.outcome = 'retry' THEN 1 ELSE 0 END))
                                ELSE d.next_attempt_at END,
         submitted_at = CASE WHEN r.outcome IN ('accepted', 'in_doubt') THEN now()
                             ELSE d.submitted_at END,
