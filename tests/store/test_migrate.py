@@ -16,6 +16,7 @@ TABLES = {
     "alerts",
     "alert_zones",
     "deliveries",
+    "delivery_attempts",
     "inbound_messages",
     "audit_log",
     "delivery_counts",
