@@ -7,11 +7,11 @@ records each gateway's results with one statement. Temporary failures come back 
 exponential back-off and jitter; permanent ones fail at once with the gateway's reason; results in
 doubt (the gateway may have sent them) follow the severity's policy in the record statement.
 
-Leases: each claim has its token. Each chunk's hand-over sends only the rows the claim still holds
-and, once a third of the lease has passed since the claim (or the last renewal), renews the lease
-of all the claim's rows this task has not recorded yet: a live daemon keeps what it is sending
-however slow its gateway, and rows it lost (it stalled past its lease and another daemon gave them
-back) are not sent by it.
+Leases: each claim has its token. A heartbeat renews, every third of the lease, the lease of the
+claim's rows not recorded yet, so a live daemon keeps what it is sending however slow its gateway;
+each chunk's hand-over also renews its rows if less than half their lease is left, and sends only
+the rows the claim still holds: rows it lost (the daemon stalled past its lease and they were
+given back) are not sent by it.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class DispatchSettings:
 
 SEGMENTS_PER_MESSAGE = 2  # what the alert templates allow; rates are in segments
 LEASE_SHARE = 0.5  # of the lease a claimed batch may take to send
-RENEW_SHARE = 1 / 3  # of the lease after which a hand-over renews the rest of the claim
+RENEW_SHARE = 1 / 3  # of the lease between two heartbeats renewing a claim's lease
 
 
 def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> float:
@@ -111,7 +111,6 @@ class Dispatcher:
 
     async def step(self) -> int:
         """Claim one batch and dispatch it; returns how many deliveries were claimed."""
-        claimed_at = time.monotonic()  # before the claim: the lease runs at least from then
         claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
         if not claimed:
             return 0
@@ -131,39 +130,50 @@ class Dispatcher:
             )
             by_gateway[gateway].append(delivery)
         await asyncio.gather(
-            *(self._send_in_chunks(g, batch, token, claimed_at) for g, batch in by_gateway.items())
+            *(self._send_in_chunks(g, batch, token) for g, batch in by_gateway.items())
         )
         return len(claimed)
 
     async def _send_in_chunks(
-        self, gateway: Gateway | None, batch: list[outbox.Claimed], token: int, renewed_at: float
+        self, gateway: Gateway | None, batch: list[outbox.Claimed], token: int
     ) -> None:
         """Record after every chunk: what a crash can leave accepted but unrecorded (in doubt)
-        is bounded by the gateway's window, shared by the batches in flight. The hand-over of a
-        chunk renews the lease of the rest when a third of it has passed."""
+        is bounded by the gateway's window, shared by the batches in flight. While this runs,
+        a heartbeat renews the lease of the rows not recorded yet."""
         size = (
             len(batch)
             if gateway is None
             else max(1, gateway.limits.window // self.settings.concurrency)
         )
-        # One task per gateway (gathered by step): what it and the gateway log names the gateway.
-        with structlog.contextvars.bound_contextvars(
-            gateway="none" if gateway is None else gateway.name
-        ):
-            for first in range(0, len(batch), size):
-                renew: list[int] = []
-                if time.monotonic() - renewed_at >= self.settings.lease_s * RENEW_SHARE:
-                    renewed_at = time.monotonic()
-                    renew = [c.id for c in batch[first:]]
-                await self._send(gateway, batch[first : first + size], token, renew)
+        pending = {c.id for c in batch}
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(self._keep_leases(token, pending, done))
+        try:
+            # One task per gateway (gathered by step): what it and the gateway log names it.
+            with structlog.contextvars.bound_contextvars(
+                gateway="none" if gateway is None else gateway.name
+            ):
+                for first in range(0, len(batch), size):
+                    chunk = batch[first : first + size]
+                    await self._send(gateway, chunk, token)
+                    pending.difference_update(c.id for c in chunk)
+        finally:
+            done.set()
+            await heartbeat
 
-    async def _send(
-        self,
-        gateway: Gateway | None,
-        batch: list[outbox.Claimed],
-        token: int,
-        renew: Sequence[int] = (),
-    ) -> None:
+    async def _keep_leases(self, token: int, pending: set[int], done: asyncio.Event) -> None:
+        """The heartbeat of one claimed batch: every third of the lease, renew the lease of its
+        rows not recorded yet (those at a gateway included, however slow it is)."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.settings.lease_s * RENEW_SHARE)
+                return
+            try:
+                await outbox.renew(self.pool, token, sorted(pending), self.settings.lease_s)
+            except (asyncpg.PostgresError, OSError) as exc:  # the next beat tries again
+                log.warning("dispatch.lease_not_renewed", error=str(exc))
+
+    async def _send(self, gateway: Gateway | None, batch: list[outbox.Claimed], token: int) -> None:
         if gateway is None:  # every circuit open: try again later, through whichever recovers
             results = [
                 SubmitResult.retry(str(c.id), "every gateway's circuit is open", 0) for c in batch
@@ -176,7 +186,6 @@ class Dispatcher:
                 token,
                 [c.id for c in batch],
                 lease_s=self.settings.lease_s,
-                renew=renew,
             )
             if len(handover.held) < len(batch):
                 log.warning("dispatch.lease_lost", deliveries=len(batch) - len(handover.held))

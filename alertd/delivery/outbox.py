@@ -164,14 +164,20 @@ async def handover(
     renew: Sequence[int] = (),
 ) -> Handed:
     """Write down that these deliveries of claim ``token`` are being handed to a gateway, just
-    before it happens, renewing the lease of ``renew`` (the claim's rows not yet recorded);
-    returns the hand-over (``record`` closes it) and which of ``ids`` are still held: only
-    those may be sent."""
+    before it happens, renewing their lease (and that of ``renew``, the claim's next rows) where
+    less than half of it is left; returns the hand-over (``record`` closes it) and which of
+    ``ids`` are still held: only those may be sent."""
     row = await conn.fetchrow(
         queries("outbox")["handover"], list(ids), token, worker, lease_s, list(renew)
     )
     assert row is not None  # noqa: S101 - one row of two subqueries
     return Handed(row["handover"], frozenset(row["held"]))
+
+
+async def renew(conn: Queryable, token: int, ids: Sequence[int], lease_s: float) -> int:
+    """Extend the lease of these rows of claim ``token`` (those it still holds); returns how
+    many."""
+    return int(await conn.fetchval(queries("outbox")["renew"], list(ids), token, lease_s))
 
 
 async def progress(conn: Queryable, alert_id: int) -> dict[str, int]:

@@ -9,7 +9,9 @@
 --   (none)      enqueue                                         queued
 --   queued      claim (due; subscriber active/pending)          sending, new claim_token + lease
 --   queued      claim finds the subscriber said STOP            cancelled ("stopped")
---   sending     handover (token still ours): lease renewed      sending, handover row written
+--   sending     handover (token still ours; lease renewed when  sending, handover row written
+--               less than half of it is left)
+--   sending     renew (heartbeat, token still ours)             sending, lease extended
 --   sending     record: accepted                                submitted (message id = attempt's)
 --   sending     record: rejected                                failed
 --   sending     record: retry (nothing left our side)           queued, after a back-off
@@ -78,20 +80,21 @@ FROM claimed WHERE status = 'sending';
 
 -- name: handover
 -- Just before a chunk goes to a gateway: from now on, a crash leaves these in doubt. Only the
--- rows this claim ($2) still holds, with a lease still running, are handed over (and returned);
--- the others were given back (or are about to be) and are not sent. $5: rows whose lease to
--- renew now (the rest of the claim, when a third of the lease has passed; empty otherwise, so
--- that the usual hand-over writes no delivery row). A row is handed only with at least a third
--- of its lease left: its hand-over is committed long before anyone may give it back, so that a
--- give-back always sees it and counts it in doubt.
+-- rows this claim ($2) still holds are handed over (and returned); the others were given back
+-- and are not sent. Each handed row leaves with at least half its lease ($4) to run, renewed
+-- here if need be, so that its hand-over is committed long before anyone may give it back (and
+-- a give-back then counts it in doubt). $5: more of the claim's rows, whose lease is renewed the
+-- same way ahead of their turn. Rows with more than half their lease left are only read: the
+-- usual hand-over writes no delivery row.
 WITH renewed AS (
     UPDATE deliveries SET lease_until = now() + make_interval(secs => $4)
-    WHERE id = ANY($5::bigint[]) AND status = 'sending' AND claim_token = $2
+    WHERE id = ANY($1::bigint[] || $5::bigint[]) AND status = 'sending' AND claim_token = $2
+      AND lease_until < now() + make_interval(secs => $4 / 2)
     RETURNING id
 ), held AS (
     SELECT id FROM deliveries
     WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claim_token = $2
-      AND lease_until > now() + make_interval(secs => $4 / 3) AND id <> ALL($5::bigint[])
+      AND lease_until >= now() + make_interval(secs => $4 / 2)
     UNION ALL
     SELECT id FROM renewed WHERE id = ANY($1::bigint[])
 ), handed AS (
@@ -100,6 +103,15 @@ WITH renewed AS (
     RETURNING id
 )
 SELECT (SELECT id FROM handed) AS handover, ARRAY(SELECT id FROM held) AS held;
+
+-- name: renew
+-- The heartbeat of a daemon sending claim $2: the lease of its rows not recorded yet goes on.
+WITH renewed AS (
+    UPDATE deliveries SET lease_until = now() + make_interval(secs => $3)
+    WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claim_token = $2
+    RETURNING 1
+)
+SELECT count(*) FROM renewed;
 
 -- name: record
 -- The results of one gateway batch. Only the claim ($7) that still holds the rows may record
