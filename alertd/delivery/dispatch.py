@@ -54,6 +54,7 @@ class DispatchSettings:
 
 SEGMENTS_PER_MESSAGE = 2  # what the alert templates allow; rates are in segments
 LEASE_SHARE = 0.5  # of the lease a claimed batch may take to send
+ASSUMED_ROUND_TRIP_S = 0.25  # of one HTTP request or submit_sm, for a gateway without a rate
 RENEW_SHARE = 1 / 3  # of the lease between two heartbeats renewing a claim's lease
 
 
@@ -65,15 +66,19 @@ def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> fl
 
 def claim_size(settings: DispatchSettings, gateways: Sequence[Gateway]) -> int:
     """How many deliveries to claim at once: the configured batch, but never more than the
-    slowest rate-limited gateway can send well within the lease while the other batches in
-    flight share it. The lease is renewed at hand-over, so this bound is about fairness between
-    daemons (and how long a dead daemon's rows wait), not about safety; gateways without a rate
-    (whose pace is their round trip) are not bounded here for the same reason."""
-    rates = [g.limits.rate for g in gateways if g.limits.rate > 0]
-    if not rates:
-        return settings.batch
-    messages_per_s = min(rates) / SEGMENTS_PER_MESSAGE
-    affordable = messages_per_s * settings.lease_s * LEASE_SHARE / settings.concurrency
+    slowest gateway can send well within the lease while the other batches in flight share it:
+    at its rate (in segments) or, without one, its window per assumed round trip. The heartbeat
+    keeps a live daemon's lease whatever happens, so this is not what makes it safe: it keeps
+    the heartbeat idle in the usual case (a claim renewed over and over costs writes) and the
+    rows of a daemon that died waiting no longer than a lease."""
+    paces = [
+        min(
+            g.limits.window / ASSUMED_ROUND_TRIP_S,
+            g.limits.rate / SEGMENTS_PER_MESSAGE if g.limits.rate > 0 else math.inf,
+        )
+        for g in gateways
+    ]
+    affordable = min(paces) * settings.lease_s * LEASE_SHARE / settings.concurrency
     return max(1, min(settings.batch, int(affordable)))
 
 

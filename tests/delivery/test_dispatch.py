@@ -124,6 +124,9 @@ def test_claims_are_small_enough_for_the_slowest_gateway_to_send_within_the_leas
         claim_size(settings, [FakeGateway("fast", rate=1000), FakeGateway("ovh", rate=50)]) == 250
     )
     assert claim_size(settings, [FakeGateway("crawl", rate=0.01)]) == 1
+    # Without a rate: its window per assumed round trip (16 / 0.25 s), half a 1 s lease, 3 batches.
+    short = DispatchSettings(batch=1000, lease_s=1, concurrency=3)
+    assert claim_size(short, [FakeGateway("twilio-like", window=16)]) == 10
 
 
 def test_choose_avoids_the_gateway_that_lost_it_unless_it_is_the_only_one() -> None:

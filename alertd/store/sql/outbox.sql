@@ -106,9 +106,12 @@ SELECT (SELECT id FROM handed) AS handover, ARRAY(SELECT id FROM held) AS held;
 
 -- name: renew
 -- The heartbeat of a daemon sending claim $2: the lease of its rows not recorded yet goes on.
+-- Only rows with less than half their lease left are written (the heartbeat beats every third
+-- of it, so none can run out between two beats).
 WITH renewed AS (
     UPDATE deliveries SET lease_until = now() + make_interval(secs => $3)
     WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claim_token = $2
+      AND lease_until < now() + make_interval(secs => $3 / 2)
     RETURNING 1
 )
 SELECT count(*) FROM renewed;
