@@ -156,3 +156,21 @@ async def test_the_claim_skips_and_cancels_stopped_subscribers(loaded: asyncpg.P
         "d.subscriber_id WHERE s.phone = '+33730000002'"
     )
     assert (row["status"], row["attempts"]) == ("cancelled", 0)
+
+
+async def test_the_receipt_of_a_fenced_out_attempt_still_counts(loaded: asyncpg.Pool) -> None:
+    alert_id = await seed_alert(loaded, 1)
+    [old] = await outbox.claim(loaded, 10, 0, "host:1")  # its daemon stalled past the lease
+    await outbox.handover(loaded, "host:1", old.token, [old.id], lease_s=0)
+    assert await outbox.reclaim_expired(loaded) == 1  # handed: in doubt, sent again
+    [new] = await outbox.claim(loaded, 10, 60, "host:2")
+    # The stalled daemon's gateway had taken it after all: fenced out, kept as a stale attempt.
+    late = [SubmitResult.accepted(str(old.id), "OLD")]
+    assert await outbox.record(loaded, old.token, "gw", late) == outbox.Recorded(0, 0, 0)
+    assert await outbox.apply_receipts(loaded, [receipt("OLD", ReceiptStatus.DELIVERED)]) == []
+    assert await status_of(loaded, new.id) == "delivered"  # the resident has it
+    # The resend under way changes nothing when it lands; it was counted in doubt.
+    resent = [SubmitResult.accepted(str(new.id), "NEW")]
+    assert await outbox.record(loaded, new.token, "gw", resent) == outbox.Recorded(0, 0, 0)
+    counts = await outbox.progress(loaded, alert_id)
+    assert (counts["delivered"], counts["in_doubt"]) == (1, 1)
