@@ -88,9 +88,16 @@ async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> No
 async def _answer(
     pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog, message: Inbound
 ) -> str | None:
-    """Handle one inbound SMS; returns the confirmation to send back, if any."""
-    async with pool.acquire() as conn, conn.transaction():
-        handled = await inbound.handle(conn, message, catalog)
+    """Handle one inbound SMS; returns the confirmation to send back, if any. A message
+    PostgreSQL refuses even once cleaned is logged (sender masked) and dropped, never fatal."""
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            handled = await inbound.handle(conn, message, catalog)
+    except (asyncpg.DataError, ValueError):
+        log.exception(
+            "inbound.refused", sender=mask_phone(message.sender), length=len(message.text)
+        )
+        return None
     log.info(
         "inbound.handled",
         kind=handled.kind,
