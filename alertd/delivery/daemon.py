@@ -31,6 +31,7 @@ from alertd.logs import get_logger, mask_phone
 from alertd.store.database import open_database
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
+from gateways import events
 from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt, Webhooks
 from templates import Catalog, segments
 
@@ -38,7 +39,19 @@ log = get_logger(__name__)
 RECEIPT_BATCH = 1_000
 RETRY_EARLY_S = 0.5  # how often receipts that came before their submission's record are retried
 KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
+# ... and after this it is acknowledged all the same: a receipt still matching nothing is a
+# duplicate (the provider sent it again) or not ours (a STOP's confirmation); it must stop.
+ACK_EARLY_S = 2.0
 SHUTDOWN_GRACE_S = 10.0
+DRAIN_S = 5.0  # at shutdown, to store what was received before the gateways close
+# PostgreSQL out of reach: what came is not acknowledged (the provider sends it again).
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
 DAEMON_NAME = "alertd serve"  # its connections' application_name, with the worker
 
 
@@ -66,23 +79,77 @@ async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> No
 
     pumping = asyncio.create_task(pump())
     confirming: set[asyncio.Task[None]] = set()
+    batch: list[Receipt | Inbound] = []
     try:
         finished = False
         while not finished:
             batch, finished = await _next_batch(queue)
-            receipts = [e for e in batch if isinstance(e, Receipt)] + early.due()
-            if receipts:
-                early.keep(await outbox.apply_receipts(pool, receipts))
-            for message in (e for e in batch if isinstance(e, Inbound)):
-                if text := await _answer(pool, gateway, catalog, message):
-                    confirming.add(asyncio.create_task(_confirm(gateway, message, text)))
-                    confirming = {t for t in confirming if not t.done()}
+            confirming |= await _store(pool, gateway, catalog, batch, early)
+            confirming = {t for t in confirming if not t.done()}
+    except asyncio.CancelledError:
+        # Shutdown: what was received is stored (and acknowledged) before the gateways close;
+        # what cannot be stored in time is refused, so that the provider sends it again.
+        pumping.cancel()
+        for event in batch:  # cut short while being stored: not known to be stored
+            events.settle(event, False)
+        rest = [e for e in (queue.get_nowait() for _ in range(queue.qsize())) if e is not None]
+        try:
+            async with asyncio.timeout(DRAIN_S):
+                await _store(pool, gateway, catalog, rest, early)
+        finally:
+            for event in rest:
+                events.settle(event, False)  # no-op for those stored
+        raise
     finally:
         for task in (pumping, *confirming):
             task.cancel()
         for task in (pumping, *confirming):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _store(
+    pool: asyncpg.Pool,
+    gateway: Gateway,
+    catalog: Catalog,
+    batch: Sequence[Receipt | Inbound],
+    early: _EarlyReceipts,
+) -> set[asyncio.Task[None]]:
+    """Store a batch, then tell each event's adapter it is stored (it acknowledges to the
+    provider only then), or that it is not (the provider is asked to send it again). A receipt
+    that matches nothing yet is kept and tried again, unacknowledged. Returns the STOP
+    confirmations being sent."""
+    receipts = [e for e in batch if isinstance(e, Receipt)]
+    due = early.due()
+    if receipts or due:
+        try:
+            unmatched = await outbox.apply_receipts(pool, receipts + [r for _, r in due])
+        except UNAVAILABLE as exc:
+            log.warning("receipts.not_stored", count=len(receipts), error=str(exc))
+            unmatched = []
+            early.keep(due)
+            for receipt in receipts:
+                events.settle(receipt, False)
+        else:
+            left = {id(r) for r in unmatched}
+            now = time.monotonic()
+            early.keep([(t, r) for t, r in due if id(r) in left])
+            early.keep([(now, r) for r in receipts if id(r) in left])
+            for receipt in receipts + [r for _, r in due]:
+                if id(receipt) not in left:
+                    events.settle(receipt, True)
+    confirming = set()
+    for message in (e for e in batch if isinstance(e, Inbound)):
+        try:
+            text = await _answer(pool, gateway, catalog, message)
+        except UNAVAILABLE as exc:
+            log.warning("inbound.not_stored", sender=mask_phone(message.sender), error=str(exc))
+            events.settle(message, False)
+            continue
+        events.settle(message, True)
+        if text:
+            confirming.add(asyncio.create_task(_confirm(gateway, message, text)))
+    return confirming
 
 
 async def _answer(
@@ -143,16 +210,17 @@ async def _next_batch(
 
 
 class _EarlyReceipts:
-    """Receipts that matched nothing yet, kept for a while (the submission is being recorded)."""
+    """Receipts that matched nothing yet, kept for a while (the submission is being recorded),
+    each with when it first came; unacknowledged for ACK_EARLY_S, so that a crash in the
+    meantime loses nothing the provider will not send again."""
 
     def __init__(self) -> None:
         self._waiting: list[tuple[float, Receipt]] = []
 
-    def keep(self, receipts: list[Receipt]) -> None:
-        now = time.monotonic()
-        self._waiting.extend((now, r) for r in receipts)
+    def keep(self, receipts: list[tuple[float, Receipt]]) -> None:
+        self._waiting.extend(receipts)
 
-    def due(self) -> list[Receipt]:
+    def due(self) -> list[tuple[float, Receipt]]:
         now = time.monotonic()
         fresh = [(t, r) for t, r in self._waiting if now - t < KEEP_EARLY_S]
         for _, receipt in (x for x in self._waiting if now - x[0] >= KEEP_EARLY_S):
@@ -162,8 +230,11 @@ class _EarlyReceipts:
                 message_id=receipt.message_id,
                 status=receipt.status.value,
             )
+        for t, receipt in self._waiting:
+            if now - t >= ACK_EARLY_S:  # a duplicate, or not ours: the provider may stop
+                events.settle(receipt, True)
         self._waiting = []
-        return [r for _, r in fresh]
+        return fresh
 
 
 @contextlib.asynccontextmanager

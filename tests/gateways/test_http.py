@@ -174,8 +174,10 @@ async def test_bad_signature_is_refused_and_nothing_is_queued(tmp_path: Path) ->
             await post_signed(f"{world.hooks}/inbound", {"From": GOOD, "Body": "STOP"}, "") == 403
         )
         genuine = {"MessageSid": "SMgenuine", "MessageStatus": "delivered"}
-        assert await post_signed(url, genuine) == 204
-        [event] = await next_events(world.gateway, 1)
+        status, [event] = await asyncio.gather(
+            post_signed(url, genuine), next_events(world.gateway, 1)
+        )
+        assert status == 204
         assert isinstance(event, Receipt) and event.message_id == "SMgenuine"
 
 
@@ -492,9 +494,10 @@ async def test_ovh_delivery_report_needs_the_token() -> None:
     async with ovh_world() as world, aiohttp.ClientSession() as session:
         async with session.get(f"{world.hooks}/dlr?id=5&dlr=1&token=guess") as response:
             assert response.status == 403
+        reading = asyncio.create_task(next_events(world.gateway, 1))
         async with session.get(f"{world.hooks}/dlr?id=6&dlr=16&token=s3cret") as response:
             assert response.status == 204
-        [event] = await next_events(world.gateway, 1)
+        [event] = await reading
         assert isinstance(event, Receipt)
         assert (event.message_id, event.status) == ("6", ReceiptStatus.FAILED)
 
@@ -502,10 +505,12 @@ async def test_ovh_delivery_report_needs_the_token() -> None:
 async def test_ovh_incoming_is_read_once_and_deleted() -> None:
     async with ovh_world(poll=None) as world:
         world.ovh.incoming[5] = {"id": 5, "sender": GOOD, "message": "ARRET"}
-        assert await world.gateway.poll_incoming() == 1
+        polled, [event] = await asyncio.gather(
+            world.gateway.poll_incoming(), next_events(world.gateway, 1)
+        )
+        assert polled == 1
         assert world.ovh.incoming == {}
         assert await world.gateway.poll_incoming() == 0
-        [event] = await next_events(world.gateway, 1)
         assert isinstance(event, Inbound) and (event.sender, event.text) == (GOOD, "ARRET")
 
 
