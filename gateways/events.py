@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
 
 from gateways.base import Event
 
@@ -109,6 +109,6 @@ async def form_of(request: web.Request) -> list[tuple[str, str]]:
     fault: 400, never a 500."""
     try:
         form = await request.post()
-    except (ValueError, LookupError, AssertionError) as exc:
+    except (ValueError, LookupError, AssertionError, http_exceptions.HttpProcessingError) as exc:
         raise web.HTTPBadRequest(text=f"unreadable body: {type(exc).__name__}") from None
     return [(k, v) for k, v in form.items() if isinstance(v, str)]
