@@ -141,21 +141,22 @@ async def _store(
     confirming = set()
     for message in (e for e in batch if isinstance(e, Inbound)):
         try:
-            text = await _answer(pool, gateway, catalog, message)
+            answer = await _answer(pool, gateway, catalog, message)
         except UNAVAILABLE as exc:
             log.warning("inbound.not_stored", sender=mask_phone(message.sender), error=str(exc))
             events.settle(message, False)
             continue
         events.settle(message, True)
-        if text:
-            confirming.add(asyncio.create_task(_confirm(gateway, message, text)))
+        if answer is not None:
+            confirming.add(asyncio.create_task(_confirm(gateway, answer)))
     return confirming
 
 
 async def _answer(
     pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog, message: Inbound
-) -> str | None:
-    """Handle one inbound SMS; returns the confirmation to send back, if any. A message
+) -> Message | None:
+    """Handle one inbound SMS; returns the confirmation to send back (to the sender's number in
+    E.164, whatever form the gateway gave it in), if any. A message
     PostgreSQL refuses even once cleaned is logged (sender masked) and dropped, never fatal."""
     try:
         async with pool.acquire() as conn, conn.transaction():
@@ -169,25 +170,28 @@ async def _answer(
         "inbound.handled",
         kind=handled.kind,
         alert_id=handled.alert_id,
-        sender=mask_phone(message.sender),
+        sender=mask_phone(handled.sender),
     )
-    return handled.confirmation
+    if handled.confirmation is None:
+        return None
+    text = handled.confirmation
+    ref = f"stop:{message.message_id or message.at.isoformat()}"
+    return Message(ref, handled.sender, text, segments(text))
 
 
-async def _confirm(gateway: Gateway, message: Inbound, text: str) -> None:
+async def _confirm(gateway: Gateway, confirmation: Message) -> None:
     """Answer a STOP through the gateway it came by, once it is stored. Apart from the receipts'
     loop, since the gateway may be busy with an alert; a lost confirmation is logged, never
     retried into a second one."""
-    ref = f"stop:{message.message_id or message.at.isoformat()}"
     try:
-        [result] = await gateway.submit([Message(ref, message.sender, text, segments(text))])
+        [result] = await gateway.submit([confirmation])
         reason = None if result.outcome is Outcome.ACCEPTED else result.reason
     except (GatewayError, OSError) as exc:
         reason = str(exc)
     if reason is not None:
         log.warning(
             "inbound.confirmation_not_sent",
-            sender=mask_phone(message.sender),
+            sender=mask_phone(confirmation.to),
             reason=reason,
         )
 

@@ -39,6 +39,7 @@ class Handled:
     kind: str  # "stop" or "reply"
     alert_id: int | None  # the alert it answers: the last one sent to this number
     confirmation: str | None  # what to send back (a first STOP), else None
+    sender: str  # E.164 when it is a phone number: where the confirmation goes
 
 
 def is_stop(text: str, words: Collection[str] = STOP_WORDS) -> bool:
@@ -79,7 +80,7 @@ async def handle(
     )
     alert_id = stored["alert_id"] if stored is not None else None
     if kind != "stop":
-        return Handled(kind, alert_id, None)
+        return Handled(kind, alert_id, None, sender)
     stopped = await conn.fetch(queries("inbound")["stop"], sender)
     cancelled = await conn.fetchval(queries("inbound")["cancel_queued"], sender)
     log.info("inbound.stop", sender=mask_phone(sender), stopped=len(stopped), cancelled=cancelled)
@@ -92,7 +93,7 @@ async def handle(
             tenant_id=row["tenant_id"],
             details={"phone": mask_phone(sender), "gateway": message.gateway},
         )
-    return Handled(kind, alert_id, confirmation(catalog, stopped))
+    return Handled(kind, alert_id, confirmation(catalog, stopped), sender)
 
 
 def confirmation(catalog: Catalog, stopped: Sequence[asyncpg.Record]) -> str | None:

@@ -88,3 +88,21 @@ async def test_an_inbound_with_a_nul_is_stored_cleaned_and_the_consumer_carries_
     ]
     await fake.close()
     await asyncio.wait_for(consuming, 10)
+
+
+async def test_a_stop_from_a_national_number_is_confirmed_to_its_e164_form(
+    loaded: asyncpg.Pool,
+) -> None:
+    await seed_alert(loaded, 1, enqueue=False)
+    fake = FakeGateway("demo")
+    consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+    fake.inject_inbound("0730000001", "Stop merci")
+
+    async def confirmed() -> None:
+        while not fake.received:  # noqa: ASYNC110 - a message at the gateway: no event says it
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(confirmed(), 10)
+    await fake.close()
+    await asyncio.wait_for(consuming, 10)
+    assert [m.to for m in fake.received] == ["+33730000001"]
