@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
 
 import asyncpg
@@ -90,15 +91,17 @@ async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> No
         # Shutdown: what was received is stored (and acknowledged) before the gateways close;
         # what cannot be stored in time is refused, so that the provider sends it again.
         pumping.cancel()
-        for event in batch:  # cut short while being stored: not known to be stored
-            events.settle(event, False)
-        rest = [e for e in (queue.get_nowait() for _ in range(queue.qsize())) if e is not None]
+        waiting = (queue.get_nowait() for _ in range(queue.qsize()))
+        # The batch cut short keeps what was not stored yet (_store takes out what it stored).
+        rest = batch + [e for e in waiting if e is not None]
         try:
             async with asyncio.timeout(DRAIN_S):
                 await _store(pool, gateway, catalog, rest, early)
+        except TimeoutError:
+            log.warning("events.not_drained", left=len(rest))
         finally:
-            for event in rest:
-                events.settle(event, False)  # no-op for those stored
+            for event in rest:  # not stored: the provider is asked to send it again
+                events.settle(event, False)
         raise
     finally:
         for task in (pumping, *confirming):
@@ -112,13 +115,14 @@ async def _store(
     pool: asyncpg.Pool,
     gateway: Gateway,
     catalog: Catalog,
-    batch: Sequence[Receipt | Inbound],
+    batch: list[Receipt | Inbound],
     early: _EarlyReceipts,
 ) -> set[asyncio.Task[None]]:
     """Store a batch, then tell each event's adapter it is stored (it acknowledges to the
     provider only then), or that it is not (the provider is asked to send it again). A receipt
-    that matches nothing yet is kept and tried again, unacknowledged. Returns the STOP
-    confirmations being sent."""
+    that matches nothing yet is kept and tried again, unacknowledged. What is done is taken out
+    of ``batch`` as it goes (a shutdown stores the rest). Returns the STOP confirmations being
+    sent."""
     receipts = [e for e in batch if isinstance(e, Receipt)]
     due = early.due()
     if receipts or due:
@@ -138,13 +142,24 @@ async def _store(
             for receipt in receipts + [r for _, r in due]:
                 if id(receipt) not in left:
                     events.settle(receipt, True)
+        batch[:] = [e for e in batch if not isinstance(e, Receipt)]
     confirming = set()
-    for message in (e for e in batch if isinstance(e, Inbound)):
+    for message in [e for e in batch if isinstance(e, Inbound)]:
+        done = functools.partial(batch.remove, message)
+        storing = asyncio.ensure_future(_answer(pool, catalog, message, done))
         try:
-            answer = await _answer(pool, gateway, catalog, message)
+            # A shutdown lets the message being stored finish (a COMMIT cut short is in doubt).
+            answer = await asyncio.shield(storing)
+        except asyncio.CancelledError:
+            await asyncio.wait([storing], timeout=DRAIN_S)
+            if storing.done() and not storing.cancelled() and storing.exception() is None:
+                events.settle(message, True)
+            raise
         except UNAVAILABLE as exc:
             log.warning("inbound.not_stored", sender=mask_phone(message.sender), error=str(exc))
             events.settle(message, False)
+            if message in batch:
+                batch.remove(message)
             continue
         events.settle(message, True)
         if answer is not None:
@@ -153,11 +168,12 @@ async def _store(
 
 
 async def _answer(
-    pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog, message: Inbound
+    pool: asyncpg.Pool, catalog: Catalog, message: Inbound, stored: Callable[[], None]
 ) -> Message | None:
-    """Handle one inbound SMS; returns the confirmation to send back (to the sender's number in
-    E.164, whatever form the gateway gave it in), if any. A message
-    PostgreSQL refuses even once cleaned is logged (sender masked) and dropped, never fatal."""
+    """Handle one inbound SMS, calling ``stored`` once it is committed (or refused for good);
+    returns the confirmation to send back (to the sender's number in E.164, whatever form the
+    gateway gave it in), if any. A message PostgreSQL refuses even once cleaned is logged
+    (sender masked) and dropped, never fatal."""
     try:
         async with pool.acquire() as conn, conn.transaction():
             handled = await inbound.handle(conn, message, catalog)
@@ -165,7 +181,9 @@ async def _answer(
         log.exception(
             "inbound.refused", sender=mask_phone(message.sender), length=len(message.text)
         )
+        stored()
         return None
+    stored()
     log.info(
         "inbound.handled",
         kind=handled.kind,

@@ -5,6 +5,7 @@ the consumer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import asyncpg
@@ -106,3 +107,24 @@ async def test_a_stop_from_a_national_number_is_confirmed_to_its_e164_form(
     await fake.close()
     await asyncio.wait_for(consuming, 10)
     assert [m.to for m in fake.received] == ["+33730000001"]
+
+
+async def test_a_consumer_stopped_at_shutdown_stores_what_it_received_first(
+    loaded: asyncpg.Pool,
+) -> None:
+    """The daemon stops its consumers before it closes the gateways: what they had received is
+    stored, not dropped."""
+    fake = FakeGateway("demo")
+    consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+    for i in range(50):
+        fake.inject_inbound(f"+3361{i:07d}", f"reply {i}")
+
+    async def started() -> None:
+        while not await loaded.fetchval("SELECT count(*) FROM inbound_messages"):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(started(), 10)
+    consuming.cancel()  # what the daemon's shutdown does
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(consuming, 10)
+    assert await loaded.fetchval("SELECT count(*) FROM inbound_messages") == 50
