@@ -15,8 +15,10 @@ Delivery reports: OVH calls the SMS service's callback URL (set once on the serv
 control panel or ``PUT /sms/{serviceName}``) with query parameters ``id`` (the job's SMS id) and
 ``dlr`` (1 delivered, 2 or 16 failed; other values are intermediate and ignored). Those calls are
 not signed: give the callback URL a secret ``token`` query parameter, which ``webhook_app``
-checks. Incoming SMS are read by polling ``GET /sms/{serviceName}/incoming`` (then each id, then
-DELETE, so that nothing is read twice).
+checks on every request (without a ``callback_token`` every report is refused; the configuration
+requires one). Reports are answered 204 only once stored. Incoming SMS are read by polling
+``GET /sms/{serviceName}/incoming`` (then each id; DELETE only once it is stored, so that nothing
+is lost, and nothing read twice but what a crash cut short).
 """
 
 from __future__ import annotations
@@ -34,8 +36,17 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from gateways.base import GatewayError, Inbound, Message, Receipt, ReceiptStatus, SubmitResult
+from gateways.base import (
+    Event,
+    GatewayError,
+    Inbound,
+    Message,
+    Receipt,
+    ReceiptStatus,
+    SubmitResult,
+)
 from gateways.breaker import FAULT_RETRY_AFTER, Answer, CircuitBreaker, fault
+from gateways.events import form_of
 from gateways.http_common import (
     DEFAULT_TIMEOUT,
     THROTTLE_RETRY_AFTER,
@@ -263,6 +274,10 @@ class OvhGateway(HttpGateway):
         app.router.add_route("POST", "/dlr", _dlr_handler)
         return app
 
+    async def deliver(self, event: Event) -> bool:
+        """Hand an event to the daemon; True once it is stored (see gateways.events)."""
+        return await self._events.deliver(event)
+
     def receipt(self, params: dict[str, str]) -> Receipt | None:
         sms_id, state = params.get("id"), DLR_STATUSES.get(params.get("dlr", ""))
         if not sms_id or state is None:
@@ -291,10 +306,10 @@ class OvhGateway(HttpGateway):
                 self.now(),
                 str(sms_id),
             )
-            if not self.publish(inbound):
-                return queued
+            if not await self._events.deliver(inbound):
+                return queued  # not stored: left at OVH, read again at the next poll
             queued += 1
-            await self.call("DELETE", f"/incoming/{sms_id}")
+            await self.call("DELETE", f"/incoming/{sms_id}")  # only once it is stored
         return queued
 
     async def _poll_loop(self) -> None:
@@ -311,15 +326,19 @@ GATEWAY_KEY: web.AppKey[OvhGateway] = web.AppKey("ovh_gateway")
 
 
 async def _dlr_handler(request: web.Request) -> web.Response:
+    """204 once the report is stored; 503 when it is not (OVH calls again). Every request is
+    authenticated by the token: a gateway without one refuses them all (403)."""
     gateway = request.app[GATEWAY_KEY]
     params = dict(request.query)
     if request.method == "POST":
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        params.update(await form_of(request))
     token = gateway.callback_token
-    if token and not hmac.compare_digest(params.get("token", "").encode(), token.encode()):
+    given = params.get("token", "")
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
         return web.Response(status=403, text="bad or missing token")
-    receipt = gateway.receipt(params)
-    if receipt is not None and not gateway.publish(receipt):
-        return web.Response(status=503, text="gateway closed")
+    if not params.get("id") or not params.get("dlr"):
+        return web.Response(status=400, text="id and dlr are required")
+    receipt = gateway.receipt(params)  # None: an intermediate state, nothing to keep
+    if receipt is not None and not await gateway.deliver(receipt):
+        return web.Response(status=503, text="not stored, try again")
     return web.Response(status=204)

@@ -27,8 +27,17 @@ from collections.abc import Iterable
 import aiohttp
 from aiohttp import web
 
-from gateways.base import GatewayError, Inbound, Message, Receipt, ReceiptStatus, SubmitResult
+from gateways.base import (
+    Event,
+    GatewayError,
+    Inbound,
+    Message,
+    Receipt,
+    ReceiptStatus,
+    SubmitResult,
+)
 from gateways.breaker import FAULT_RETRY_AFTER, Answer, CircuitBreaker, fault
+from gateways.events import form_of
 from gateways.http_common import (
     DEFAULT_TIMEOUT,
     THROTTLE_RETRY_AFTER,
@@ -211,6 +220,10 @@ class TwilioGateway(HttpGateway):
         app.router.add_post("/inbound", _inbound_handler)
         return app
 
+    async def deliver(self, event: Event) -> bool:
+        """Hand a webhook's event to the daemon; True once it is stored (see gateways.events)."""
+        return await self._events.deliver(event)
+
     def receipt(self, form: dict[str, str]) -> Receipt | None:
         sid = form.get("MessageSid") or form.get("SmsSid")
         state = STATUSES.get(form.get("MessageStatus") or form.get("SmsStatus") or "")
@@ -237,37 +250,40 @@ GATEWAY_KEY: web.AppKey[TwilioGateway] = web.AppKey("twilio_gateway")
 PUBLIC_URL_KEY = web.AppKey("twilio_public_url", str)
 
 
-async def _signed_form(request: web.Request) -> dict[str, str] | None:
+async def _signed_form(request: web.Request) -> dict[str, str]:
+    """The POSTed form once its signature is checked: 400 when it cannot be read (it cannot be
+    checked either), 403 when the signature is wrong or missing."""
     gateway = request.app[GATEWAY_KEY]
-    post = await request.post()
-    pairs = [(k, v) for k, v in post.items() if isinstance(v, str)]
+    pairs = await form_of(request)
     base = request.app[PUBLIC_URL_KEY]
     url = base + request.path_qs if base else str(request.url)
     if not valid_signature(gateway.auth_token, url, pairs, request.headers.get(SIGNATURE_HEADER)):
-        return None
+        raise web.HTTPForbidden(text="bad or missing X-Twilio-Signature")
     return dict(pairs)
 
 
 async def _status_handler(request: web.Request) -> web.Response:
+    """204 once the receipt is stored; 503 when it is not (Twilio calls again)."""
     gateway = request.app[GATEWAY_KEY]
     form = await _signed_form(request)
-    if form is None:
-        return web.Response(status=403, text="bad or missing X-Twilio-Signature")
-    receipt = gateway.receipt(form)
-    if receipt is not None and not gateway.publish(receipt):
-        return web.Response(status=503, text="gateway closed")
+    if not (form.get("MessageSid") or form.get("SmsSid")):
+        return web.Response(status=400, text="no MessageSid in the status callback")
+    if not (form.get("MessageStatus") or form.get("SmsStatus")):
+        return web.Response(status=400, text="no MessageStatus in the status callback")
+    receipt = gateway.receipt(form)  # None: an intermediate state, nothing to keep
+    if receipt is not None and not await gateway.deliver(receipt):
+        return web.Response(status=503, text="not stored, try again")
     return web.Response(status=204)
 
 
 async def _inbound_handler(request: web.Request) -> web.Response:
+    """The empty TwiML answer once the message is stored; 503 when it is not."""
     gateway = request.app[GATEWAY_KEY]
     form = await _signed_form(request)
-    if form is None:
-        return web.Response(status=403, text="bad or missing X-Twilio-Signature")
     inbound = gateway.inbound(form)
     if inbound is None:
         return web.Response(status=400, text="no From in the inbound message")
-    if not gateway.publish(inbound):
-        return web.Response(status=503, text="gateway closed")
+    if not await gateway.deliver(inbound):
+        return web.Response(status=503, text="not stored, try again")
     # An empty TwiML response: no automatic reply (alertd answers STOP itself if it must).
     return web.Response(text="<Response/>", content_type="text/xml")

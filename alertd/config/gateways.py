@@ -49,7 +49,8 @@ OPTIONS: dict[str, set[str]] = {
 SECRETS: dict[str, tuple[str, ...]] = {
     "fake": (),
     "twilio": ("auth_token",),
-    "ovh": ("application_key", "application_secret", "consumer_key"),
+    # OVH's delivery reports are not signed: the token in the callback URL authenticates them.
+    "ovh": ("application_key", "application_secret", "consumer_key", "callback_token"),
     "smpp": ("password",),
 }
 _LOOKS_SECRET = ("password", "token", "secret", "api_key", "consumer_key", "application_key")
@@ -151,6 +152,13 @@ def parse_gateway(name: str, table: Any, environ: Mapping[str, str]) -> GatewayC
             raise _fail(name, f"unknown key {key} for a {kind} gateway (known: {known})")
     secrets = _secrets(name, table, environ)
     missing = [s for s in SECRETS[kind] if s not in secrets]
+    if kind == "ovh" and "callback_token" in missing:
+        raise _fail(
+            name,
+            "missing secret callback_token: OVH does not sign its delivery reports, so the "
+            "secret ?token=… of the callback URL is what authenticates them (without it anyone "
+            "could report a delivery); give it through credentials_env or credentials_file",
+        )
     if missing:
         raise _fail(
             name,

@@ -1,22 +1,35 @@
-"""Residents' SMS: STOP (any case, accents, spaces) stops them at once and is confirmed by one
-SMS; other replies are kept against the alert they answer."""
+"""Residents' SMS: STOP stops them at once (what is queued for them is cancelled in the same
+transaction) and is confirmed by one SMS; other replies are kept against the alert they answer.
+
+STOP is matched the way residents write it: the first word of the message, upper-cased and
+without accents, is one of ``STOP_WORDS`` — "STOP", "Stop merci", "stop svp", "STOP ALERTE",
+"arrêt." all count; "Stoppez la pluie" does not (a word of its own). The sender is normalised to
+E.164 first (SMPP and OVH deliver 0622334455 or 33611223344). What PostgreSQL cannot store (a NUL
+character, a lone surrogate) is cleaned out of the text, never fatal.
+"""
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from alertd import audit
-from alertd.logs import mask_phone
+from alertd.logs import get_logger, mask_phone
+from alertd.phones import normalise_sender
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from gateways.base import Inbound
 from templates import Catalog
 
-STOP_WORDS = frozenset({"STOP", "ARRET", "STOPSMS", "UNSUBSCRIBE", "DESABONNEMENT"})
+log = get_logger(__name__)
+STOP_WORDS = frozenset(
+    {"STOP", "ARRET", "STOPSMS", "UNSUBSCRIBE", "DESABONNEMENT", "DESINSCRIPTION"}
+)
+_WORD = re.compile(r"[^\W_]+")  # letters and digits
 CONFIRMATION = "unsubscribed"  # the template of the answer to STOP
 SENDER_LENGTH = 40  # the template's limit on {sender}
 
@@ -26,32 +39,51 @@ class Handled:
     kind: str  # "stop" or "reply"
     alert_id: int | None  # the alert it answers: the last one sent to this number
     confirmation: str | None  # what to send back (a first STOP), else None
+    sender: str  # E.164 when it is a phone number: where the confirmation goes
 
 
-def is_stop(text: str) -> bool:
-    """'stop', ' Stop ', 'ARRÊT', 'Arrêt.', 'STOP SMS' all mean stop."""
-    plain = unicodedata.normalize("NFKD", text)
-    letters = "".join(c for c in plain if c.isalnum()).upper()
-    return letters in STOP_WORDS
+def is_stop(text: str, words: Collection[str] = STOP_WORDS) -> bool:
+    """'stop', ' Stop ', 'ARRÊT', 'Arrêt.', 'STOP SMS', 'Stop merci' all mean stop: the first
+    word, whatever follows it."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    first = _WORD.search(plain.upper())
+    return first is not None and first[0] in words
 
 
-async def handle(conn: Queryable, message: Inbound, catalog: Catalog) -> Handled:
-    """Store the message; on STOP, stop the sender everywhere, audit it and say what to answer."""
-    kind = "stop" if is_stop(message.text) else "reply"
+def clean(text: str) -> str:
+    """What PostgreSQL can store: NUL removed, what is not valid Unicode replaced."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+async def handle(
+    conn: Queryable,
+    message: Inbound,
+    catalog: Catalog,
+    *,
+    region: str = "FR",
+    stop_words: Collection[str] = STOP_WORDS,
+) -> Handled:
+    """Store the message; on STOP, stop the sender everywhere, cancel what is queued for them,
+    audit it and say what to answer."""
+    text = clean(message.text)
+    sender = normalise_sender(clean(message.sender), region)
+    kind = "stop" if is_stop(text, stop_words) else "reply"
     stored = await conn.fetchrow(
         queries("inbound")["store"],
-        message.gateway,
-        message.sender,
-        message.recipient,
-        message.text,
+        clean(message.gateway),
+        sender,
+        None if message.recipient is None else clean(message.recipient),
+        text,
         kind,
-        message.message_id,
+        None if message.message_id is None else clean(message.message_id),
         message.at,
     )
     alert_id = stored["alert_id"] if stored is not None else None
     if kind != "stop":
-        return Handled(kind, alert_id, None)
-    stopped = await conn.fetch(queries("inbound")["stop"], message.sender)
+        return Handled(kind, alert_id, None, sender)
+    stopped = await conn.fetch(queries("inbound")["stop"], sender)
+    cancelled = await conn.fetchval(queries("inbound")["cancel_queued"], sender)
+    log.info("inbound.stop", sender=mask_phone(sender), stopped=len(stopped), cancelled=cancelled)
     for row in stopped:
         await audit.record(
             conn,
@@ -59,9 +91,9 @@ async def handle(conn: Queryable, message: Inbound, catalog: Catalog) -> Handled
             action="subscriber.stop",
             target=f"subscriber:{row['id']}",
             tenant_id=row["tenant_id"],
-            details={"phone": mask_phone(message.sender), "gateway": message.gateway},
+            details={"phone": mask_phone(sender), "gateway": message.gateway},
         )
-    return Handled(kind, alert_id, confirmation(catalog, stopped))
+    return Handled(kind, alert_id, confirmation(catalog, stopped), sender)
 
 
 def confirmation(catalog: Catalog, stopped: Sequence[asyncpg.Record]) -> str | None:

@@ -16,8 +16,8 @@ from typing import IO, NamedTuple
 from zoneinfo import ZoneInfo
 
 from alertd.errors import InputError
+from alertd.phones import parse_phone
 from alertd.store.copy_text import encode_rows
-from alertd.subscribers.phones import parse_phone
 
 # Column name -> accepted spellings (French exports say téléphone, code_postal, …).
 COLUMNS: dict[str, tuple[str, ...]] = {

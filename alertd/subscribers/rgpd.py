@@ -10,8 +10,8 @@ import asyncpg
 from alertd import audit
 from alertd.errors import NotFoundError
 from alertd.logs import mask_phone
+from alertd.phones import parse_phone
 from alertd.store.queries import queries
-from alertd.subscribers.phones import parse_phone
 from alertd.tenants import get_tenant
 
 

@@ -152,13 +152,14 @@ class SmppGateway:
 
     # -- what the SMSC delivers ------------------------------------------------------------------
 
-    def _delivered(self, sm: ShortMessage) -> int:
-        """Queue the receipt or inbound message a deliver_sm carries; the status to answer."""
+    async def _delivered(self, sm: ShortMessage) -> int:
+        """Hand over the receipt or inbound message a deliver_sm carries; the status to answer,
+        once it is stored (ESME_ROK) or is not (an error: the SMSC delivers it again)."""
         now = datetime.now(UTC)
         try:
             receipt = receipt_of(sm)
             if receipt is None:
-                return self._publish(inbound_of(self.name, sm, now))
+                return await self._deliver(inbound_of(self.name, sm, now))
         except PduError as error:
             log.warning("smpp_bad_deliver_sm", gateway=self.name, error=str(error))
             return error.status
@@ -167,12 +168,13 @@ class SmppGateway:
             log.warning("smpp_unknown_receipt_state", gateway=self.name, stat=receipt.stat)
             return CommandStatus.ESME_ROK
         error_code = receipt.err if receipt.err not in (None, "", "0", "00", "000") else None
-        return self._publish(Receipt(self.name, receipt.message_id, status, now, error_code))
+        return await self._deliver(Receipt(self.name, receipt.message_id, status, now, error_code))
 
-    def _publish(self, event: Event) -> int:
-        if self._events.publish(event):
+    async def _deliver(self, event: Event) -> int:
+        if await self._events.deliver(event):
             return CommandStatus.ESME_ROK
-        return CommandStatus.ESME_RSYSERR  # closing: the SMSC keeps it and delivers it again
+        # Not stored (closing, or the daemon could not): the SMSC keeps it and delivers it again.
+        return CommandStatus.ESME_RSYSERR
 
     # -- one message -----------------------------------------------------------------------------
 

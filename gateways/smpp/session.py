@@ -1,11 +1,13 @@
 """An SMPP 3.4 session on asyncio: one ESME bound as a transceiver to an operator's SMSC.
 
 One TCP connection (a ``Link``) carries everything: our requests (bind_transceiver, submit_sm,
-enquire_link, unbind), matched to their responses by sequence number, and the SMSC's requests
-(deliver_sm: delivery receipts and residents' messages, handed to ``deliver``; enquire_link;
-unbind), answered at once by the reader task. Bytes are made and read by `gateways.smpp.pdu`
-only. A lost connection fails every pending request with `Lost` ("in doubt": the SMSC may have
-taken it) and the session reconnects with an exponential back-off. Phone numbers are never logged.
+enquire_link, unbind), matched to their responses by sequence number, and the SMSC's requests:
+deliver_sm (delivery receipts and residents' messages) is handed to ``deliver`` and answered
+once that says what to answer (ESME_ROK once stored, or an error so that the SMSC delivers it
+again); enquire_link and unbind are answered at once by the reader task. Bytes are made and read
+by `gateways.smpp.pdu` only. A lost connection fails every pending request with `Lost` ("in
+doubt": the SMSC may have taken it) and the session reconnects with an exponential back-off.
+Phone numbers are never logged.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -27,7 +29,8 @@ from gateways.smpp.pdu import HEADER, Pdu, decode, encode, generic_nack, respond
 
 log = structlog.get_logger("gateways.smpp")
 
-Deliver = Callable[[ShortMessage], int]  # a deliver_sm's body -> the command_status to answer
+# A deliver_sm's body -> the command_status to answer, once it is known (stored, or not).
+Deliver = Callable[[ShortMessage], Awaitable[int]]
 
 
 class SmppError(ConnectionError):
@@ -48,6 +51,7 @@ class Link:
     writer: asyncio.StreamWriter
     pending: dict[int, asyncio.Future[Pdu]] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    answering: set[asyncio.Task[None]] = field(default_factory=set)  # deliver_sm being stored
     smsc_id: str = ""
     lost: str | None = None  # why it ended, once it has
 
@@ -210,9 +214,9 @@ class Session:
         link.fail_pending(reason)
         link.writer.close()
         current = asyncio.current_task()
-        for task in link.tasks:
+        for task in (*link.tasks, *link.answering):
             if task is not current:
-                task.cancel()
+                task.cancel()  # an unanswered deliver_sm: the SMSC delivers it again
         if self._link is link:
             self._link = None
             self._bound.clear()
@@ -282,12 +286,19 @@ class Session:
         if pdu.command_id == CommandId.ENQUIRE_LINK:
             link.send(respond(pdu))
         elif pdu.command_id == CommandId.DELIVER_SM and isinstance(pdu.body, ShortMessage):
-            link.send(respond(pdu, MessageIdResp(), self.deliver(pdu.body)))
+            task = asyncio.create_task(self._answer_deliver(link, pdu, pdu.body))
+            link.answering.add(task)
+            task.add_done_callback(link.answering.discard)
         elif pdu.command_id == CommandId.UNBIND:
             link.send(respond(pdu))
             self._lost(link, "unbound by the SMSC")
         else:
             link.send(generic_nack(pdu.sequence_number, CommandStatus.ESME_RINVCMDID))
+
+    async def _answer_deliver(self, link: Link, pdu: Pdu, body: ShortMessage) -> None:
+        """deliver_sm_resp once what it carries is stored (or refused): the reader goes on
+        meanwhile, so receipts are stored and answered concurrently, as SMPP allows."""
+        link.send(respond(pdu, MessageIdResp(), await self.deliver(body)))
 
     async def _keep_alive(self, link: Link) -> None:
         while link.lost is None:

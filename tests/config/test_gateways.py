@@ -130,3 +130,11 @@ def test_ovh_reads_incoming_sms_and_checks_its_callback_token(tmp_path: Path) ->
     assert isinstance(never, OvhGateway) and never.poll_interval is None
     with pytest.raises(ConfigError, match="poll_incoming_s must be a number"):
         build(load_config(OVH_ENV, write(tmp_path, OVH.format(poll='"often"'))).gateways[0])
+
+
+def test_an_ovh_gateway_without_a_callback_token_is_refused(tmp_path: Path) -> None:
+    """Its delivery reports could not be authenticated: anyone could report a delivery."""
+    toml = OVH.format(poll=15).replace(', callback_token = "T" }', " }")
+    assert "callback_token" not in toml
+    with pytest.raises(ConfigError, match="callback_token: OVH does not sign"):
+        load_config(OVH_ENV, write(tmp_path, toml))

@@ -174,8 +174,10 @@ async def test_bad_signature_is_refused_and_nothing_is_queued(tmp_path: Path) ->
             await post_signed(f"{world.hooks}/inbound", {"From": GOOD, "Body": "STOP"}, "") == 403
         )
         genuine = {"MessageSid": "SMgenuine", "MessageStatus": "delivered"}
-        assert await post_signed(url, genuine) == 204
-        [event] = await next_events(world.gateway, 1)
+        status, [event] = await asyncio.gather(
+            post_signed(url, genuine), next_events(world.gateway, 1)
+        )
+        assert status == 204
         assert isinstance(event, Receipt) and event.message_id == "SMgenuine"
 
 
@@ -492,9 +494,10 @@ async def test_ovh_delivery_report_needs_the_token() -> None:
     async with ovh_world() as world, aiohttp.ClientSession() as session:
         async with session.get(f"{world.hooks}/dlr?id=5&dlr=1&token=guess") as response:
             assert response.status == 403
+        reading = asyncio.create_task(next_events(world.gateway, 1))
         async with session.get(f"{world.hooks}/dlr?id=6&dlr=16&token=s3cret") as response:
             assert response.status == 204
-        [event] = await next_events(world.gateway, 1)
+        [event] = await reading
         assert isinstance(event, Receipt)
         assert (event.message_id, event.status) == ("6", ReceiptStatus.FAILED)
 
@@ -502,10 +505,12 @@ async def test_ovh_delivery_report_needs_the_token() -> None:
 async def test_ovh_incoming_is_read_once_and_deleted() -> None:
     async with ovh_world(poll=None) as world:
         world.ovh.incoming[5] = {"id": 5, "sender": GOOD, "message": "ARRET"}
-        assert await world.gateway.poll_incoming() == 1
+        polled, [event] = await asyncio.gather(
+            world.gateway.poll_incoming(), next_events(world.gateway, 1)
+        )
+        assert polled == 1
         assert world.ovh.incoming == {}
         assert await world.gateway.poll_incoming() == 0
-        [event] = await next_events(world.gateway, 1)
         assert isinstance(event, Inbound) and (event.sender, event.text) == (GOOD, "ARRET")
 
 
@@ -517,3 +522,76 @@ def test_ovh_signature_is_sha1_of_the_documented_concatenation() -> None:
     assert ovh_signature(AS, CK, method="post", url=url, body=body, timestamp=1700000000) == (
         expected
     )
+
+
+# -- every webhook request is authenticated; what cannot be read is the sender's fault ---------
+
+FORM = "application/x-www-form-urlencoded"
+MALFORMED = [
+    pytest.param(f"{FORM}; charset=utf-8", b"MessageSid=SM%FF%FE&MessageStatus=\xff", id="utf8"),
+    pytest.param(f"{FORM}; charset=no-such-charset", b"MessageSid=SM1", id="charset"),
+    pytest.param("multipart/form-data; boundary=xyz", b"--xyz\r\nbroken", id="multipart"),
+    pytest.param("multipart/form-data", b"--xyz\r\n\r\n--xyz--", id="no-boundary"),
+]
+
+
+async def post_raw(url: str, content_type: str, body: bytes, **headers: str) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers={"Content-Type": content_type, **headers}) as answer,
+    ):
+        return answer.status
+
+
+@pytest.mark.parametrize(("content_type", "body"), MALFORMED)
+async def test_malformed_twilio_webhooks_get_a_4xx_never_a_500(
+    tmp_path: Path, content_type: str, body: bytes
+) -> None:
+    async with twilio_world(tmp_path) as world:
+        for path in ("status", "inbound"):
+            url = f"{world.hooks}/{path}"
+            status = await post_raw(url, content_type, body, **{SIGNATURE_HEADER: "forged"})
+            assert 400 <= status < 500, (path, status)
+
+
+@pytest.mark.parametrize(("content_type", "body"), MALFORMED)
+async def test_malformed_ovh_reports_get_a_4xx_never_a_500(content_type: str, body: bytes) -> None:
+    async with ovh_world() as world:
+        for token in ("s3cret", "guess"):
+            status = await post_raw(f"{world.hooks}/dlr?token={token}", content_type, body)
+            assert 400 <= status < 500, (token, status)
+
+
+async def test_signed_webhooks_missing_their_fields_get_a_400_and_queue_nothing(
+    tmp_path: Path,
+) -> None:
+    async with twilio_world(tmp_path) as world:
+        status = f"{world.hooks}/status"
+        assert await post_signed(status, {"MessageStatus": "delivered"}) == 400
+        assert await post_signed(status, {"MessageSid": "SMnostatus"}) == 400
+        assert await post_signed(f"{world.hooks}/inbound", {"Body": "STOP"}) == 400
+        # An intermediate state is accepted and kept nowhere: nothing to store.
+        assert await post_signed(status, {"MessageSid": "SMq", "MessageStatus": "queued"}) == 204
+        genuine = {"MessageSid": "SMgenuine", "MessageStatus": "delivered"}
+        answer, [event] = await asyncio.gather(
+            post_signed(status, genuine), next_events(world.gateway, 1)
+        )
+        assert answer == 204  # and it is the first event: nothing before it was queued
+        assert isinstance(event, Receipt) and event.message_id == "SMgenuine"
+
+
+async def test_an_ovh_gateway_without_a_token_refuses_every_report() -> None:
+    """Fail closed: a report nobody can authenticate never re-queues a delivery."""
+    async with ovh_world() as world, aiohttp.ClientSession() as session:
+        world.gateway.callback_token = None
+        for query in ("id=6&dlr=16", "id=6&dlr=16&token=", "id=6&dlr=16&token=s3cret"):
+            async with session.get(f"{world.hooks}/dlr?{query}") as response:
+                assert response.status == 403, query
+        world.gateway.callback_token = "s3cret"
+        async with session.get(f"{world.hooks}/dlr?dlr=1&token=s3cret") as response:
+            assert response.status == 400  # authenticated, but which message?
+        reading = asyncio.create_task(next_events(world.gateway, 1))
+        async with session.get(f"{world.hooks}/dlr?id=7&dlr=1&token=s3cret") as response:
+            assert response.status == 204
+        [event] = await reading
+        assert isinstance(event, Receipt) and event.message_id == "7"  # the first one queued

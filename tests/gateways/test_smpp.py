@@ -24,6 +24,7 @@ from structlog.testing import capture_logs
 
 from gateways.base import Gateway, Inbound, Message, Outcome, Receipt, ReceiptStatus
 from gateways.breaker import CircuitBreaker
+from gateways.events import settle
 from gateways.smpp import (
     SmppBindError,
     SmppGateway,
@@ -479,11 +480,12 @@ async def test_smsc_enquire_link_is_answered_and_garbage_gets_generic_nack() -> 
             destination_addr="33700000001", source_addr="33612345678", source_addr_ton=1,
             data_coding=8, short_message="Arrêt".encode("utf-16-be"),
         )  # fmt: skip
+        reading = asyncio.create_task(next_events(gateway, 1))  # stores it, as the daemon does
         peer.send(pdu.Pdu(codes.CommandId.DELIVER_SM, 80, inbound))
         answer = await peer.read()
         assert isinstance(answer, smpp34.RawPdu)
         assert (answer.command_id, answer.command_status) == (0x80000005, 0)
-        [event] = await next_events(gateway, 1)
+        [event] = await reading
         assert isinstance(event, Inbound) and (event.sender, event.text) == (GOOD, "Arrêt")
         closing = asyncio.create_task(gateway.close())
         unbind = await peer.read()
@@ -570,3 +572,37 @@ async def test_keep_alive_sends_enquire_link_and_reconnects_when_unanswered() ->
         await gateway.close()
         responder.cancel()
         await asyncio.gather(responder, return_exceptions=True)
+
+
+async def test_deliver_sm_is_answered_once_stored_and_with_an_error_when_not() -> None:
+    """The SMSC is told it was received only once the daemon has stored it; when it could not,
+    an error status makes the SMSC deliver it again."""
+    async with raw_smsc() as (port, peers):
+        gateway = make_gateway(port)
+        starting = asyncio.create_task(gateway.start())
+        peer = await asyncio.wait_for(peers.get(), WAIT)
+        await peer.bind()
+        await asyncio.wait_for(starting, WAIT)
+        stop = bodies.ShortMessage(
+            destination_addr="33700000001", source_addr="33612345678", source_addr_ton=1,
+            short_message=b"STOP",
+        )  # fmt: skip
+        stream = gateway.events()
+        peer.send(pdu.Pdu(codes.CommandId.DELIVER_SM, 90, stop))
+        first = await asyncio.wait_for(anext(stream), WAIT)
+        settle(first, False)  # the daemon could not store it
+        answer = await peer.read()
+        assert isinstance(answer, smpp34.RawPdu)
+        assert (answer.command_id, answer.sequence_number) == (0x80000005, 90)
+        assert answer.command_status == codes.CommandStatus.ESME_RSYSERR
+        peer.send(pdu.Pdu(codes.CommandId.DELIVER_SM, 91, stop))  # the SMSC delivers it again
+        again = await asyncio.wait_for(anext(stream), WAIT)
+        assert isinstance(again, Inbound) and again.text == "STOP"
+        settle(again, True)
+        answer = await peer.read()
+        assert isinstance(answer, smpp34.RawPdu)
+        assert (answer.sequence_number, answer.command_status) == (91, 0)
+        closing = asyncio.create_task(gateway.close())
+        unbind = await peer.read()
+        peer.answer(unbind, codes.CommandId.UNBIND_RESP)
+        await asyncio.wait_for(closing, WAIT)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
 from alertd.errors import InputError
-from alertd.subscribers.phones import parse_phone
+from alertd.phones import parse_phone
 
 
 @pytest.mark.parametrize(

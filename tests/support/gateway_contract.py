@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from gateways import events
 from gateways.base import Event, Gateway, Inbound, Message, Outcome, Receipt, ReceiptStatus
 
 GOOD = "+33612345678"
@@ -16,11 +17,14 @@ UNALLOCATED = "+33699999999"  # every peer used in tests rejects this one for go
 
 
 async def next_events(gateway: Gateway, count: int, within: float = 10.0) -> list[Event]:
+    """The next events, read as the daemon does: each is settled as stored once read, which is
+    when the adapter acknowledges it to the provider."""
     found: list[Event] = []
 
     async def collect() -> None:
         async for event in gateway.events():
             found.append(event)
+            events.settle(event, True)
             if len(found) == count:
                 return
 
@@ -63,8 +67,10 @@ class GatewayContract:
         assert (event.message_id, event.status) == (result.message_id, ReceiptStatus.DELIVERED)
 
     async def test_inbound_message_arrives(self, gateway: Gateway) -> None:
-        await self.inject_inbound(gateway, GOOD, "STOP")
+        # The provider is answered once the message is stored: injecting it ends after reading.
+        injecting = asyncio.create_task(self.inject_inbound(gateway, GOOD, "STOP"))
         [event] = await next_events(gateway, 1)
+        await asyncio.wait_for(injecting, 10)
         assert isinstance(event, Inbound)
         assert (event.sender, event.text) == (GOOD, "STOP")
 

@@ -21,3 +21,16 @@ UPDATE subscribers s SET status = 'stopped', stopped_at = now(), updated_at = no
 FROM tenants t
 WHERE s.phone = $1 AND s.status <> 'stopped' AND t.id = s.tenant_id
 RETURNING s.id, s.tenant_id, s.language, t.name AS tenant_name;
+
+-- name: cancel_queued
+-- In the STOP's own transaction: what is queued for this number is never sent (the counts'
+-- triggers see it as cancelled). What a daemon holds already is in flight and finishes.
+WITH dropped AS (
+    UPDATE deliveries d SET status = 'cancelled', error = 'the resident sent STOP',
+                            updated_at = now()
+    FROM subscribers s
+    WHERE s.phone = $1 AND s.status = 'stopped' AND d.subscriber_id = s.id
+      AND d.status = 'queued'
+    RETURNING 1
+)
+SELECT count(*) FROM dropped;

@@ -91,3 +91,20 @@ def _parse(text: str, region: str) -> PhoneNumber:
     except NumberParseException as exc:
         reason = _PARSE_ERRORS.get(exc.error_type, "not a phone number")
         raise InputError(f"phone {text!r}: {reason}") from None
+
+
+def normalise_sender(raw: str, region: str = "FR") -> str:
+    """An inbound SMS's sender as E.164 when it is a phone number, as the gateways deliver it:
+    national (0622334455), international without its plus (33611223344, SMPP's TON 1) or with
+    spaces. Short codes and alphanumeric senders are kept as they came, stripped."""
+    text = raw.strip()
+    try:
+        return parse_phone(text, region).e164
+    except InputError:
+        pass
+    if text.isdigit() and not text.startswith("0"):
+        try:
+            return parse_phone(f"+{text}", region).e164
+        except InputError:
+            pass
+    return text
