@@ -21,11 +21,11 @@ from alertd.cli.templates import catalog, parse_params
 from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
 from alertd.delivery import daemon
+from alertd.delivery.areas import load_postcode_areas
 from alertd.errors import ForbiddenError, InputError
 from alertd.jsonable import jsonable_object
 from alertd.operators import Operator
 from alertd.store.database import open_database
-from alertd.subscribers.index import load_postcode_areas
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
