@@ -139,6 +139,11 @@ async def alert_send(args: argparse.Namespace, config: Config) -> int:
             f"must approve it (alertd alert approve {args.id}); it is sent at once then"
         )
     else:
+        if sent.resumed:
+            out(
+                f"alert {args.id}: its interrupted send was resumed: {sent.written} deliveries "
+                "written now"
+            )
         out(f"alert {args.id} sent to the outbox: {sent.recipients} recipients")
         out(f"follow it: alertd alert status {args.id} --follow")
     return 0
@@ -156,6 +161,11 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
         out_json({"approved": args.id, "sent": sent, "daemons": running})
     elif sent is None:
         out(f"alert {args.id} approved by {op.name}; it is sent when its author sends it")
+    elif sent.resumed:
+        out(
+            f"alert {args.id}: its interrupted send was resumed: {sent.written} deliveries "
+            f"written now; {sent.recipients} recipients"
+        )
     else:
         out(f"alert {args.id} approved by {op.name} and sent: {sent.recipients} recipients")
     return 0

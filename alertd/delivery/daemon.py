@@ -24,7 +24,8 @@ import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
-from alertd.delivery import inbound, outbox, supervisor
+from alertd.delivery import enqueue, inbound, outbox, supervisor
+from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
 from alertd.errors import InputError
@@ -34,6 +35,7 @@ from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt, Webhooks
 from templates import Catalog, segments
+from zones import PostcodeAreas
 
 log = get_logger(__name__)
 RECEIPT_BATCH = 1_000
@@ -41,6 +43,7 @@ RETRY_EARLY_S = 0.5  # how often receipts that came before their submission's re
 KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
 SHUTDOWN_GRACE_S = 10.0
 EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
+RESUME_EVERY_S = 2.0  # how often alerts whose enqueue was interrupted are looked for
 DAEMON_NAME = "alertd serve"  # its connections' application_name, with the worker
 
 
@@ -255,6 +258,7 @@ async def _run(
                 settings=settings or DispatchSettings(**asdict(config.dispatch)),
                 catalog=Catalog(config.templates.directory),
                 starting=not_started,
+                areas=load_postcode_areas(config.zones),
             )
         finally:
             for gateway in gateways:
@@ -271,6 +275,7 @@ async def _serve(
     settings: DispatchSettings,
     catalog: Catalog,
     starting: Sequence[Gateway] = (),
+    areas: PostcodeAreas | None = None,
 ) -> str | None:
     """The dispatch loop and a consumer per gateway, each supervised (see supervisor), and a
     starter per gateway that could not start. Why a task died, if one did."""
@@ -291,6 +296,12 @@ async def _serve(
         )
         for g in gateways
     ]
+    side.append(
+        asyncio.create_task(
+            supervisor.supervise("resume", lambda: _resume(pool, areas, stop), pool, stop),
+            name="resume",
+        )
+    )
     starters = [
         asyncio.create_task(supervisor.keep_starting(g, stop), name=f"start:{g.name}")
         for g in starting
@@ -318,3 +329,12 @@ async def _serve(
         released = 0
     log.info("serve.stopped", released=released)
     return died
+
+
+async def _resume(pool: asyncpg.Pool, areas: PostcodeAreas | None, stop: asyncio.Event) -> None:
+    """Finish, every RESUME_EVERY_S, the alerts an interrupted ``alert send`` left half-written."""
+    given_up: set[int] = set()
+    while not stop.is_set():
+        await enqueue.resume_interrupted(pool, areas, given_up=given_up)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RESUME_EVERY_S)
