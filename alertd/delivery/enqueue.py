@@ -214,7 +214,7 @@ async def resume_interrupted(
     the alert's recipients, not to a zone): re-running their command finishes them. An alert that
     cannot be finished (its zone unusable now) is logged once and added to ``given_up``."""
     given_up = set() if given_up is None else given_up
-    resumed = []
+    resumed: list[Resumed] = []
     rows = await pool.fetch(queries("alerts")["interrupted"], after_s)
     for alert_id in [r["id"] for r in rows if r["id"] not in given_up]:
         async with enqueuing(pool, alert_id, wait=False) as held:
@@ -223,13 +223,12 @@ async def resume_interrupted(
             alert = await alert_zones(pool, alert_id)
             if alert["status"] != "sending":
                 continue  # finished or cancelled meanwhile
+            why: str | None = None
             try:
                 found = await match_alert(pool, alert, postcode_areas)
             except InputError as exc:
                 given_up.add(alert_id)
                 why = str(exc)
-            else:
-                why = None
             if why is not None:
                 log.error("enqueue.not_resumed", alert_id=alert_id, error=why)
                 continue
