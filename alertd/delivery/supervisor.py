@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import asyncpg
 
 from alertd.logs import get_logger
@@ -102,7 +103,7 @@ async def start_gateway(gateway: Gateway) -> bool:
     """Start it once; False (its circuit tripped open, logged) when it cannot start now."""
     try:
         await gateway.start()
-    except (GatewayError, OSError) as exc:
+    except (GatewayError, OSError, aiohttp.ClientError) as exc:
         if (breaker := breaker_of(gateway)) is not None:
             breaker.trip()
         log.warning("serve.gateway_not_started", gateway=gateway.name, error=str(exc))

@@ -24,7 +24,9 @@ from alertd.delivery.dispatch import DispatchSettings
 from alertd.store.database import EmbeddedPostgres, create_pool, ensure_database
 from alertd.store.migrate import migrate
 from gateways.base import Message, SubmitResult
+from gateways.breaker import CircuitBreaker
 from gateways.fake import FakeGateway
+from gateways.limits import ManualClock
 from gateways.smpp import SmppGateway
 from tests.support.seed import seed_alert
 
@@ -76,6 +78,18 @@ async def test_a_task_that_dies_makes_the_daemon_exit_non_zero_with_the_reason(
     assert died["task"] == "dispatch"
     assert "the adapter broke" in died["error"]
     assert gateway._closed.is_set()  # closed on the way out
+
+
+def test_a_tripped_breaker_stays_open_without_a_probe_until_a_success() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(threshold=5, cooldown=30.0, clock=clock)
+    breaker.trip()
+    clock.advance(3600)
+    assert breaker.state == "open"
+    assert not breaker.allow()  # no half-open probe: the starter is the probe
+    breaker.success()
+    assert breaker.state == "closed"
+    assert breaker.allow()
 
 
 @asynccontextmanager
