@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -41,6 +42,7 @@ DATABASE_LOST: tuple[type[BaseException], ...] = (
 )
 RECONNECT_MIN_S = 0.2
 RECONNECT_MAX_S = 10.0
+HEALTHY_RUN_S = 60.0  # a task that ran this long before failing starts its back-off afresh
 GATEWAY_RETRY_MIN_S = 1.0
 GATEWAY_RETRY_MAX_S = 60.0
 
@@ -69,6 +71,15 @@ async def wait_for_database(pool: asyncpg.Pool, stop: asyncio.Event) -> bool:
     return False
 
 
+async def _database_answers(pool: asyncpg.Pool) -> bool:
+    try:
+        async with pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except DATABASE_LOST:
+        return False
+    return True
+
+
 async def supervise(
     name: str,
     work: Callable[[], Awaitable[None]],
@@ -77,17 +88,32 @@ async def supervise(
 ) -> None:
     """Run ``work`` until ``stop`` is set, again after each loss of the database. Returns when it
     ends with ``stop`` set; raises TaskDied when it ends otherwise (a task of the daemon never
-    ends by itself) and lets any other error through."""
+    ends by itself) and lets any other error through.
+
+    A connection-level error while the database answers (a connection lost alone, or an OSError
+    of a gateway that reached the loop) is not an outage: the task is started again after a
+    pause that doubles while it keeps failing (``serve.task_restarted``)."""
+    pause = RECONNECT_MIN_S
     while True:
+        began = time.monotonic()
         try:
             await work()
         except DATABASE_LOST as exc:
             if stop.is_set():
                 return
-            log.warning("serve.database_lost", task=name, error=type(exc).__name__)
+            error = type(exc).__name__
+            if time.monotonic() - began > HEALTHY_RUN_S:
+                pause = RECONNECT_MIN_S  # it had been running well: a new failure, not a loop
+            if await _database_answers(pool):
+                log.warning("serve.task_restarted", task=name, error=error, after_s=pause)
+                await _pause(stop, pause)
+                pause = min(pause * 2, RECONNECT_MAX_S)
+                continue
+            log.warning("serve.database_lost", task=name, error=error)
             if not await wait_for_database(pool, stop):
                 return
             log.info("serve.database_back", task=name)
+            pause = RECONNECT_MIN_S
             continue
         if stop.is_set():
             return

@@ -80,6 +80,42 @@ async def test_a_task_that_dies_makes_the_daemon_exit_non_zero_with_the_reason(
     assert gateway._closed.is_set()  # closed on the way out
 
 
+class _LosesItsConnectionOnce(FakeGateway):
+    """A gateway whose first submit lets a lost connection through (an adapter's bug)."""
+
+    lost = False
+
+    async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
+        if not self.lost:
+            self.lost = True
+            raise ConnectionResetError("connection reset by peer")
+        return await super().submit(messages)
+
+
+async def test_a_connection_error_while_the_database_answers_restarts_the_task(
+    loaded: asyncpg.Pool, config: Config
+) -> None:
+    alert_id = await seed_alert(loaded, 20)
+    gateway = _LosesItsConnectionOnce("flaky")
+    stop = asyncio.Event()
+    settings = DispatchSettings(idle_s=0.05, lease_s=0.5, sweep_s=0.5)
+    with capture_logs() as logs:
+        task = asyncio.create_task(
+            daemon.run(config, stop=stop, signals=False, settings=settings, gateways=[gateway])
+        )
+
+        async def delivered() -> bool:
+            return (await outbox.progress(loaded, alert_id)).get("delivered") == 20
+
+        await _until(delivered)
+        assert not task.done()
+        stop.set()
+        assert await asyncio.wait_for(task, 30) == 0
+    events = [e["event"] for e in logs]
+    assert "serve.task_restarted" in events
+    assert "serve.database_lost" not in events  # the database never went away
+
+
 def test_a_tripped_breaker_stays_open_without_a_probe_until_a_success() -> None:
     clock = ManualClock()
     breaker = CircuitBreaker(threshold=5, cooldown=30.0, clock=clock)
