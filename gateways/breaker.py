@@ -5,6 +5,9 @@ goes through (the dispatcher fails over to the next gateway) for ``cooldown`` se
 one probe goes through; success closes the breaker, failure opens it again. Rejections for good
 (a wrong number) are not failures of the gateway and are not recorded here.
 
+Tripped (``trip``): open, with no probe, until ``success`` — for a gateway that could not even
+start: whoever keeps trying to start it closes the breaker once it has.
+
 An adapter turns each message's answer into an `Answer`: the result and whether it shows the
 gateway healthy (it answered properly, even to refuse a number or to throttle) or at fault (a
 timeout, a lost connection, a server error: `fault`). Every answer is recorded: a half-open
@@ -49,9 +52,12 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._probing = False
+        self._tripped = False
 
     @property
     def state(self) -> str:
+        if self._tripped:
+            return OPEN
         if self._opened_at is None:
             return CLOSED
         if self.clock.now() - self._opened_at >= self.cooldown:
@@ -72,6 +78,14 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = None
         self._probing = False
+        self._tripped = False
+
+    def trip(self) -> None:
+        """Open now and stay open, without a half-open probe, until ``success``."""
+        self._tripped = True
+        self._probing = False
+        self._failures = max(self._failures, self.threshold)
+        self._opened_at = self.clock.now()
 
     def failure(self) -> None:
         self._probing = False

@@ -75,7 +75,7 @@ def test_scalars_enums_and_containers() -> None:
 
 def test_domain_objects_print_the_documented_keys() -> None:
     assert dumps(Sent(4, "sent", 40, 40)) == (
-        '{"alert_id": 4, "status": "sent", "recipients": 40, "written": 40}'
+        '{"alert_id": 4, "status": "sent", "recipients": 40, "written": 40, "resumed": false}'
     )
     assert jsonable(FollowUp(5, 40, None, 0, 2)) == {
         "update_id": 5,

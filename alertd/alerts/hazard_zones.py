@@ -19,10 +19,11 @@ from shapely.geometry import shape
 
 from alertd import audit
 from alertd.config import ZonesConfig
+from alertd.delivery.areas import load_postcode_areas
 from alertd.errors import ConflictError, InputError, NotFoundError
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from alertd.subscribers.index import load_index, load_postcode_areas
+from alertd.subscribers.index import load_index
 from alertd.tenants import get_tenant, territory
 from zones import Zone, ZoneError, area_km2, buffer, circle, read_zone, zone_from_geometry
 

@@ -89,6 +89,7 @@ class Sent:
     status: str  # "sent", or "pending_approval" when a second operator must approve
     recipients: int
     written: int
+    resumed: bool = False  # it was `sending`: an interrupted send, finished now
 
 
 # -- permissions ---------------------------------------------------------------------------------
@@ -356,10 +357,12 @@ async def _enqueue(
             },
         )
     # Outside the transaction: each batch commits on its own, so the daemons start sending
-    # while the rest is written.
-    written = await enqueue.write(ctx.pool, alert["id"], enqueue.priority_of(alert), found)
-    await ctx.pool.execute(queries("alerts")["set_status"], alert["id"], "sent", ["sending"])
-    return Sent(alert["id"], "sent", len(found.ids()), written)
+    # while the rest is written. The enqueue lock tells the daemons it is being written (a killed
+    # command lets go of it: they finish the alert then).
+    async with enqueue.enqueuing(ctx.pool, alert["id"], wait=True):
+        written = await enqueue.finish(ctx.pool, alert, found)
+    resumed = alert["status"] == "sending"
+    return Sent(alert["id"], "sent", len(found.ids()), written, resumed)
 
 
 async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent | None:
@@ -372,6 +375,9 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
             f"nobody approves their own alert: another approver than {op.name!r} must approve "
             f"alert {alert_id}"
         )
+    if alert["status"] == "sending" and alert["approved_by"] is not None:
+        # Approved and sent, but its enqueue was interrupted: approving again finishes it.
+        return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)
     async with ctx.pool.acquire() as conn, conn.transaction():
         status = await conn.fetchval(queries("alerts")["approve"], alert_id, op.id)
         if status is None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from alertd.alerts import lifecycle
-from alertd.delivery import outbox
+from alertd.delivery import enqueue, outbox
 from alertd.operators import Operator
 from alertd.store.queries import queries
 
@@ -42,6 +42,10 @@ class Status:
     expires_at: datetime | None
     progress: Mapping[str, int]  # deliveries by status, with in_doubt and rerouted
     followups: tuple[FollowUpProgress, ...]
+    # While `sending`: "writing" (an enqueue is writing its deliveries now) or "interrupted" (it
+    # was killed midway: the daemon finishes it); None once every delivery is written.
+    enqueue: str | None = None
+    written: int = 0  # deliveries written so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,10 @@ async def status(ctx: lifecycle.Context, op: Operator, alert_id: int) -> Status:
         )
         for c in await ctx.pool.fetch(queries("alerts")["children"], alert_id)
     ]
+    state = None
+    if alert["status"] == "sending" and alert["message_kind"] == "alert":
+        writing = await enqueue.being_enqueued(ctx.pool, alert_id)
+        state = "writing" if writing else "interrupted"
     return Status(
         alert=alert_id,
         kind=alert["message_kind"],
@@ -92,6 +100,8 @@ async def status(ctx: lifecycle.Context, op: Operator, alert_id: int) -> Status:
         expires_at=alert["expires_at"],
         progress=counts,
         followups=tuple(children),
+        enqueue=state,
+        written=sum(n for k, n in counts.items() if k not in ("in_doubt", "rerouted")),
     )
 
 

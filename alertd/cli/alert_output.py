@@ -97,6 +97,15 @@ def print_status(report: Status, per_second: float | None = None) -> None:
         f"{report.status}){exercise}: {report.recipients} recipients"
     )
     out("  " + progress.line(progress.from_counts(report.progress, per_second)))
+    if report.enqueue is not None:
+        of = f" of {report.recipients}" if report.recipients is not None else ""
+        if report.enqueue == "interrupted":
+            out(
+                f"  enqueue incomplete: {report.written}{of} written; the daemon resumes it "
+                f"(or run alertd alert send {report.alert} again)"
+            )
+        else:
+            out(f"  enqueue in progress: {report.written}{of} written")
     for child in report.followups:
         line = progress.line(progress.from_counts(child.progress))
         out(f"  {child.message_kind} {child.id} ({child.status}): {line}")

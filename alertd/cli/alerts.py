@@ -21,11 +21,11 @@ from alertd.cli.templates import catalog, parse_params
 from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
 from alertd.delivery import daemon
+from alertd.delivery.areas import load_postcode_areas
 from alertd.errors import ForbiddenError, InputError
 from alertd.jsonable import jsonable_object
 from alertd.operators import Operator
 from alertd.store.database import open_database
-from alertd.subscribers.index import load_postcode_areas
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -139,6 +139,11 @@ async def alert_send(args: argparse.Namespace, config: Config) -> int:
             f"must approve it (alertd alert approve {args.id}); it is sent at once then"
         )
     else:
+        if sent.resumed:
+            out(
+                f"alert {args.id}: its interrupted send was resumed: {sent.written} deliveries "
+                "written now"
+            )
         out(f"alert {args.id} sent to the outbox: {sent.recipients} recipients")
         out(f"follow it: alertd alert status {args.id} --follow")
     return 0
@@ -156,6 +161,11 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
         out_json({"approved": args.id, "sent": sent, "daemons": running})
     elif sent is None:
         out(f"alert {args.id} approved by {op.name}; it is sent when its author sends it")
+    elif sent.resumed:
+        out(
+            f"alert {args.id}: its interrupted send was resumed: {sent.written} deliveries "
+            f"written now; {sent.recipients} recipients"
+        )
     else:
         out(f"alert {args.id} approved by {op.name} and sent: {sent.recipients} recipients")
     return 0

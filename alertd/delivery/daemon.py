@@ -3,8 +3,9 @@
 SIGTERM (or Ctrl-C) sets the stop event: the loop stops claiming, what is in flight gets
 ``shutdown_grace_s`` to finish, then this daemon's unrecorded claims are released (marked in doubt
 when they may have reached a gateway) and the gateways are closed. If any side task dies, the
-daemon stops rather than run half-alive. Safe to restart at any moment: the outbox is durable and
-expired leases of a killed daemon are reclaimed by whoever runs next.
+daemon stops rather than run half-alive and exits non-zero with the reason. A lost database and a
+gateway that cannot start are survived (see ``supervisor``). Safe to restart at any moment: the
+outbox is durable and expired leases of a killed daemon are reclaimed by whoever runs next.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 
 import asyncpg
@@ -24,7 +25,8 @@ import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
-from alertd.delivery import inbound, outbox
+from alertd.delivery import enqueue, inbound, outbox, supervisor
+from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
 from alertd.errors import InputError
@@ -35,6 +37,7 @@ from alertd.store.types import Queryable
 from gateways import events
 from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt, Webhooks
 from templates import Catalog, segments
+from zones import PostcodeAreas
 
 log = get_logger(__name__)
 RECEIPT_BATCH = 1_000
@@ -53,6 +56,8 @@ UNAVAILABLE = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
 )
+EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
+RESUME_EVERY_S = 2.0  # how often alerts whose enqueue was interrupted are looked for
 DAEMON_NAME = "alertd serve"  # its connections' application_name, with the worker
 
 
@@ -293,8 +298,25 @@ async def run(
     stop: asyncio.Event | None = None,
     settings: DispatchSettings | None = None,
     signals: bool = True,
+    gateways: Sequence[Gateway] | None = None,
 ) -> int:
-    if not config.gateways:
+    """Serve until ``stop`` (SIGTERM, Ctrl-C); 0, or EXIT_TASK_DIED when a task of the daemon
+    died (logged as ``serve.task_died`` with the reason). ``gateways``: built from the
+    configuration unless given (tests)."""
+    died = await serve(config, stop=stop, settings=settings, signals=signals, gateways=gateways)
+    return EXIT_TASK_DIED if died else 0
+
+
+async def serve(
+    config: Config,
+    *,
+    stop: asyncio.Event | None = None,
+    settings: DispatchSettings | None = None,
+    signals: bool = True,
+    gateways: Sequence[Gateway] | None = None,
+) -> str | None:
+    """As ``run``; None after a clean stop, else why a task died."""
+    if not config.gateways and not gateways:
         raise InputError(
             "no gateway is configured: add [gateways.NAME] tables (see "
             "ops/alertd.example.toml) and pass --config"
@@ -305,11 +327,10 @@ async def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    gateways = [build(g) for g in config.gateways]
+    built = list(gateways) if gateways is not None else [build(g) for g in config.gateways]
     # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
     with structlog.contextvars.bound_contextvars(worker=worker):
-        await _run(config, gateways, worker, stop, settings)
-    return 0
+        return await _run(config, built, worker, stop, settings)
 
 
 async def _run(
@@ -318,25 +339,31 @@ async def _run(
     worker: str,
     stop: asyncio.Event,
     settings: DispatchSettings | None,
-) -> None:
+) -> str | None:
+    """Why a task died, if one did. Gateways that cannot start start with an open circuit (and are
+    started again in the background); every gateway is closed on the way out, whatever happens."""
     async with (
         open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
         _webhooks(config.serve, gateways),
     ):
-        for gateway in gateways:
-            await gateway.start()
         try:
-            await _serve(
+            not_started = [g for g in gateways if not await supervisor.start_gateway(g)]
+            if len(not_started) == len(gateways):
+                log.error("serve.no_gateway_started", gateways=[g.name for g in gateways])
+            return await _serve(
                 db.pool,
                 gateways=gateways,
                 worker=worker,
                 stop=stop,
                 settings=settings or DispatchSettings(**asdict(config.dispatch)),
                 catalog=Catalog(config.templates.directory),
+                starting=not_started,
+                areas=load_postcode_areas(config.zones),
             )
         finally:
             for gateway in gateways:
-                await gateway.close()
+                with contextlib.suppress(GatewayError, OSError):
+                    await gateway.close()
 
 
 async def _serve(
@@ -347,25 +374,67 @@ async def _serve(
     stop: asyncio.Event,
     settings: DispatchSettings,
     catalog: Catalog,
-) -> None:
-    dispatcher = Dispatcher(pool, gateways, worker=worker, settings=settings)
+    starting: Sequence[Gateway] = (),
+    areas: PostcodeAreas | None = None,
+) -> str | None:
+    """The dispatch loop and a consumer per gateway, each supervised (see supervisor), and a
+    starter per gateway that could not start. Why a task died, if one did."""
     log.info("serve.started", gateways=[g.name for g in gateways])
-    loop_task = asyncio.create_task(dispatcher.run(stop), name="dispatch")
+
+    def dispatch() -> Awaitable[None]:
+        return Dispatcher(pool, gateways, worker=worker, settings=settings).run(stop)
+
+    def events(gateway: Gateway) -> Callable[[], Awaitable[None]]:
+        return lambda: consume(pool, gateway, catalog)
+
+    loop_task = asyncio.create_task(
+        supervisor.supervise("dispatch", dispatch, pool, stop), name="dispatch"
+    )
     side = [
-        asyncio.create_task(consume(pool, g, catalog), name=f"events:{g.name}") for g in gateways
+        asyncio.create_task(
+            supervisor.supervise(f"events:{g.name}", events(g), pool, stop), name=f"events:{g.name}"
+        )
+        for g in gateways
+    ]
+    side.append(
+        asyncio.create_task(
+            supervisor.supervise("resume", lambda: _resume(pool, areas, stop), pool, stop),
+            name="resume",
+        )
+    )
+    starters = [
+        asyncio.create_task(supervisor.keep_starting(g, stop), name=f"start:{g.name}")
+        for g in starting
     ]
     stopping = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait([loop_task, *side, stopping], return_when=asyncio.FIRST_COMPLETED)
+    died: str | None = None
     for task in done - {stopping}:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("serve.task_died", task=task.get_name(), error=str(task.exception()))
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            died = died or f"task {task.get_name()} died ({reason})"
+            log.error("serve.task_died", task=task.get_name(), error=reason)
     stop.set()
     await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
     loop_task.cancel()
-    for task in side:
+    for task in (*side, *starters):
         task.cancel()
-    for task in (loop_task, *side, stopping):
+    for task in (loop_task, *side, *starters, stopping):
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    released = await outbox.release(pool, worker)
+    try:
+        released = await outbox.release(pool, worker)
+    except supervisor.DATABASE_LOST as exc:  # their leases run out: whoever runs next has them
+        log.warning("serve.not_released", error=type(exc).__name__)
+        released = 0
     log.info("serve.stopped", released=released)
+    return died
+
+
+async def _resume(pool: asyncpg.Pool, areas: PostcodeAreas | None, stop: asyncio.Event) -> None:
+    """Finish, every RESUME_EVERY_S, the alerts an interrupted ``alert send`` left half-written."""
+    given_up: set[int] = set()
+    while not stop.is_set():
+        await enqueue.resume_interrupted(pool, areas, given_up=given_up)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RESUME_EVERY_S)

@@ -3,12 +3,18 @@
 Each batch is committed on its own, so the dispatch loop can claim the first recipients while the
 rest are still being written; the unique (alert, subscriber) key makes a second run, a retry or a
 restart harmless.
+
+An alert is ``sending`` while its deliveries are being written and ``sent`` once they all are. An
+enqueue holds a session advisory lock on its alert (``enqueuing``): a killed ``alert send`` lets
+go of it with its connection, so an alert still ``sending`` whose lock is free was interrupted;
+the daemon finishes it (``resume_interrupted``), as re-running ``alert send`` would.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +24,17 @@ from shapely.geometry import shape
 
 from alertd.delivery import outbox
 from alertd.errors import InputError, NotFoundError
+from alertd.logs import get_logger
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.tenants import territory
 from zones import PostcodeAreas, SubscriberIndex, ZoneError
 from zones.geojson import dissolve
 
+log = get_logger(__name__)
 BATCH = 10_000
+LOCK_SPACE = 7_401  # the advisory locks' first key: "an alert's enqueue"; the second: its id
+RESUME_AFTER_S = 5.0  # an alert `sending` this long without an enqueue holding it: interrupted
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +162,79 @@ async def enqueue_alert(
     found = await match_alert(pool, alert, postcode_areas)
     written = await write(pool, alert_id, priority_of(alert), found)
     return Enqueued(len(found.by_address), len(found.by_postcode), written)
+
+
+@asynccontextmanager
+async def enqueuing(pool: asyncpg.Pool, alert_id: int, *, wait: bool) -> AsyncIterator[bool]:
+    """Hold the alert's enqueue lock for the block (True); without ``wait``, False at once when
+    another process holds it. Held by a connection of its own: a killed process lets go."""
+    async with pool.acquire() as conn:
+        if wait:
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_SPACE, alert_id)
+            held = True
+        else:
+            held = bool(
+                await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCK_SPACE, alert_id)
+            )
+        try:
+            yield held
+        finally:
+            if held:
+                await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_SPACE, alert_id)
+
+
+async def being_enqueued(conn: Queryable, alert_id: int) -> bool:
+    """Is an enqueue writing this alert's deliveries right now (its lock held)?"""
+    return bool(await conn.fetchval(queries("alerts")["enqueue_locked"], LOCK_SPACE, alert_id))
+
+
+async def finish(pool: asyncpg.Pool, alert: asyncpg.Record, matched: Matched) -> int:
+    """Write an alert's deliveries and mark it ``sent`` (if it is still ``sending``); the caller
+    holds its enqueue lock. Returns how many deliveries were new."""
+    written = await write(pool, alert["id"], priority_of(alert), matched)
+    await pool.execute(queries("alerts")["set_status"], alert["id"], "sent", ["sending"])
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    alert_id: int
+    recipients: int
+    written: int  # the deliveries the interrupted enqueue had not written
+
+
+async def resume_interrupted(
+    pool: asyncpg.Pool,
+    postcode_areas: PostcodeAreas | None,
+    after_s: float = RESUME_AFTER_S,
+    given_up: set[int] | None = None,
+) -> list[Resumed]:
+    """Finish the alerts whose enqueue was interrupted: still ``sending`` ``after_s`` after it
+    began, and nobody enqueuing them now. Updates and all-clears are not resumed here (they go to
+    the alert's recipients, not to a zone): re-running their command finishes them. An alert that
+    cannot be finished (its zone unusable now) is logged once and added to ``given_up``."""
+    given_up = set() if given_up is None else given_up
+    resumed: list[Resumed] = []
+    rows = await pool.fetch(queries("alerts")["interrupted"], after_s)
+    for alert_id in [r["id"] for r in rows if r["id"] not in given_up]:
+        async with enqueuing(pool, alert_id, wait=False) as held:
+            if not held:
+                continue  # an `alert send` is writing it now
+            alert = await alert_zones(pool, alert_id)
+            if alert["status"] != "sending":
+                continue  # finished or cancelled meanwhile
+            why: str | None = None
+            try:
+                found = await match_alert(pool, alert, postcode_areas)
+            except InputError as exc:
+                given_up.add(alert_id)
+                why = str(exc)
+            if why is not None:
+                log.error("enqueue.not_resumed", alert_id=alert_id, error=why)
+                continue
+            written = await finish(pool, alert, found)
+        log.warning(
+            "enqueue.resumed", alert_id=alert_id, recipients=len(found.ids()), written=written
+        )
+        resumed.append(Resumed(alert_id, len(found.ids()), written))
+    return resumed

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
 import numpy as np
 
-from alertd.config import ZonesConfig
-from alertd.errors import ConfigError
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from zones import PostcodeAreas, SubscriberIndex, ZoneError
+from zones import SubscriberIndex
 
 
 async def load_index(conn: Queryable, tenant_ids: list[int]) -> SubscriberIndex:
@@ -24,28 +19,3 @@ async def load_index(conn: Queryable, tenant_ids: list[int]) -> SubscriberIndex:
         np.asarray(row["lat"], dtype=np.float64),
         row["postcodes"],
     )
-
-
-def load_postcode_areas(config: ZonesConfig) -> PostcodeAreas | None:
-    if config.postcode_areas is None:
-        return None
-    return _read_areas(config.postcode_areas, config.extent)
-
-
-@cache
-def _read_areas(source: str, extent: tuple[float, float, float, float]) -> PostcodeAreas:
-    if source == "demo":
-        text = resources.files("alertd").joinpath("data", "cud_postcodes_synthetic.geojson")
-        data = text.read_bytes()
-    else:
-        try:
-            with open(source, "rb") as fh:  # noqa: PTH123 - plain read of a configured path
-                data = fh.read()
-        except OSError as exc:
-            raise ConfigError(
-                f"config: zones.postcode_areas: cannot read {source}: {exc.strerror}"
-            ) from None
-    try:
-        return PostcodeAreas.from_geojson(data, extent=extent)
-    except ZoneError as exc:
-        raise ConfigError(f"config: zones.postcode_areas ({source}): {exc}") from None

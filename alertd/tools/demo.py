@@ -29,11 +29,11 @@ from alertd.alerts import followups, lifecycle
 from alertd.audit import cli_actor
 from alertd.config import Config
 from alertd.delivery import outbox, progress
+from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.daemon import consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import AlertdError
 from alertd.store.database import open_database, redact_url
-from alertd.subscribers.index import load_postcode_areas
 from alertd.tools import demo_world
 from gateways.fake import FakeGateway
 from templates import Catalog

@@ -94,6 +94,8 @@ async def test_status_and_list_json_keys_stay_those_the_readme_shows(world: Worl
         "expires_at",
         "progress",
         "followups",
+        "enqueue",
+        "written",
     ]
     assert shown["progress"] == {"queued": 40, "in_doubt": 0, "rerouted": 0}
     assert shown["followups"] == [

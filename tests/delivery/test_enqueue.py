@@ -8,8 +8,8 @@ import pytest
 from alertd.alerts import hazard_zones
 from alertd.config import ZonesConfig
 from alertd.delivery import enqueue
+from alertd.delivery.areas import load_postcode_areas
 from alertd.errors import InputError
-from alertd.subscribers.index import load_postcode_areas
 
 CENTRE = (2.3431, 51.0292)  # Dunkerque
 

@@ -104,3 +104,20 @@ LIMIT $2;
 
 -- name: children
 SELECT id, message_kind, status, recipients FROM alerts WHERE parent_id = $1 ORDER BY id;
+
+-- name: interrupted
+-- Alerts whose enqueue may have been interrupted (an `alert send` killed midway): still
+-- `sending` $1 seconds after it began. Whether an enqueue is still writing them is told by its
+-- advisory lock (delivery/enqueue.py), not here.
+SELECT id FROM alerts
+WHERE status = 'sending' AND message_kind = 'alert'
+  AND updated_at < now() - make_interval(secs => $1)
+ORDER BY id;
+
+-- name: enqueue_locked
+-- Is the advisory lock ($1, $2) of an alert's enqueue held (see delivery/enqueue.py)?
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND classid = $1::int::oid AND objid = $2::int::oid
+      AND objsubid = 2
+);
