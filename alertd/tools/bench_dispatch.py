@@ -17,7 +17,7 @@ import asyncpg
 
 from alertd.config import Config, with_overrides
 from alertd.delivery import outbox
-from alertd.delivery.daemon import consume
+from alertd.delivery.consumer import consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.enqueue import Matched, write
 from alertd.store.database import dsn_for, open_database

@@ -30,7 +30,7 @@ from alertd.audit import cli_actor
 from alertd.config import Config
 from alertd.delivery import outbox, progress
 from alertd.delivery.areas import load_postcode_areas
-from alertd.delivery.daemon import consume
+from alertd.delivery.consumer import consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.errors import AlertdError
 from alertd.store.database import open_database, redact_url

@@ -17,7 +17,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from alertd.config import Config, ServeConfig, load_config, with_overrides
-from alertd.delivery import daemon, inbound, outbox
+from alertd.delivery import consumer, daemon, inbound, outbox
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from gateways.base import Inbound, Receipt, ReceiptStatus, Webhooks
 from gateways.fake import FakeGateway
@@ -122,7 +122,7 @@ async def test_the_daemon_confirms_a_stop_once_through_the_gateway_it_came_by(
 ) -> None:
     await seed_alert(loaded, 2, enqueue=False)
     fake = FakeGateway("demo")
-    consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+    consuming = asyncio.create_task(consumer.consume(loaded, fake, Catalog()))
     fake.inject_inbound("+33730000001", "STOP")
     fake.inject_inbound("+33730000001", "stop")  # twice, as people do
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from alertd.delivery import daemon, inbound
+from alertd.delivery import consumer, inbound
 from alertd.delivery.dispatch import Dispatcher
 from gateways.base import Inbound
 from gateways.fake import FakeGateway
@@ -72,7 +72,7 @@ async def test_an_inbound_with_a_nul_is_stored_cleaned_and_the_consumer_carries_
 ) -> None:
     await seed_alert(loaded, 2, enqueue=False)
     fake = FakeGateway("demo")
-    consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+    consuming = asyncio.create_task(consumer.consume(loaded, fake, Catalog()))
     fake.inject_inbound("+33730000001", "hello\x00")
     fake.inject_inbound("+33730000002\x00", "STOP\x00 \ud800")
 
@@ -96,7 +96,7 @@ async def test_a_stop_from_a_national_number_is_confirmed_to_its_e164_form(
 ) -> None:
     await seed_alert(loaded, 1, enqueue=False)
     fake = FakeGateway("demo")
-    consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+    consuming = asyncio.create_task(consumer.consume(loaded, fake, Catalog()))
     fake.inject_inbound("0730000001", "Stop merci")
 
     async def confirmed() -> None:
@@ -115,7 +115,7 @@ async def test_a_consumer_stopped_at_shutdown_stores_what_it_received_first(
     """The daemon stops its consumers before it closes the gateways: what they had received is
     stored, not dropped."""
     fake = FakeGateway("demo")
-    consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+    consuming = asyncio.create_task(consumer.consume(loaded, fake, Catalog()))
     for i in range(50):
         fake.inject_inbound(f"+3361{i:07d}", f"reply {i}")
 

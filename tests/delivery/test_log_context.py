@@ -10,7 +10,7 @@ import structlog
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
-from alertd.delivery import daemon
+from alertd.delivery import consumer
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from gateways.fake import FakeGateway
 from templates import Catalog
@@ -37,7 +37,7 @@ async def test_the_events_task_logs_under_its_gateway(loaded: asyncpg.Pool) -> N
     await seed_alert(loaded, 1, enqueue=False)
     fake = FakeGateway("sms-ovh")
     with capture_logs(processors=[merge_contextvars]) as logs:
-        consuming = asyncio.create_task(daemon.consume(loaded, fake, Catalog()))
+        consuming = asyncio.create_task(consumer.consume(loaded, fake, Catalog()))
         fake.inject_inbound("+33730000001", "Merci")
         await fake.close()
         await asyncio.wait_for(consuming, 10)

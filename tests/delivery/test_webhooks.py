@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from alertd.delivery import daemon
+from alertd.delivery import consumer
 from gateways import events
 from templates import Catalog
 from tests.gateways.test_http import SENDER, post_signed, twilio_world
@@ -37,7 +37,7 @@ async def test_webhooks_answer_once_the_row_is_in_the_database(
     await seed_alert(loaded, 2)
     await loaded.execute(SUBMITTED, "+33730000002", "SMout2")
     async with twilio_world(tmp_path) as world:
-        consuming = asyncio.create_task(daemon.consume(loaded, world.gateway, Catalog()))
+        consuming = asyncio.create_task(consumer.consume(loaded, world.gateway, Catalog()))
         inbound = f"{world.hooks}/inbound"
         assert await post_signed(inbound, stop_from("0730000001", "SMin1")) == 200
         # Answered, so stored: nothing to wait for.
@@ -59,7 +59,7 @@ async def test_a_webhook_gets_a_5xx_when_the_daemon_cannot_store_and_the_retry_i
     await broken.close()  # PostgreSQL out of reach, as the daemon sees it
     async with twilio_world(tmp_path) as world:
         inbound = f"{world.hooks}/inbound"
-        failing = asyncio.create_task(daemon.consume(broken, world.gateway, Catalog()))
+        failing = asyncio.create_task(consumer.consume(broken, world.gateway, Catalog()))
         assert await post_signed(inbound, stop_from("+33730000001", "SMin1")) == 503
         assert not failing.done()  # the consumer carries on
         failing.cancel()
@@ -67,7 +67,7 @@ async def test_a_webhook_gets_a_5xx_when_the_daemon_cannot_store_and_the_retry_i
             await failing
         assert await loaded.fetchval("SELECT count(*) FROM inbound_messages") == 0
         # The provider sends it again, to a daemon that can store it.
-        consuming = asyncio.create_task(daemon.consume(loaded, world.gateway, Catalog()))
+        consuming = asyncio.create_task(consumer.consume(loaded, world.gateway, Catalog()))
         assert await post_signed(inbound, stop_from("+33730000001", "SMin1")) == 200
         assert await loaded.fetchval("SELECT count(*) FROM inbound_messages") == 1
         status = await loaded.fetchval("SELECT status FROM subscribers")
@@ -89,7 +89,7 @@ async def test_nothing_is_acknowledged_while_no_daemon_stores_it(
         assert await post_signed(f"{world.hooks}/status", receipt) == 503
         assert await loaded.fetchval(STATUS_OF, "+33730000001") == "submitted"
         monkeypatch.setattr(events, "ACK_TIMEOUT_S", 10.0)
-        consuming = asyncio.create_task(daemon.consume(loaded, world.gateway, Catalog()))
+        consuming = asyncio.create_task(consumer.consume(loaded, world.gateway, Catalog()))
         assert await post_signed(f"{world.hooks}/status", receipt) == 204
         assert await loaded.fetchval(STATUS_OF, "+33730000001") == "delivered"
         await world.gateway.close()
