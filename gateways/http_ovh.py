@@ -243,7 +243,9 @@ class OvhGateway(HttpGateway):
                 return Answer(SubmitResult.rejected(ref, "ovh: invalid receiver"), True)
             ids = fields.get("ids") or []
             if not ids:
-                return fault(ref, "ovh accepted the job but gave no SMS id")
+                # Accepted: a resend may be a second copy (see Twilio's); in doubt.
+                reason = "ovh accepted the job but gave no SMS id"
+                return Answer(SubmitResult.in_doubt(ref, reason), False)
             return Answer(SubmitResult.accepted(ref, str(ids[0])), True)
         code = str(fields.get("errorCode") or "")
         said = scrub(str(fields.get("message") or "")).strip() or f"HTTP {status}"

@@ -186,7 +186,10 @@ class TwilioGateway(HttpGateway):
         if status in (200, 201):
             sid = fields.get("sid")
             if not isinstance(sid, str) or not sid:
-                return fault(ref, "twilio accepted the message but gave no sid")
+                # It took the message: sending it again may be a second copy, and without a
+                # sid no receipt will ever say. In doubt, not a plain retry.
+                reason = "twilio accepted the message but gave no sid"
+                return Answer(SubmitResult.in_doubt(ref, reason), False)
             return Answer(SubmitResult.accepted(ref, sid), True)
         if status == 429:
             wait = parse_retry_after(retry_after, THROTTLE_RETRY_AFTER)

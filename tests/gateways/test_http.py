@@ -359,7 +359,7 @@ class FakeOvh:
         self.jobs.append(job)
         valid = [r for r in job["receivers"] if r != UNALLOCATED]
         invalid = [r for r in job["receivers"] if r == UNALLOCATED]
-        ids = [next(self._ids) for _ in valid]
+        ids = [] if self.mode == "no ids" else [next(self._ids) for _ in valid]
         for sms_id in ids:
             self.report(sms_id)
         report = {
@@ -595,3 +595,32 @@ async def test_an_ovh_gateway_without_a_token_refuses_every_report() -> None:
             assert response.status == 204
         [event] = await reading
         assert isinstance(event, Receipt) and event.message_id == "7"  # the first one queued
+
+
+async def test_an_acceptance_without_a_message_id_is_in_doubt() -> None:
+    # The provider took the message but gave no id: sending it again may be a second copy, and
+    # no receipt will ever say which. In doubt (counted, per-severity policy), not a plain retry.
+    async def twilio_without_sid(request: web.Request) -> web.Response:
+        return web.json_response({"status": "queued"}, status=201)
+
+    app = web.Application()
+    app.router.add_post(f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json", twilio_without_sid)
+    async with served(app) as api:
+        gateway = TwilioGateway(
+            "twilio", account_sid=ACCOUNT, auth_token=TOKEN, from_number=SENDER, base_url=api
+        )
+        await gateway.start()
+        try:
+            [result] = await gateway.submit(messages(GOOD))
+        finally:
+            await gateway.close()
+    assert result.outcome is Outcome.IN_DOUBT
+    assert result.reason == "twilio accepted the message but gave no sid"
+
+
+async def test_an_ovh_job_accepted_without_an_id_is_in_doubt() -> None:
+    async with ovh_world() as world:
+        world.ovh.mode = "no ids"
+        [result] = await world.gateway.submit(messages(GOOD))
+    assert result.outcome is Outcome.IN_DOUBT
+    assert result.reason == "ovh accepted the job but gave no SMS id"
