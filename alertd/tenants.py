@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -23,6 +24,7 @@ KINDS = ("intercommunality", "commune")
 _INSEE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 _SIREN_RE = re.compile(r"^\d{9}$")
 _POSTCODE_RE = re.compile(r"^\d{5}$")
+_STOP_WORD_RE = re.compile(r"^[A-Z]+$")
 DEFAULT_THRESHOLD = 1000
 
 
@@ -55,6 +57,7 @@ class Tenant:
     parent_id: int | None
     postcodes: tuple[str, ...]
     approval_threshold: int  # recipients above which a second operator must approve
+    stop_words: tuple[str, ...]  # the first words of a resident's SMS that mean STOP
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Tenant:
@@ -66,6 +69,7 @@ class Tenant:
             row["parent_id"],
             tuple(row["postcodes"]),
             row["approval_threshold"],
+            tuple(row["stop_words"]),
         )
 
 
@@ -81,6 +85,7 @@ class TenantLine:
     approval_threshold: int
     active_subscribers: int
     operators: int
+    stop_words: tuple[str, ...]
 
 
 def check_tenant_spec(spec: TenantSpec) -> None:
@@ -103,6 +108,25 @@ def check_tenant_spec(spec: TenantSpec) -> None:
             raise InputError(f"postcode {pc!r} is not five digits")
     if spec.approval_threshold < 0:
         raise InputError("approval threshold must be 0 or more recipients")
+
+
+def parse_stop_words(raw: str) -> tuple[str, ...]:
+    """'stop, Arrêt,fin' gives ('ARRET', 'FIN', 'STOP'): upper case, without accents, sorted,
+    each once. Refused when STOP is missing (a tenant can never drop it) or a word is not made
+    of letters only."""
+    words = set()
+    for word in raw.split(","):
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", word.strip()) if not unicodedata.combining(c)
+        ).upper()
+        if not plain:
+            continue
+        if not _STOP_WORD_RE.match(plain):
+            raise InputError(f"STOP word {word.strip()!r} is not a word of letters only")
+        words.add(plain)
+    if "STOP" not in words:
+        raise InputError("STOP words must include STOP itself")
+    return tuple(sorted(words))
 
 
 def parse_postcodes(raw: str | None) -> tuple[str, ...]:
@@ -183,6 +207,7 @@ async def list_tenants(pool: asyncpg.Pool) -> list[TenantLine]:
             r["approval_threshold"],
             r["active_subscribers"],
             r["operators"],
+            tuple(r["stop_words"]),
         )
         for r in await pool.fetch(queries("tenants")["list_tenants"])
     ]
@@ -196,7 +221,10 @@ async def update_tenant(
     name: str | None = None,
     approval_threshold: int | None = None,
     postcodes: tuple[str, ...] | None = None,
+    stop_words: tuple[str, ...] | None = None,
 ) -> Tenant:
+    if stop_words is not None:
+        stop_words = parse_stop_words(",".join(stop_words))
     if approval_threshold is not None and approval_threshold < 0:
         raise InputError("approval threshold must be 0 or more recipients")
     for pc in postcodes or ():
@@ -209,6 +237,7 @@ async def update_tenant(
             name,
             approval_threshold,
             list(postcodes) if postcodes is not None else None,
+            list(stop_words) if stop_words is not None else None,
         )
         if row is None:
             raise NotFoundError(f"tenant {code!r} does not exist (see `alertd tenants list`)")
@@ -218,6 +247,7 @@ async def update_tenant(
                 ("name", name),
                 ("approval_threshold", approval_threshold),
                 ("postcodes", postcodes),
+                ("stop_words", stop_words),
             )
             if v is not None
         }

@@ -133,6 +133,14 @@ async def test_list_json_keys_stay_those_the_readme_shows(loaded: asyncpg.Pool) 
         "approval_threshold": 5000,
         "active_subscribers": 0,
         "operators": 0,
+        "stop_words": [
+            "STOP",
+            "ARRET",
+            "STOPSMS",
+            "UNSUBSCRIBE",
+            "DESABONNEMENT",
+            "DESINSCRIPTION",
+        ],
     }
 
 
@@ -146,3 +154,45 @@ async def test_operator_for_unknown_tenant_or_role(loaded: asyncpg.Pool) -> None
             loaded, tenant_code="59183", name="A", role="boss", email=None, actor="test"
         )
     assert await loaded.fetchval("SELECT count(*) FROM operators") == 0
+
+
+def test_stop_words_are_normalised_and_stop_cannot_be_dropped() -> None:
+    assert tenants.parse_stop_words(" stop, Arrêt,fin,, STOP") == ("ARRET", "FIN", "STOP")
+    with pytest.raises(InputError, match="must include STOP"):
+        tenants.parse_stop_words("arret,fin")
+    with pytest.raises(InputError, match="'st0p' is not a word of letters only"):
+        tenants.parse_stop_words("stop,st0p")
+    with pytest.raises(InputError, match="letters only"):
+        tenants.parse_stop_words("stop,fin merci")
+
+
+async def test_a_tenant_stop_words_are_updated_listed_and_audited(pool: asyncpg.Pool) -> None:
+    await tenants.load_territory(pool, "test")
+    before = {t.code: t.stop_words for t in await tenants.list_tenants(pool)}
+    assert before["59183"] == (
+        "STOP",
+        "ARRET",
+        "STOPSMS",
+        "UNSUBSCRIBE",
+        "DESABONNEMENT",
+        "DESINSCRIPTION",
+    )
+    row = await tenants.update_tenant(pool, "59183", "test", stop_words=("stop", "Fin"))
+    assert row.stop_words == ("FIN", "STOP")
+    after = {t.code: t.stop_words for t in await tenants.list_tenants(pool)}
+    assert after["59183"] == ("FIN", "STOP") and after["59273"] == before["59273"]
+    with pytest.raises(InputError, match="must include STOP"):
+        await tenants.update_tenant(pool, "59183", "test", stop_words=("FIN",))
+    details = await pool.fetchval(
+        "SELECT details FROM audit_log WHERE action = 'tenant.update' ORDER BY id DESC LIMIT 1"
+    )
+    assert details["stop_words"] == ["FIN", "STOP"]
+
+
+async def test_the_database_refuses_stop_words_without_stop_or_not_normalised(
+    pool: asyncpg.Pool,
+) -> None:
+    await tenants.load_territory(pool, "test")
+    for words in (["ARRET"], ["STOP", "arret"], ["STOP", "ARRÊT"], ["STOP", None], []):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await pool.execute("UPDATE tenants SET stop_words = $1 WHERE code = '59183'", words)

@@ -49,17 +49,28 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
                 r.approval_threshold,
                 r.active_subscribers,
                 r.operators,
+                ",".join(r.stop_words),
             )
             for r in rows
         ),
-        ("CODE", "KIND", "NAME", "PARENT", "POSTCODES", "APPROVAL>", "ACTIVE", "OPERATORS"),
+        (
+            "CODE",
+            "KIND",
+            "NAME",
+            "PARENT",
+            "POSTCODES",
+            "APPROVAL>",
+            "ACTIVE",
+            "OPERATORS",
+            "STOP WORDS",
+        ),
     )
     return 0
 
 
 async def tenants_update(args: argparse.Namespace, config: Config) -> int:
-    if args.name is None and args.threshold is None and args.postcodes is None:
-        raise InputError("nothing to change: give --name, --threshold or --postcodes")
+    if all(v is None for v in (args.name, args.threshold, args.postcodes, args.stop_words)):
+        raise InputError("nothing to change: give --name, --threshold, --postcodes or --stop-words")
     async with open_database(config) as db:
         row = await tenants.update_tenant(
             db.pool,
@@ -70,10 +81,13 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
             postcodes=tenants.parse_postcodes(args.postcodes)
             if args.postcodes is not None
             else None,
+            stop_words=tenants.parse_stop_words(args.stop_words)
+            if args.stop_words is not None
+            else None,
         )
     out(
         f"updated {row.code} {row.name}: approval above {row.approval_threshold}, "
-        f"postcodes {','.join(row.postcodes) or '-'}"
+        f"postcodes {','.join(row.postcodes) or '-'}, STOP words {','.join(row.stop_words)}"
     )
     return 0
 
@@ -100,11 +114,21 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     p = command(ten, "list", tenants_list, "list tenants")
     p.add_argument("--json", action="store_true")
-    p = command(ten, "update", tenants_update, "change a tenant's name, threshold or postcodes")
+    p = command(
+        ten,
+        "update",
+        tenants_update,
+        "change a tenant's name, threshold, postcodes or STOP words",
+    )
     p.add_argument("code")
     p.add_argument("--name")
     p.add_argument("--threshold", type=positive_int)
     p.add_argument("--postcodes", metavar="LIST")
+    p.add_argument(
+        "--stop-words",
+        metavar="LIST",
+        help="comma-separated first words of a resident's SMS that mean STOP (STOP must stay)",
+    )
     command(
         ten,
         "load-sample",

@@ -3,9 +3,13 @@ transaction) and is confirmed by one SMS; other replies are kept against the ale
 
 STOP is matched the way residents write it: the first word of the message, upper-cased and
 without accents, is one of ``STOP_WORDS`` — "STOP", "Stop merci", "stop svp", "STOP ALERTE",
-"arrêt." all count; "Stoppez la pluie" does not (a word of its own). The sender is normalised to
+"arrêt." all count; "Stoppez la pluie" does not (a word of its own). Besides the default
+``STOP_WORDS``, the words of every tenant the sender is subscribed in count (``tenants.stop_words``,
+matched by the store statement itself: no extra round trip). The sender is normalised to
 E.164 first (SMPP and OVH deliver 0622334455 or 33611223344). What PostgreSQL cannot store (a NUL
-character, a lone surrogate) is cleaned out of the text, never fatal.
+character, a lone surrogate) is cleaned out of the text, never fatal. A message a provider
+sends again (same gateway and message id: our acknowledgement got lost after the commit) is
+stored once and handled once: no second confirmation, no second audit; it is still acknowledged.
 """
 
 from __future__ import annotations
@@ -36,18 +40,30 @@ SENDER_LENGTH = 40  # the template's limit on {sender}
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    kind: str  # "stop" or "reply"
+    kind: str  # "stop", "reply", or "duplicate" (stored and handled already)
     alert_id: int | None  # the alert it answers: the last one sent to this number
     confirmation: str | None  # what to send back (a first STOP), else None
     sender: str  # E.164 when it is a phone number: where the confirmation goes
 
 
+def plain(text: str) -> str:
+    """Upper case, without accents: how STOP words are compared and stored."""
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    ).upper()
+
+
+def first_word(text: str) -> str | None:
+    """The first word, upper case and without accents ('Arrêt.' gives 'ARRET')."""
+    first = _WORD.search(plain(text))
+    return None if first is None else first[0]
+
+
 def is_stop(text: str, words: Collection[str] = STOP_WORDS) -> bool:
     """'stop', ' Stop ', 'ARRÊT', 'Arrêt.', 'STOP SMS', 'Stop merci' all mean stop: the first
     word, whatever follows it."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    first = _WORD.search(plain.upper())
-    return first is not None and first[0] in words
+    first = first_word(text)
+    return first is not None and first in words
 
 
 def clean(text: str) -> str:
@@ -63,22 +79,27 @@ async def handle(
     region: str = "FR",
     stop_words: Collection[str] = STOP_WORDS,
 ) -> Handled:
-    """Store the message; on STOP, stop the sender everywhere, cancel what is queued for them,
-    audit it and say what to answer."""
+    """Store the message; on STOP (one of ``stop_words`` or of the sender's tenants' words), stop
+    the sender everywhere, cancel what is queued for them, audit it and say what to answer. A
+    message stored already (same gateway and message id) is a duplicate: nothing more is done."""
     text = clean(message.text)
     sender = normalise_sender(clean(message.sender), region)
-    kind = "stop" if is_stop(text, stop_words) else "reply"
     stored = await conn.fetchrow(
         queries("inbound")["store"],
         clean(message.gateway),
         sender,
         None if message.recipient is None else clean(message.recipient),
         text,
-        kind,
+        first_word(text),
         None if message.message_id is None else clean(message.message_id),
         message.at,
+        sorted(stop_words),
     )
-    alert_id = stored["alert_id"] if stored is not None else None
+    if stored is None:  # sent again by the provider: stored and handled the first time
+        log.info("inbound.duplicate", sender=mask_phone(sender), gateway=message.gateway)
+        return Handled("duplicate", None, None, sender)
+    kind = str(stored["kind"])
+    alert_id = stored["alert_id"]
     if kind != "stop":
         return Handled(kind, alert_id, None, sender)
     stopped = await conn.fetch(queries("inbound")["stop"], sender)

@@ -148,6 +148,20 @@ def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
     assert again.stderr.strip() == "alertd: error: no subscriber with phone +*********78"
 
 
+def test_tenants_stop_words_are_changed_and_listed(db_dsn: str) -> None:
+    assert (
+        alertd("tenants", "add", "--code", "59183", "--name", "Dunkerque", dsn=db_dsn).returncode
+        == 0
+    )
+    updated = alertd("tenants", "update", "59183", "--stop-words", "stop, Arrêt,fin", dsn=db_dsn)
+    assert updated.returncode == 0, updated.stderr
+    assert "STOP words ARRET,FIN,STOP" in updated.stdout
+    listed = json.loads(alertd("tenants", "list", "--json", dsn=db_dsn).stdout)
+    assert listed[0]["stop_words"] == ["ARRET", "FIN", "STOP"]
+    human = alertd("tenants", "list", dsn=db_dsn).stdout
+    assert "STOP WORDS" in human and "ARRET,FIN,STOP" in human
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -165,6 +179,8 @@ def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
         (("subscribers", "export", "--phone", "hello"), 65, "not a phone number"),
         (("operators", "disable", "999"), 66, "operator 999 does not exist"),
         (("tenants", "update", "59183"), 65, "nothing to change"),
+        (("tenants", "update", "59183", "--stop-words", "fin,arret"), 65, "must include STOP"),
+        (("tenants", "update", "59183", "--stop-words", "stop,st0p"), 65, "letters only"),
     ],
 )
 def test_bad_input_is_one_clear_line(

@@ -92,12 +92,14 @@ async def test_stop_is_obeyed_at_once_everywhere(loaded: asyncpg.Pool) -> None:
     assert handled.kind == "stop"
     assert handled.confirmation is not None
     assert "ne recevrez plus" in handled.confirmation
-    async with loaded.acquire() as conn, conn.transaction():  # an auto-responder, say
-        again = await inbound.handle(conn, message, Catalog())
+    # An auto-responder, say: a new message (its own id; the same id would be a resend).
+    again_message = Inbound("demo", "+33612345678", None, "STOP", datetime.now(UTC), "in-2")
+    async with loaded.acquire() as conn, conn.transaction():
+        again = await inbound.handle(conn, again_message, Catalog())
     assert (again.kind, again.confirmation) == ("stop", None)
     statuses = {r["status"] for r in await loaded.fetch("SELECT status FROM subscribers")}
     assert statuses == {"stopped"}
-    stored = await loaded.fetchrow("SELECT * FROM inbound_messages")
+    stored = await loaded.fetchrow("SELECT * FROM inbound_messages ORDER BY id LIMIT 1")
     assert (stored["kind"], stored["body"]) == ("stop", "Arrêt")
     audits = await loaded.fetch("SELECT details FROM audit_log WHERE action = 'subscriber.stop'")
     assert len(audits) == 2 and all("12345678" not in str(a["details"]) for a in audits)

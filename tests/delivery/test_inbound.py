@@ -128,3 +128,56 @@ async def test_a_consumer_stopped_at_shutdown_stores_what_it_received_first(
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(consuming, 10)
     assert await loaded.fetchval("SELECT count(*) FROM inbound_messages") == 50
+
+
+async def test_a_tenant_stop_word_stops_its_residents_and_no_one_else(
+    loaded: asyncpg.Pool,
+) -> None:
+    """'Fin' is a STOP word of Dunkerque only: it stops a resident of Dunkerque, and is a reply
+    from a number that is not subscribed there."""
+    await seed_alert(loaded, 1, enqueue=False)
+    await loaded.execute("UPDATE tenants SET stop_words = '{STOP,FIN}' WHERE code = '59183'")
+    now = datetime.now(UTC)
+    async with loaded.acquire() as conn, conn.transaction():
+        resident = await inbound.handle(
+            conn, Inbound("demo", "+33730000001", None, "Fin merci", now, "in-1"), Catalog()
+        )
+        stranger = await inbound.handle(
+            conn, Inbound("demo", "+33612345678", None, "fin", now, "in-2"), Catalog()
+        )
+        arret = await inbound.handle(
+            conn, Inbound("demo", "+33612345679", None, "Arrêt", now, "in-3"), Catalog()
+        )
+    assert (resident.kind, stranger.kind, arret.kind) == ("stop", "reply", "stop")
+    assert resident.confirmation is not None
+    status = await loaded.fetchval("SELECT status FROM subscribers WHERE phone = '+33730000001'")
+    assert status == "stopped"
+    kinds = await loaded.fetch("SELECT kind FROM inbound_messages ORDER BY id")
+    assert [r["kind"] for r in kinds] == ["stop", "reply", "stop"]
+
+
+async def test_the_same_inbound_sent_twice_is_stored_once_and_confirmed_once(
+    loaded: asyncpg.Pool,
+) -> None:
+    """The provider sends again what it thinks was not received (our 2xx got lost after the
+    commit): one row, one confirmation, one audit entry; a reply is stored once too."""
+    await seed_alert(loaded, 1, enqueue=False)
+    stop = Inbound("demo", "+33730000001", None, "STOP", datetime.now(UTC), "in-1")
+    reply = Inbound("demo", "+33612345678", None, "merci", datetime.now(UTC), "in-2")
+    other_gateway = Inbound("ovh", "+33612345678", None, "merci", datetime.now(UTC), "in-2")
+    handled = []
+    for message in (stop, stop, reply, reply, other_gateway):
+        async with loaded.acquire() as conn, conn.transaction():
+            handled.append(await inbound.handle(conn, message, Catalog()))
+    assert [h.kind for h in handled] == ["stop", "duplicate", "reply", "duplicate", "reply"]
+    assert [h.confirmation is not None for h in handled] == [True, False, False, False, False]
+    rows = await loaded.fetch("SELECT gateway, gateway_message_id FROM inbound_messages")
+    assert sorted((r["gateway"], r["gateway_message_id"]) for r in rows) == [
+        ("demo", "in-1"),
+        ("demo", "in-2"),
+        ("ovh", "in-2"),
+    ]
+    audited = await loaded.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'subscriber.stop'"
+    )
+    assert audited == 1

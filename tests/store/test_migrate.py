@@ -116,3 +116,30 @@ async def test_a_role_without_rights_gets_an_actionable_error(empty_dsn: str) ->
         await admin.execute("DROP OWNED BY alertd_weak")
         await admin.execute("DROP ROLE alertd_weak")
         await admin.close()
+
+
+async def test_inbound_duplicates_stored_before_0008_are_removed_keeping_the_first(
+    empty_dsn: str,
+) -> None:
+    """The unique index on (gateway, message id) is built on a database that already holds a
+    provider's resends: the migration keeps the first of each and cannot fail on them."""
+    before = [m for m in load_migrations() if m.version < 8]
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        await migrate(conn, before)
+        await conn.execute(
+            "INSERT INTO inbound_messages (gateway, sender, body, gateway_message_id) VALUES "
+            "('ovh', '+33612345678', 'STOP', 'm1'), ('ovh', '+33612345678', 'STOP', 'm1'), "
+            "('smpp', '+33612345678', 'STOP', 'm1'), ('ovh', '+33612345678', 'x', NULL), "
+            "('ovh', '+33612345678', 'x', NULL), ('ovh', '+33612345678', 'STOP', 'm1')"
+        )
+        await migrate(conn)
+        kept = await conn.fetch("SELECT id FROM inbound_messages ORDER BY id")
+        assert [r["id"] for r in kept] == [1, 3, 4, 5]
+        stop_words = await conn.fetchval(
+            "SELECT column_default FROM information_schema.columns "
+            "WHERE table_name = 'tenants' AND column_name = 'stop_words'"
+        )
+        assert "STOP" in stop_words
+    finally:
+        await conn.close()

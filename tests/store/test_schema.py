@@ -132,5 +132,6 @@ async def test_dispatch_indexes_exist(pool: asyncpg.Pool) -> None:
         "deliveries_queued_idx",
         "deliveries_sending_idx",
         "deliveries_gateway_msg_idx",
+        "inbound_gateway_message_idx",
         "subscribers_tenant_postcode_status_idx",
     } <= names

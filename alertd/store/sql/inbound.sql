@@ -1,10 +1,19 @@
 -- name: store
 -- Stored against the subscriber and the alert it answers: the last one sent to this number.
+-- $5 is the message's first word (upper case, without accents): it is a STOP when it is one of
+-- the default words ($8) or of the words of a tenant the sender is subscribed in. A message the
+-- gateway sends again (same gateway and message id) is stored once: no row comes back for it.
+WITH k AS (
+    SELECT CASE WHEN $5::text = ANY ($8::text[]) OR EXISTS (
+                    SELECT 1 FROM subscribers s JOIN tenants t ON t.id = s.tenant_id
+                    WHERE s.phone = $2 AND $5::text = ANY (t.stop_words))
+                THEN 'stop' ELSE 'reply' END AS kind
+)
 INSERT INTO inbound_messages (tenant_id, gateway, sender, recipient, body, kind, subscriber_id,
                               alert_id, gateway_message_id, received_at, handled_at)
-SELECT s.tenant_id, $1, $2, $3, $4, $5, s.id, last.alert_id, $6, $7,
-       CASE WHEN $5 = 'stop' THEN now() END
-FROM (SELECT 1) one
+SELECT s.tenant_id, $1, $2, $3, $4, k.kind, s.id, last.alert_id, $6, $7,
+       CASE WHEN k.kind = 'stop' THEN now() END
+FROM k
 LEFT JOIN LATERAL (SELECT id, tenant_id FROM subscribers WHERE phone = $2 ORDER BY id LIMIT 1) s
     ON true
 LEFT JOIN LATERAL (
@@ -12,7 +21,8 @@ LEFT JOIN LATERAL (
     WHERE s2.phone = $2 AND d.submitted_at IS NOT NULL
     ORDER BY d.submitted_at DESC LIMIT 1
 ) last ON true
-RETURNING id, alert_id;
+ON CONFLICT DO NOTHING
+RETURNING id, alert_id, kind;
 
 -- name: stop
 -- STOP is obeyed at once, in every tenant the number is subscribed in. Only numbers that were

@@ -36,7 +36,8 @@ ORDER BY t.parent_id NULLS FIRST, t.name;
 -- name: update_tenant
 UPDATE tenants
 SET name = coalesce($2, name), approval_threshold = coalesce($3, approval_threshold),
-    postcodes = coalesce($4, postcodes), updated_at = now()
+    postcodes = coalesce($4, postcodes), stop_words = coalesce($5, stop_words),
+    updated_at = now()
 WHERE code = $1
 RETURNING *;
 
