@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
-import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,13 +19,14 @@ from structlog.testing import capture_logs
 from alertd.config import Config, with_overrides
 from alertd.delivery import daemon, outbox, supervisor
 from alertd.delivery.dispatch import DispatchSettings
-from alertd.store.database import EmbeddedPostgres, create_pool, ensure_database
+from alertd.store.database import create_pool
 from alertd.store.migrate import migrate
 from gateways.base import Message, SubmitResult
 from gateways.breaker import CircuitBreaker
 from gateways.fake import FakeGateway
 from gateways.limits import ManualClock
 from gateways.smpp import SmppGateway
+from tests.support.own_postgres import own_postgres
 from tests.support.seed import seed_alert
 
 FAST = DispatchSettings(idle_s=0.05, lease_s=2.0, sweep_s=0.5)
@@ -195,25 +194,12 @@ async def test_an_unreachable_smsc_at_start_opens_its_circuit_and_the_backup_sen
     assert smsc.closed  # closed on the way out
 
 
-@asynccontextmanager
-async def _own_postgres() -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
-    """A PostgreSQL of this test's own (it is stopped and started): the server, a DSN."""
-    folder = Path(tempfile.mkdtemp(prefix="alertd-restart-pg-"))
-    server = EmbeddedPostgres(folder / "data")
-    await asyncio.to_thread(server.start)
-    try:
-        await ensure_database(server.uri("postgres"), "alertd", 10.0)
-        yield server, server.uri("alertd")
-    finally:
-        await asyncio.to_thread(server.stop)
-
-
 @pytest.mark.slow
 async def test_postgresql_restarted_during_a_send(config: Config) -> None:
     from alertd.tenants import load_territory
 
     n = 300
-    async with _own_postgres() as (server, dsn):
+    async with own_postgres() as (server, dsn):
         cfg = with_overrides(config, database={"url": dsn, "pool_min": 1, "pool_max": 4})
         pool = await create_pool(dsn, cfg.database)
         async with pool.acquire() as conn:
