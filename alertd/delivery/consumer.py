@@ -11,6 +11,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -39,15 +40,27 @@ UNAVAILABLE = (
 )
 
 
-async def consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None) -> None:
+@dataclass(frozen=True, slots=True)
+class Replies:
+    """How inbound SMS are read and answered: the templates of the answers, and the region whose
+    national numbering reads senders given without a country code (the configuration's
+    ``subscribers.default_region``, as for the imports)."""
+
+    catalog: Catalog
+    region: str = "FR"
+
+
+async def consume(
+    pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None, region: str = "FR"
+) -> None:
     """Receipts in batches (whatever has arrived), inbound messages one by one (STOP is obeyed
     at once and confirmed). Receipts that arrive before their submission is recorded are tried
     again. Runs as a task of its own: the gateway it serves is bound to every log line."""
     with structlog.contextvars.bound_contextvars(gateway=gateway.name):
-        await _consume(pool, gateway, catalog or Catalog())
+        await _consume(pool, gateway, Replies(catalog or Catalog(), region))
 
 
-async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> None:
+async def _consume(pool: asyncpg.Pool, gateway: Gateway, replies: Replies) -> None:
     queue: asyncio.Queue[Receipt | Inbound | None] = asyncio.Queue()
     early = _EarlyReceipts()
 
@@ -63,7 +76,7 @@ async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> No
         finished = False
         while not finished:
             batch, finished = await _next_batch(queue)
-            confirming |= await _store(pool, gateway, catalog, batch, early)
+            confirming |= await _store(pool, gateway, replies, batch, early)
             confirming = {t for t in confirming if not t.done()}
     except asyncio.CancelledError:
         # Shutdown: what was received is stored (and acknowledged) before the gateways close;
@@ -74,7 +87,7 @@ async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> No
         rest = batch + [e for e in waiting if e is not None]
         try:
             async with asyncio.timeout(DRAIN_S):
-                await _store(pool, gateway, catalog, rest, early)
+                await _store(pool, gateway, replies, rest, early)
         except TimeoutError:
             log.warning("events.not_drained", left=len(rest))
         finally:
@@ -92,7 +105,7 @@ async def _consume(pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog) -> No
 async def _store(
     pool: asyncpg.Pool,
     gateway: Gateway,
-    catalog: Catalog,
+    replies: Replies,
     batch: list[Receipt | Inbound],
     early: _EarlyReceipts,
 ) -> set[asyncio.Task[None]]:
@@ -124,7 +137,7 @@ async def _store(
     confirming = set()
     for message in [e for e in batch if isinstance(e, Inbound)]:
         done = functools.partial(batch.remove, message)
-        storing = asyncio.ensure_future(_answer(pool, catalog, message, done))
+        storing = asyncio.ensure_future(_answer(pool, replies, message, done))
         try:
             # A shutdown lets the message being stored finish (a COMMIT cut short is in doubt).
             answer = await asyncio.shield(storing)
@@ -146,7 +159,7 @@ async def _store(
 
 
 async def _answer(
-    pool: asyncpg.Pool, catalog: Catalog, message: Inbound, stored: Callable[[], None]
+    pool: asyncpg.Pool, replies: Replies, message: Inbound, stored: Callable[[], None]
 ) -> Message | None:
     """Handle one inbound SMS, calling ``stored`` once it is committed (or refused for good);
     returns the confirmation to send back (to the sender's number in E.164, whatever form the
@@ -154,7 +167,7 @@ async def _answer(
     (sender masked) and dropped, never fatal."""
     try:
         async with pool.acquire() as conn, conn.transaction():
-            handled = await inbound.handle(conn, message, catalog)
+            handled = await inbound.handle(conn, message, replies.catalog, region=replies.region)
     except (asyncpg.DataError, ValueError):
         log.exception(
             "inbound.refused", sender=mask_phone(message.sender), length=len(message.text)

@@ -26,7 +26,7 @@ from aiohttp import web
 from alertd.config import Config, ServeConfig
 from alertd.delivery import enqueue, outbox, supervisor
 from alertd.delivery.areas import load_postcode_areas
-from alertd.delivery.consumer import consume
+from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
 from alertd.errors import InputError
@@ -142,7 +142,9 @@ async def _run(
                 worker=worker,
                 stop=stop,
                 settings=settings or DispatchSettings(**asdict(config.dispatch)),
-                catalog=Catalog(config.templates.directory),
+                replies=Replies(
+                    Catalog(config.templates.directory), config.subscribers.default_region
+                ),
                 starting=not_started,
                 areas=load_postcode_areas(config.zones),
             )
@@ -159,7 +161,7 @@ async def _serve(
     worker: str,
     stop: asyncio.Event,
     settings: DispatchSettings,
-    catalog: Catalog,
+    replies: Replies,
     starting: Sequence[Gateway] = (),
     areas: PostcodeAreas | None = None,
 ) -> str | None:
@@ -171,7 +173,7 @@ async def _serve(
         return Dispatcher(pool, gateways, worker=worker, settings=settings).run(stop)
 
     def events(gateway: Gateway) -> Callable[[], Awaitable[None]]:
-        return lambda: consume(pool, gateway, catalog)
+        return lambda: consume(pool, gateway, replies.catalog, replies.region)
 
     loop_task = asyncio.create_task(
         supervisor.supervise("dispatch", dispatch, pool, stop), name="dispatch"

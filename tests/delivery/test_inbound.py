@@ -109,6 +109,31 @@ async def test_a_stop_from_a_national_number_is_confirmed_to_its_e164_form(
     assert [m.to for m in fake.received] == ["+33730000001"]
 
 
+async def test_a_national_sender_is_read_in_the_configured_region(loaded: asyncpg.Pool) -> None:
+    # A deployment whose residents are Belgian (subscribers.default_region = "BE"): a STOP from
+    # 0470 12 34 56 is +32 470 12 34 56, not a French number.
+    tenant = await loaded.fetchval("SELECT id FROM tenants WHERE code = '59183'")
+    await loaded.execute(
+        "INSERT INTO subscribers (tenant_id, phone, postcode, status, consent_at) "
+        "VALUES ($1, '+32470123456', '59140', 'active', now())",
+        tenant,
+    )
+    fake = FakeGateway("demo")
+    consuming = asyncio.create_task(consumer.consume(loaded, fake, Catalog(), region="BE"))
+    fake.inject_inbound("0470 12 34 56", "STOP")
+
+    async def confirmed() -> None:
+        while not fake.received:  # noqa: ASYNC110 - a message at the gateway: no event says it
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(confirmed(), 10)
+    await fake.close()
+    await asyncio.wait_for(consuming, 10)
+    assert [m.to for m in fake.received] == ["+32470123456"]
+    status = await loaded.fetchval("SELECT status FROM subscribers WHERE phone = '+32470123456'")
+    assert status == "stopped"
+
+
 async def test_a_consumer_stopped_at_shutdown_stores_what_it_received_first(
     loaded: asyncpg.Pool,
 ) -> None:
