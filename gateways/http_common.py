@@ -127,10 +127,11 @@ class HttpGateway(abc.ABC):
 
     # -- for the webhooks ----------------------------------------------------------------------
 
-    def publish(self, event: Event) -> bool:
-        """Queue an event from a webhook; False when the gateway is closed (answer 503 so the
-        provider tries again later, to a daemon that is running)."""
-        return self._events.publish(event)
+    async def deliver(self, event: Event) -> bool:
+        """Hand a webhook's (or a poll's) event to the daemon; True once it is stored, False
+        when it is not (closed, or not stored in time): the provider is then answered 503, so
+        that it sends it again (see gateways.events)."""
+        return await self._events.deliver(event)
 
     @staticmethod
     def now() -> datetime:

@@ -37,7 +37,6 @@ import structlog
 from aiohttp import web
 
 from gateways.base import (
-    Event,
     GatewayError,
     Inbound,
     Message,
@@ -276,10 +275,6 @@ class OvhGateway(HttpGateway):
         app.router.add_route("POST", "/dlr", _dlr_handler)
         return app
 
-    async def deliver(self, event: Event) -> bool:
-        """Hand an event to the daemon; True once it is stored (see gateways.events)."""
-        return await self._events.deliver(event)
-
     def receipt(self, params: dict[str, str]) -> Receipt | None:
         sms_id, state = params.get("id"), DLR_STATUSES.get(params.get("dlr", ""))
         if not sms_id or state is None:
@@ -308,7 +303,7 @@ class OvhGateway(HttpGateway):
                 self.now(),
                 str(sms_id),
             )
-            if not await self._events.deliver(inbound):
+            if not await self.deliver(inbound):
                 return queued  # not stored: left at OVH, read again at the next poll
             queued += 1
             await self.call("DELETE", f"/incoming/{sms_id}")  # only once it is stored

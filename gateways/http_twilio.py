@@ -28,7 +28,6 @@ import aiohttp
 from aiohttp import web
 
 from gateways.base import (
-    Event,
     GatewayError,
     Inbound,
     Message,
@@ -222,10 +221,6 @@ class TwilioGateway(HttpGateway):
         app.router.add_post("/status", _status_handler)
         app.router.add_post("/inbound", _inbound_handler)
         return app
-
-    async def deliver(self, event: Event) -> bool:
-        """Hand a webhook's event to the daemon; True once it is stored (see gateways.events)."""
-        return await self._events.deliver(event)
 
     def receipt(self, form: dict[str, str]) -> Receipt | None:
         sid = form.get("MessageSid") or form.get("SmsSid")
