@@ -174,3 +174,39 @@ async def test_the_receipt_of_a_fenced_out_attempt_still_counts(loaded: asyncpg.
     assert await outbox.record(loaded, new.token, "gw", resent) == outbox.Recorded(0, 0, 0)
     counts = await outbox.progress(loaded, alert_id)
     assert (counts["delivered"], counts["in_doubt"]) == (1, 1)
+
+
+async def test_a_cancel_that_races_the_enqueue_sends_nothing_more(loaded: asyncpg.Pool) -> None:
+    alert_id = await seed_alert(loaded, 6, enqueue=False)
+    subscribers = [
+        r["id"] for r in await loaded.fetch("SELECT id FROM subscribers ORDER BY id LIMIT 6")
+    ]
+
+    async def enqueue(ids: list[int]) -> int:
+        return await outbox.enqueue(
+            loaded,
+            alert_id,
+            outbox.LIFE_SAFETY,
+            subscriber_ids=ids,
+            matched_by=["postcode"] * len(ids),
+            languages=["fr"] * len(ids),
+        )
+
+    assert await enqueue(subscribers[:3]) == 3  # the first batch of `alert send`
+    # The cancel's snapshot saw the first batch only; a second batch committed just after it.
+    await loaded.execute("UPDATE alerts SET status = 'cancelled' WHERE id = $1", alert_id)
+    await loaded.execute(
+        "UPDATE deliveries SET status = 'cancelled' WHERE alert_id = $1 AND subscriber_id = $2",
+        alert_id,
+        subscribers[0],
+    )
+    assert await enqueue(subscribers[3:]) == 0  # a batch after the cancel writes nothing
+    assert await outbox.claim(loaded, 10, 60, "host:1") == []  # and nothing raced is sent
+    statuses = await loaded.fetch(
+        "SELECT status, error FROM deliveries WHERE alert_id = $1", alert_id
+    )
+    assert {(r["status"], r["error"]) for r in statuses} == {
+        ("cancelled", None),
+        ("cancelled", "the alert was cancelled"),
+    }
+    assert len(statuses) == 3

@@ -9,6 +9,8 @@
 --   (none)      enqueue                                         queued
 --   queued      claim (due; subscriber active/pending)          sending, new claim_token + lease
 --   queued      claim finds the subscriber said STOP            cancelled ("stopped")
+--   queued      claim finds the alert cancelled (a cancel that   cancelled
+--               raced the enqueue)
 --   sending     handover (token still ours; lease renewed when  sending, handover row written
 --               less than half of it is left)
 --   sending     renew (heartbeat, token still ours)             sending, lease extended
@@ -42,6 +44,8 @@ WITH added AS (
     INSERT INTO deliveries (alert_id, subscriber_id, priority, matched_by, language)
     SELECT $1, u.subscriber_id, $2, u.matched_by, u.language
     FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(subscriber_id, matched_by, language)
+    -- A cancel that committed between two batches of a send stops the rest of the send.
+    WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE id = $1 AND status = 'cancelled')
     ON CONFLICT (alert_id, subscriber_id) DO NOTHING
     RETURNING 1
 )
@@ -51,7 +55,8 @@ SELECT count(*) FROM added;
 -- Life-safety first, then the oldest; rows another daemon holds are skipped, not waited for.
 -- The claim takes one token for all its rows; the lease says until when this daemon owns them
 -- (renewed at hand-over); after it, they may be reclaimed. A subscriber who said STOP is not
--- sent anything more: their queued deliveries picked here are cancelled instead.
+-- sent anything more, nor is an alert cancelled while it was being enqueued (the cancel's
+-- snapshot did not see the rows committed after it): such rows picked here are cancelled.
 WITH token AS (
     SELECT nextval('delivery_claim_tokens') AS t
 ), picked AS (
@@ -62,15 +67,17 @@ WITH token AS (
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE deliveries d
-    SET status = CASE WHEN s.status = 'stopped' THEN 'cancelled' ELSE 'sending' END,
-        error = CASE WHEN s.status = 'stopped' THEN 'the subscriber said STOP' ELSE d.error END,
-        lease_until = CASE WHEN s.status = 'stopped' THEN NULL
-                           ELSE now() + make_interval(secs => $2) END,
-        leased_by = CASE WHEN s.status = 'stopped' THEN NULL ELSE $3 END,
+    SET status = CASE WHEN w.why IS NULL THEN 'sending' ELSE 'cancelled' END,
+        error = coalesce(w.why, d.error),
+        lease_until = CASE WHEN w.why IS NULL THEN now() + make_interval(secs => $2) END,
+        leased_by = CASE WHEN w.why IS NULL THEN $3 END,
         claim_token = token.t,
-        attempts = d.attempts + CASE WHEN s.status = 'stopped' THEN 0 ELSE 1 END,
+        attempts = d.attempts + CASE WHEN w.why IS NULL THEN 1 ELSE 0 END,
         updated_at = now()
-    FROM picked, subscribers s, alerts a, token
+    FROM picked, subscribers s, alerts a, token,
+         LATERAL (SELECT CASE WHEN a.status = 'cancelled' THEN 'the alert was cancelled'
+                              WHEN s.status = 'stopped' THEN 'the subscriber said STOP'
+                         END AS why) w
     WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
     RETURNING d.id, d.alert_id, d.priority, d.attempts, d.rerouted_from, d.status, d.claim_token,
               s.phone, coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at
