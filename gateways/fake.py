@@ -136,18 +136,30 @@ class FakeGateway:
         await self.clock.sleep(self.receipt_delay)
         self._events.publish(receipt)
 
-    def inject_inbound(self, sender: str, text: str, recipient: str | None = None) -> None:
-        """A resident's SMS arrives (STOP, a reply)."""
-        self._events.publish(
-            Inbound(
-                self.name,
-                sender,
-                recipient,
-                text,
-                datetime.now(UTC),
-                f"{self.name}-in-{next(self._ids)}",
-            )
-        )
+    def inject_inbound(
+        self, sender: str, text: str, recipient: str | None = None, message_id: str | None = None
+    ) -> None:
+        """A resident's SMS arrives (STOP, a reply). ``message_id``: the provider's id, to send
+        the same message again as a provider does when it saw no acknowledgement."""
+        self._events.publish(self._inbound(sender, text, recipient, message_id))
+
+    async def deliver_inbound(
+        self, sender: str, text: str, recipient: str | None = None, message_id: str | None = None
+    ) -> bool:
+        """As a real provider hands it over: True once the daemon has stored it, False when it
+        could not (the provider would send it again)."""
+        return await self._events.deliver(self._inbound(sender, text, recipient, message_id))
+
+    async def deliver_receipt(self, receipt: Receipt) -> bool:
+        """A delivery receipt handed over as a real provider's: True once stored."""
+        return await self._events.deliver(receipt)
+
+    def _inbound(
+        self, sender: str, text: str, recipient: str | None, message_id: str | None
+    ) -> Inbound:
+        if message_id is None:
+            message_id = f"{self.name}-in-{next(self._ids)}"
+        return Inbound(self.name, sender, recipient, text, datetime.now(UTC), message_id)
 
     def events(self) -> AsyncIterator[Event]:
         return self._events.events()

@@ -18,6 +18,7 @@ import structlog
 
 from alertd.delivery import inbound, outbox
 from alertd.logs import get_logger, mask_phone
+from alertd.store.lost import DATABASE_LOST
 from gateways import events
 from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt
 from templates import Catalog, segments
@@ -30,14 +31,6 @@ KEEP_EARLY_S = 600.0  # after this, such a receipt is logged and dropped
 # duplicate (the provider sent it again) or not ours (a STOP's confirmation); it must stop.
 ACK_EARLY_S = 2.0
 DRAIN_S = 5.0  # at shutdown, to store what was received before the gateways close
-# PostgreSQL out of reach: what came is not acknowledged (the provider sends it again).
-UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +112,7 @@ async def _store(
     if receipts or due:
         try:
             unmatched = await outbox.apply_receipts(pool, receipts + [r for _, r in due])
-        except UNAVAILABLE as exc:
+        except DATABASE_LOST as exc:
             log.warning("receipts.not_stored", count=len(receipts), error=str(exc))
             unmatched = []
             early.keep(due)
@@ -146,7 +139,7 @@ async def _store(
             if storing.done() and not storing.cancelled() and storing.exception() is None:
                 events.settle(message, True)
             raise
-        except UNAVAILABLE as exc:
+        except DATABASE_LOST as exc:
             log.warning("inbound.not_stored", sender=mask_phone(message.sender), error=str(exc))
             events.settle(message, False)
             if message in batch:

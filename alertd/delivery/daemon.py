@@ -32,6 +32,7 @@ from alertd.delivery.gateway_factory import build
 from alertd.errors import InputError
 from alertd.logs import get_logger
 from alertd.store.database import open_database
+from alertd.store.lost import DATABASE_LOST
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from gateways.base import Gateway, GatewayError, Webhooks
@@ -212,7 +213,7 @@ async def _serve(
             await task
     try:
         released = await outbox.release(pool, worker)
-    except supervisor.DATABASE_LOST as exc:  # their leases run out: whoever runs next has them
+    except DATABASE_LOST as exc:  # their leases run out: whoever runs next has them
         log.warning("serve.not_released", error=type(exc).__name__)
         released = 0
     log.info("serve.stopped", released=released)

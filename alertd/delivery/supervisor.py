@@ -24,22 +24,12 @@ import aiohttp
 import asyncpg
 
 from alertd.logs import get_logger
+from alertd.store.lost import DATABASE_LOST
 from gateways.base import Gateway, GatewayError
 from gateways.breaker import CircuitBreaker
 
 log = get_logger(__name__)
 
-# A lost or unreachable server, as asyncpg reports it (TimeoutError and ConnectionError are
-# OSErrors). Errors a statement meets on a live server (a constraint, a bug) are not among them.
-DATABASE_LOST: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError…
-    asyncpg.exceptions.OperatorInterventionError,  # AdminShutdown, CannotConnectNow, CrashShutdown
-    asyncpg.InterfaceError,  # "connection is closed", a pool torn under us
-    # "cannot switch to state …; another operation is in progress": a connection broken in the
-    # middle of a statement, met again before the pool replaced it.
-    asyncpg.exceptions.InternalClientError,
-)
 RECONNECT_MIN_S = 0.2
 RECONNECT_MAX_S = 10.0
 HEALTHY_RUN_S = 60.0  # a task that ran this long before failing starts its back-off afresh
