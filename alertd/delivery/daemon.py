@@ -31,6 +31,7 @@ from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
 from alertd.errors import InputError
 from alertd.logs import get_logger
+from alertd.store import migrate
 from alertd.store.database import open_database
 from alertd.store.lost import DATABASE_LOST
 from alertd.store.queries import queries
@@ -43,7 +44,7 @@ log = get_logger(__name__)
 SHUTDOWN_GRACE_S = 10.0
 EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
 RESUME_EVERY_S = 2.0  # how often alerts whose enqueue was interrupted are looked for
-DAEMON_NAME = "alertd serve"  # its connections' application_name, with the worker
+DAEMON_NAME = migrate.DAEMON_NAME  # its connections' application_name, with the worker
 
 
 async def daemons(conn: Queryable) -> int:

@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 
+# The daemons name their connections so (alertd.delivery.daemon): the migration can see them.
+DAEMON_NAME = "alertd serve"
+_RUNNING_DAEMONS = """
+SELECT array_agg(DISTINCT application_name ORDER BY application_name) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name LIKE $1
+  AND application_name <> current_setting('application_name')
+"""
 _RECORD = "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)"
 
 
@@ -79,6 +86,8 @@ async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> Migr
                 "must own the database (or have CREATE on schema public)"
             ) from exc
         _check_applied(done, migrations)
+        if done and any(m.version not in done for m in migrations):
+            await _refuse_under_running_daemons(conn)
         applied = []
         for m in migrations:
             if m.version in done:
@@ -95,6 +104,17 @@ async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> Migr
         return MigrationReport(applied, migrations[-1].version if migrations else 0)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+async def _refuse_under_running_daemons(conn: Conn) -> None:
+    """A daemon of the previous version would go on running its SQL against the new schema (its
+    claims and hand-overs fenced by columns it does not write): upgrades stop every daemon first."""
+    running = await conn.fetchval(_RUNNING_DAEMONS, DAEMON_NAME + " %")
+    if running:
+        raise MigrationError(
+            f"{len(running)} alertd daemon(s) still use this database ({', '.join(running)}): "
+            "stop every `alertd serve` before upgrading the schema, then start them again"
+        )
 
 
 async def applied_versions(conn: Conn) -> set[int]:

@@ -143,3 +143,35 @@ async def test_inbound_duplicates_stored_before_0008_are_removed_keeping_the_fir
         assert "STOP" in stop_words
     finally:
         await conn.close()
+
+
+async def test_an_upgrade_is_refused_while_a_daemon_uses_the_database(empty_dsn: str) -> None:
+    """A daemon of the old version would run its SQL against the new schema: stop it first."""
+    *old, new = load_migrations()
+    conn = await asyncpg.connect(empty_dsn)
+    daemon = await asyncpg.connect(
+        empty_dsn, server_settings={"application_name": "alertd serve host-a:123"}
+    )
+    try:
+        await migrate(conn, old)
+        with pytest.raises(MigrationError, match=r"1 alertd daemon\(s\).*host-a:123.*stop"):
+            await migrate(conn, [*old, new])
+        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == old[-1].version
+        await daemon.close()
+        assert [m.version for m in (await migrate(conn, [*old, new])).applied] == [new.version]
+    finally:
+        await daemon.close()
+        await conn.close()
+
+
+async def test_a_daemon_starting_on_an_up_to_date_schema_is_not_refused(empty_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_dsn)
+    daemon = await asyncpg.connect(
+        empty_dsn, server_settings={"application_name": "alertd serve host-a:123"}
+    )
+    try:
+        await migrate(conn)
+        assert (await migrate(conn)).applied == []  # nothing pending: nothing to refuse
+    finally:
+        await daemon.close()
+        await conn.close()
