@@ -262,6 +262,31 @@ async def update_tenant(
         return Tenant.of(row)
 
 
+_TOPIC_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+
+async def set_topics(pool: asyncpg.Pool, code: str, raw: str, actor: str) -> tuple[str, ...]:
+    """The topics residents may choose for information alerts, e.g. 'dechets,travaux'."""
+    topics = sorted({t.strip().lower() for t in raw.split(",") if t.strip()})
+    bad = [t for t in topics if not _TOPIC_RE.match(t)]
+    if bad or not topics:
+        raise InputError(
+            f"topics must be lowercase letters, digits, - and _ (max 32), not {bad or raw!r}"
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries("tenants")["set_topics"], code, topics)
+        if row is None:
+            raise NotFoundError(f"tenant {code!r} does not exist (see `alertd tenants list`)")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="tenant.topics",
+            target=f"tenant:{code}",
+            details={"topics": topics},
+        )
+    return tuple(row["topics"])
+
+
 async def territory(conn: Queryable, tenant_id: int) -> list[int]:
     """The tenant and the communes under it: whose residents its zones may reach."""
     return [r["id"] for r in await conn.fetch(queries("tenants")["territory_ids"], tenant_id)]

@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from alertd.alerts.followups import FollowUp
+from alertd.alerts.followups import FollowUp, Plan
 from alertd.alerts.lifecycle import Preview
 from alertd.alerts.status import Status
 from alertd.cli.util import out, out_json
@@ -48,6 +50,62 @@ def confirm(args: argparse.Namespace, report: Preview | None, what: str) -> None
         raise InputError("not confirmed: nothing was sent")
 
 
+def local_time(moment: datetime | None, timezone: str) -> str:
+    """A time as the duty officer reads it: in the tenant's time zone, the zone named."""
+    if moment is None:
+        return "-"
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") + f" ({zone.key})"
+
+
+def confirm_plan(args: argparse.Namespace, plan: Plan, what: str) -> None:
+    """A follow-up is confirmed on what it does: who gets what, and what it costs."""
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"not a terminal: add --yes to {what} without being asked")
+    parts = [f"{plan.kind.replace('_', '-')} to {plan.holders}"]
+    if plan.newcomers:
+        parts.append(f"the alert itself to {plan.newcomers} newcomers")
+    if plan.leavers:
+        parts.append(f"an all-clear to {plan.leavers} now outside")
+    sys.stdout.write(
+        f"{what.capitalize()}: {', '.join(parts)} ({plan.segments} SMS segments; "
+        f"{_costs(plan.cost_eur)})? Type yes: "
+    )
+    sys.stdout.flush()
+    if sys.stdin.readline().strip().lower() not in ("yes", "y", "oui", "o"):
+        raise InputError("not confirmed: nothing was sent")
+
+
+def print_plan(plan: Plan) -> None:
+    """What a follow-up does, before it is confirmed."""
+    kind = plan.kind.replace("_", "-")
+    out(f"{kind} of alert {plan.alert}:")
+    out(f"  {kind}: to the {plan.holders} people who hold the alert")
+    if plan.newcomers:
+        out(f"  the alert itself: to {plan.newcomers} people newly inside the zone")
+    if plan.leavers:
+        out(f"  an all-clear: to {plan.leavers} people now outside the zone")
+    for t in plan.texts:
+        out(f"  [{t.lang}] {t.encoding}, {t.segments} segment(s): {t.text}")
+    for t in plan.leaver_texts:
+        out(f"  all-clear [{t.lang}] {t.encoding}, {t.segments} segment(s): {t.text}")
+    eta = plan.eta_seconds
+    out(
+        f"  {plan.segments} SMS segments; cost: {_costs(plan.cost_eur)}; time to send: "
+        + (f"about {progress.duration(eta)}" if eta is not None else "no gateway rate set")
+    )
+    if plan.needs_approval:
+        out(
+            f"  needs a second operator's approval: the alert would reach {plan.reach_after} "
+            f"people, more than {plan.approval_threshold}"
+        )
+
+
 def print_preview(report: Preview) -> None:
     exercise = "  *** EXERCICE ***" if report.exercise else ""
     out(
@@ -66,6 +124,13 @@ def print_preview(report: Preview) -> None:
         f"  {report.segments} SMS segments; cost: {_costs(report.cost_eur)}; time to send: "
         + (f"about {progress.duration(eta)}" if eta is not None else "no gateway rate set")
     )
+    if report.expires_at is not None:
+        out(
+            "  valid until "
+            + local_time(report.expires_at, report.timezone)
+            + (" if sent now" if report.status in ("draft", "approved", "pending_approval") else "")
+            + ": what is not sent by then is not sent late"
+        )
     if not report.recipients:
         out(
             "  nobody to alert: no active subscriber of this territory lives inside the zone "
@@ -81,6 +146,13 @@ def print_preview(report: Preview) -> None:
 def print_followup(result: FollowUp, running: int, *, as_json: bool) -> None:
     if as_json:
         out_json({**jsonable_object(result), "daemons": running})
+        return
+    if result.status == "pending_approval":
+        out(
+            f"update {result.update_id} waits for a second operator's approval (alertd alert "
+            f"approve {result.update_id}): it reaches {result.newcomers} people who have not "
+            "received the alert; nothing was sent yet"
+        )
         return
     if result.update_id is not None:
         out(f"update {result.update_id}: to the {result.update_recipients} people who hold it")

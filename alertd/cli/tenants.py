@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from alertd import tenants
+from alertd.alerts import territory_data
 from alertd.audit import cli_actor
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
@@ -99,6 +101,41 @@ async def tenants_load_sample(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def tenants_import_territory(args: argparse.Namespace, config: Config) -> int:
+    extent = config.zones.extent
+    outline = (
+        territory_data.read_outline(args.outline, args.crs, extent).geometry
+        if args.outline
+        else None
+    )
+    areas = (
+        territory_data.read_areas(args.postcode_areas, args.crs, extent)
+        if args.postcode_areas
+        else None
+    )
+    async with open_database(config) as db:
+        done = await territory_data.import_territory(
+            db.pool, args.code, areas=areas, outline=outline, actor=cli_actor()
+        )
+    if args.json:
+        out_json(done)
+        return 0
+    lon_min, lat_min, lon_max, lat_max = done.extent
+    out(
+        f"tenant {done.tenant}: "
+        + (f"{done.postcodes} postcode areas, " if done.postcodes is not None else "")
+        + f"outline stored; plausible extent lon {lon_min}..{lon_max}, lat {lat_min}..{lat_max}"
+    )
+    return 0
+
+
+async def tenants_topics(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        topics = await tenants.set_topics(db.pool, args.code, args.topics, cli_actor())
+    out(f"tenant {args.code}: topics {', '.join(topics)}")
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     ten = subcommands(parser)
     p = command(ten, "add", tenants_add, "create a tenant")
@@ -129,6 +166,24 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated first words of a resident's SMS that mean STOP (STOP must stay)",
     )
+    p = command(
+        ten,
+        "import-territory",
+        tenants_import_territory,
+        "store a tenant's postcode areas and territory outline (what targeting uses)",
+    )
+    p.add_argument("code")
+    p.add_argument(
+        "--postcode-areas",
+        metavar="FILE",
+        help="GeoJSON FeatureCollection, one feature a postcode (demo: the synthetic areas)",
+    )
+    p.add_argument("--outline", type=Path, metavar="FILE", help="the territory, GeoJSON")
+    p.add_argument("--crs", help="the files' CRS when they do not say (e.g. EPSG:2154)")
+    p.add_argument("--json", action="store_true")
+    p = command(ten, "topics", tenants_topics, "set the topics residents may choose")
+    p.add_argument("code")
+    p.add_argument("topics", help="comma-separated, e.g. dechets,travaux,circulation")
     command(
         ten,
         "load-sample",

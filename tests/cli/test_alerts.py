@@ -19,7 +19,12 @@ CIRCLE = f"{DUNKERQUE[0]},{DUNKERQUE[1]},500"
 
 async def token_for(pool: asyncpg.Pool, code: str, role: str) -> str:
     new = await operators.create_operator(
-        pool, tenant_code=code, name=f"{role} {code}", role=role, email=None, actor="test"
+        pool,
+        tenant_code=code,
+        name=f"{role} {code}",
+        role=role,
+        email=f"{role}.{code}@example.org",
+        actor="test",
     )
     return new.token
 
