@@ -111,6 +111,9 @@ async def create_operator(
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
         tenant = await get_tenant(conn, tenant_code)
+        twin = await conn.fetchrow(queries("operators")["account_of"], tenant["id"], email)
+        if twin is not None:
+            raise ConflictError(_twin(email, twin))
         try:
             row = await conn.fetchrow(
                 queries("operators")["insert_operator"],
@@ -121,8 +124,8 @@ async def create_operator(
                 hash_token(token),
                 token_prefix(token),
             )
-        except asyncpg.UniqueViolationError:
-            raise ConflictError(await _twin(conn, tenant["id"], email)) from None
+        except asyncpg.UniqueViolationError:  # created at the same moment by someone else
+            raise ConflictError(_twin(email, None)) from None
         assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
         await audit.record(
             conn,
@@ -135,8 +138,7 @@ async def create_operator(
     return NewOperator(row["id"], row["name"], row["role"], tenant_code, token)
 
 
-async def _twin(conn: Queryable, tenant_id: int, email: str) -> str:
-    row = await conn.fetchrow(queries("operators")["account_of"], tenant_id, email)
+def _twin(email: str, row: asyncpg.Record | None) -> str:
     who = f"operator {row['id']} ({row['name']}, {row['role']})" if row else "an operator"
     return (
         f"{email} already has an account, {who}: one person, one account (change its role, or "

@@ -50,15 +50,17 @@ def confirm(args: argparse.Namespace, report: Preview | None, what: str) -> None
         raise InputError("not confirmed: nothing was sent")
 
 
-def local_time(moment: datetime | None, timezone: str) -> str:
-    """A time as the duty officer reads it: in the tenant's time zone, the zone named."""
+def local_time(moment: datetime | None, timezone: str, *, short: bool = False) -> str:
+    """A time as the duty officer reads it: in the tenant's time zone, the zone named (CET or
+    CEST, and the zone's name unless ``short``)."""
     if moment is None:
         return "-"
     try:
         zone = ZoneInfo(timezone)
     except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") + f" ({zone.key})"
+        zone = ZoneInfo("UTC")  # a zone unknown here: UTC, which the text then says
+    shown = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return shown if short else f"{shown} ({zone.key})"
 
 
 def confirm_plan(args: argparse.Namespace, plan: Plan, what: str) -> None:
@@ -162,12 +164,22 @@ def print_followup(result: FollowUp, running: int, *, as_json: bool) -> None:
         out(f"the alert itself: to {result.newcomers} people newly inside the zone")
 
 
+NO_DAEMON = "no daemon is connected: nothing is being sent (start alertd serve)"
+
+
 def print_status(report: Status, per_second: float | None = None) -> None:
     exercise = "  *** EXERCICE ***" if report.exercise else ""
     out(
         f"alert {report.alert} ({report.kind}, {report.tenant}, {report.hazard}, "
         f"{report.status}){exercise}: {report.recipients} recipients"
     )
+    if report.sent_at is not None:
+        out(
+            f"  sent {local_time(report.sent_at, report.timezone)}; valid until "
+            f"{local_time(report.expires_at, report.timezone)}"
+        )
+    if report.cancelled_at is not None:
+        out(f"  cancelled {local_time(report.cancelled_at, report.timezone)}")
     out("  " + progress.line(progress.from_counts(report.progress, per_second)))
     if report.enqueue is not None:
         of = f" of {report.recipients}" if report.recipients is not None else ""
@@ -180,7 +192,37 @@ def print_status(report: Status, per_second: float | None = None) -> None:
             out(f"  enqueue in progress: {report.written}{of} written")
     for child in report.followups:
         line = progress.line(progress.from_counts(child.progress))
-        out(f"  {child.message_kind} {child.id} ({child.status}): {line}")
+        out(f"  {child.message_kind} {child.id} ({child.status.replace('_', ' ')}): {line}")
+    if report.daemons == 0 and not finished(report):
+        out("  " + NO_DAEMON)
+
+
+def overall(report: Status) -> dict[str, int]:
+    """The alert and its follow-ups together: what following it waits for."""
+    total: dict[str, int] = dict(report.progress)
+    for child in report.followups:
+        for status, n in child.progress.items():
+            total[status] = total.get(status, 0) + n
+    return total
+
+
+def finished(report: Status) -> bool:
+    """Nothing left to send: not the alert, not its follow-ups (an update waiting for approval
+    is not being sent), no enqueue still writing."""
+    return (
+        progress.from_counts(overall(report)).done
+        and report.recipients is not None
+        and report.enqueue is None
+    )
+
+
+def follow_line(report: Status, state: progress.Progress) -> str:
+    line = progress.line(state)
+    if report.followups:
+        line += f"  (with {len(report.followups)} follow-up(s))"
+    if report.daemons == 0 and not finished(report):
+        line += "  - " + NO_DAEMON
+    return line
 
 
 async def follow(
@@ -194,16 +236,16 @@ async def follow(
     per_second: float | None = None
     try:
         while True:
-            state = progress.from_counts(report.progress)
+            state = progress.from_counts(overall(report))
             state = replace(state, per_second=pace.update(time.monotonic(), state.handed))
             per_second = state.per_second
             if tty:
-                sys.stdout.write("\r" + progress.line(state) + "\033[K")
+                sys.stdout.write("\r" + follow_line(report, state) + "\033[K")
                 sys.stdout.flush()
             elif not as_json and time.monotonic() - last_line >= LOG_EVERY_S:
-                out(progress.line(state))
+                out(follow_line(report, state))
                 last_line = time.monotonic()
-            if state.done and report.recipients is not None:
+            if finished(report):
                 break
             await asyncio.sleep(FOLLOW_EVERY_S)
             report = await fetch()

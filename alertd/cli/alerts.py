@@ -20,6 +20,7 @@ from alertd.cli.alert_output import (
     confirm,
     confirm_plan,
     follow,
+    local_time,
     print_followup,
     print_plan,
     print_preview,
@@ -293,7 +294,7 @@ async def alert_list(args: argparse.Namespace, config: Config) -> int:
                 r.status,
                 r.recipients,
                 r.sent,
-                r.created_at.strftime("%Y-%m-%d %H:%M"),
+                local_time(r.created_at, r.timezone, short=True),
             )
             for r in rows
         ),

@@ -97,6 +97,9 @@ async def test_status_and_list_json_keys_stay_those_the_readme_shows(world: Worl
         "followups",
         "enqueue",
         "written",
+        "daemons",
+        "timezone",
+        "cancelled_at",
     ]
     assert shown["progress"] == {"queued": 40, "in_doubt": 0, "rerouted": 0}
     assert shown["followups"] == [
@@ -122,6 +125,7 @@ async def test_status_and_list_json_keys_stay_those_the_readme_shows(world: Worl
         "sent_at",
         "tenant_code",
         "sent",
+        "timezone",
     ]
     assert line["sent"] == "0"  # numeric in PostgreSQL: text in JSON, as it always was
 

@@ -100,7 +100,8 @@ WHERE d.alert_id = $1 AND d.status = ANY($2::text[]) AND s.status = 'active'
 SELECT a.id, a.parent_id, a.message_kind, a.hazard, a.severity, a.exercise, a.status,
        a.recipients, a.created_at, a.sent_at, t.code AS tenant_code,
        (SELECT coalesce(sum(c.n), 0) FROM delivery_counts c
-        WHERE c.alert_id = a.id AND c.status IN ('submitted', 'delivered')) AS sent
+        WHERE c.alert_id = a.id AND c.status IN ('submitted', 'delivered')) AS sent,
+       t.timezone
 FROM alerts a JOIN tenants t ON t.id = a.tenant_id
 WHERE a.tenant_id = ANY($1::bigint[])
 ORDER BY a.id DESC
