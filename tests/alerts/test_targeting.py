@@ -12,8 +12,8 @@ from shapely.geometry import Polygon
 
 from alertd import operators
 from alertd.alerts import hazard_zones, lifecycle, territory_data
-from alertd.config import METROPOLE_EXTENT
-from alertd.errors import ConflictError, InputError
+from alertd.config import METROPOLE_EXTENT, load_config
+from alertd.errors import ConfigError, ConflictError, InputError
 from alertd.tenants import get_tenant
 from templates import Catalog
 from tests.support.alert_world import DUNKERQUE, PARAMS, World, build_world, circle, draft
@@ -210,3 +210,13 @@ async def test_a_draft_to_nobody_is_a_clear_non_zero_exit(world: World, db_dsn: 
     assert sea.returncode == 65
     assert "would reach nobody" in sea.stderr and "Traceback" not in sea.stderr
     assert await world.ctx.pool.fetchval("SELECT count(*) FROM alerts") == 0
+
+
+def test_a_workstations_configuration_no_longer_decides_who_is_alerted(tmp_path: Path) -> None:
+    """Case 3: `zones.postcode_areas` in one workstation's file changed the recipients."""
+    path = tmp_path / "alertd.toml"
+    path.write_text('[zones]\npostcode_areas = "demo"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="tenants import-territory"):
+        load_config({}, path)
+    with pytest.raises(ConfigError, match="no longer read"):
+        load_config({"ALERTD_ZONES_POSTCODE_AREAS": "demo"})
