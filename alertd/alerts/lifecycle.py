@@ -359,6 +359,13 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
     sent, or None when the draft is approved for later."""
     require(op, "approver", "approving an alert")
     alert = await load(ctx.pool, op, alert_id)
+    if alert["message_kind"] != "alert":
+        # An update waiting for approval goes to holders and newcomers, not to its zone:
+        # followups.approve_update carries it out (alertd alert approve routes it there).
+        raise ConflictError(
+            f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
+            "it is approved as a follow-up (alertd alert approve), not as an alert"
+        )
     await check_approver(ctx.pool, op, alert)
     if alert["status"] == "sending" and alert["approved_by"] is not None:
         # Approved and sent, but its enqueue was interrupted: approving again finishes it.

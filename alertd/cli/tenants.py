@@ -71,8 +71,11 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
 
 
 async def tenants_update(args: argparse.Namespace, config: Config) -> int:
-    if all(v is None for v in (args.name, args.threshold, args.postcodes, args.stop_words)):
-        raise InputError("nothing to change: give --name, --threshold, --postcodes or --stop-words")
+    changes = (args.name, args.threshold, args.postcodes, args.stop_words, args.timezone)
+    if all(v is None for v in changes):
+        raise InputError(
+            "nothing to change: give --name, --threshold, --postcodes, --stop-words or --timezone"
+        )
     async with open_database(config) as db:
         row = await tenants.update_tenant(
             db.pool,
@@ -86,6 +89,7 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
             stop_words=tenants.parse_stop_words(args.stop_words)
             if args.stop_words is not None
             else None,
+            timezone=args.timezone,
         )
     out(
         f"updated {row.code} {row.name}: approval above {row.approval_threshold}, "
@@ -166,6 +170,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated first words of a resident's SMS that mean STOP (STOP must stay)",
     )
+    p.add_argument("--timezone", help="IANA time zone times are shown in (default Europe/Paris)")
     p = command(
         ten,
         "import-territory",

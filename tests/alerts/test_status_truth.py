@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from alertd import tenants
 from alertd.alerts import followups, lifecycle, status
 from alertd.cli import alert_output
 from alertd.delivery import progress
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
+from alertd.errors import InputError
 from gateways.fake import FakeGateway
 from tests.support.alert_world import DUNKERQUE, World, build_world, circle, draft
 
@@ -92,3 +94,11 @@ async def test_times_are_in_the_tenants_time_zone_with_the_zone_shown(
     shown = capsys.readouterr().out
     assert report.timezone == "Europe/Paris" and "(Europe/Paris)" in shown
     assert "valid until" in shown
+
+
+async def test_a_tenant_chooses_its_time_zone(world: World) -> None:
+    await tenants.update_tenant(world.ctx.pool, "59183", "t", timezone="America/Cayenne")
+    alert_id = await _sent(world)
+    assert (await status.status(world.ctx, world.officer, alert_id)).timezone == "America/Cayenne"
+    with pytest.raises(InputError, match="time zone 'Paris' is unknown"):
+        await tenants.update_tenant(world.ctx.pool, "59183", "t", timezone="Paris")

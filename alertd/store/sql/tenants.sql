@@ -37,7 +37,7 @@ ORDER BY t.parent_id NULLS FIRST, t.name;
 UPDATE tenants
 SET name = coalesce($2, name), approval_threshold = coalesce($3, approval_threshold),
     postcodes = coalesce($4, postcodes), stop_words = coalesce($5, stop_words),
-    updated_at = now()
+    timezone = coalesce($6, timezone), updated_at = now()
 WHERE code = $1
 RETURNING *;
 
