@@ -141,8 +141,8 @@ async def create_operator(
 def _twin(email: str, row: asyncpg.Record | None) -> str:
     who = f"operator {row['id']} ({row['name']}, {row['role']})" if row else "an operator"
     return (
-        f"{email} already has an account, {who}: one person, one account (change its role, or "
-        "disable it first)"
+        f"{email} already has an account, {who}: one person, one account (to give them another "
+        "role or commune, disable that account first)"
     )
 
 

@@ -63,12 +63,12 @@ async def check_topics(
     if unknown:
         raise InputError(
             f"unknown topic(s) {', '.join(unknown)}: this territory offers "
-            f"{', '.join(offered) or 'none'} (alertd tenants update CODE --topics …)"
+            f"{', '.join(offered) or 'none'} (alertd tenants topics CODE LIST changes the list)"
         )
     if severity == "information" and not topics:
         raise InputError(
             "an information alert goes only to the residents who chose its topic: give --topic "
-            f"(one of {', '.join(offered) or 'none: see alertd tenants update CODE --topics'})"
+            f"(one of {', '.join(offered) or 'none: see alertd tenants topics'})"
         )
 
 

@@ -53,7 +53,9 @@ SELECT id FROM tenants WHERE id = $1 OR parent_id = $1;
 
 -- name: targeting_key
 -- What a cache of a tenant's postcode areas is keyed on: the tenant, its parent, their versions.
-SELECT ARRAY[t.id, t.targeting_version, coalesce(p.id, 0), coalesce(p.targeting_version, 0)]
+-- The database's name is in it too: a process may talk to two databases (tests, the demo).
+SELECT ARRAY[current_database(), t.id::text, t.targeting_version::text,
+             coalesce(p.id, 0)::text, coalesce(p.targeting_version, 0)::text]
 FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
 WHERE t.id = $1;
 
@@ -79,10 +81,13 @@ INSERT INTO tenant_postcode_areas (tenant_id, postcode, geometry)
 SELECT $1, unnest($2::text[]), unnest($3::jsonb[]);
 
 -- name: set_targeting
--- $2/$3 NULL: left as they are. Bumps the version caches are keyed on.
+-- $2/$3 NULL: left as they are. Changes the version caches are keyed on (the clock, in
+-- microseconds: never the same twice, even in two databases with the same tenant ids).
 UPDATE tenants
 SET outline = coalesce($2, outline), extent = coalesce($3, extent),
-    targeting_version = targeting_version + 1, updated_at = now()
+    targeting_version = greatest(targeting_version + 1,
+                                 (extract(epoch FROM clock_timestamp()) * 1e6)::bigint),
+    updated_at = now()
 WHERE id = $1
 RETURNING targeting_version;
 
