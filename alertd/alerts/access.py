@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from alertd.errors import ForbiddenError, NotFoundError
-from alertd.operators import Operator
+from alertd.operators import Operator, same_person
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.tenants import get_tenant, territory
@@ -47,3 +47,13 @@ async def target_tenant(conn: Queryable, op: Operator, code: str | None) -> int:
             f"{tenant['name']} ({code})"
         )
     return int(tenant["id"])
+
+
+async def check_approver(conn: Queryable, op: Operator, alert: asyncpg.Record) -> None:
+    """Four eyes: the approver is another person than the author, not another account."""
+    require(op, "approver", "approving an alert")
+    if alert["created_by"] is not None and await same_person(conn, alert["created_by"], op.id):
+        raise ForbiddenError(
+            f"nobody approves their own alert: operator {op.name!r} is its author (or the same "
+            f"person, by e-mail); another approver must approve alert {alert['id']}"
+        )

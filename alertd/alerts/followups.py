@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from alertd import audit
-from alertd.alerts import lifecycle
+from alertd.alerts import checks, lifecycle
 from alertd.alerts.followup_plan import (
     AFTER_CANCEL,
     SENT,
@@ -34,10 +35,12 @@ from alertd.alerts.previews import fallen_back, stored_texts
 from alertd.alerts.texts import estimate
 from alertd.delivery import enqueue
 from alertd.errors import ConflictError
+from alertd.logs import get_logger
 from alertd.operators import Operator
 from alertd.store.queries import queries
 from alertd.store.types import Conn
 
+log = get_logger(__name__)
 __all__ = ["Cancelled", "FollowUp", "Plan", "all_clear", "approve_update", "cancel", "update"]
 
 
@@ -156,6 +159,13 @@ async def update(
     )
     if work.plan.needs_approval:
         pending = await _child(ctx, op, work, work.update, status="pending_approval", actor=actor)
+        log.info(
+            "alert.update_pending_approval",
+            alert_id=alert_id,
+            update_id=pending,
+            newcomers=work.plan.newcomers,
+            reach_after=work.plan.reach_after,
+        )
         return FollowUp(
             pending, work.plan.holders, None, 0, work.plan.newcomers, "pending_approval"
         )
@@ -170,6 +180,7 @@ async def approve_update(
     work = await _pending_work(ctx, op, update_id)
     pending = await lifecycle.load(ctx.pool, op, update_id)
     await lifecycle.check_approver(ctx.pool, op, pending)
+    checks.check_still_valid(pending, datetime.now(UTC))
     async with ctx.pool.acquire() as conn, conn.transaction():
         status = await conn.fetchval(
             queries("alerts")["approve"], update_id, op.id, work.plan.newcomers

@@ -19,21 +19,29 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
-from alertd.alerts import checks, previews
-from alertd.alerts.access import RANK, load, require, scope, target_tenant
+from alertd.alerts import approvals, checks, previews
+from alertd.alerts.access import RANK, check_approver, load, require, scope, target_tenant
 from alertd.alerts.previews import Preview, stored_texts
 from alertd.alerts.texts import missing_params, render_texts
 from alertd.config import METROPOLE_EXTENT
 from alertd.delivery import enqueue
 from alertd.errors import ConflictError, ForbiddenError, InputError
-from alertd.operators import Operator, same_person
+from alertd.operators import Operator
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from templates import Catalog
 from zones import PostcodeAreas
 from zones.geojson import Extent
 
-__all__ = ["RANK", "Preview", "load", "require", "scope", "stored_texts"]
+__all__ = [
+    "RANK",
+    "Preview",
+    "check_approver",
+    "load",
+    "require",
+    "scope",
+    "stored_texts",
+]
 
 SEVERITIES = ("life_safety", "information")
 DEFAULT_EXPIRY_S = {"life_safety": 6 * 3600.0, "information": 24 * 3600.0}
@@ -262,52 +270,11 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
             "inside its zone (or follows its topics, or takes part in exercises); check the zone"
         )
     if alert["status"] == "approved" and checks.drifted(alert["approved_recipients"], recipients):
-        await _revoke(ctx.pool, alert, recipients, actor)
+        await approvals.revoke(ctx.pool, alert, recipients, actor)
     if recipients > alert["approval_threshold"] and alert["approved_by"] is None:
-        await _ask_approval(ctx.pool, alert, recipients, actor)
+        await approvals.ask(ctx.pool, alert, recipients, actor)
         return Sent(alert_id, "pending_approval", recipients, 0)
     return await _enqueue(ctx, alert, found, op, actor)
-
-
-async def _revoke(pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor: str) -> None:
-    """The recipients moved away from what was approved: the approval no longer holds. Stored
-    (so the next send asks again), then refused with the reason."""
-    approved = alert["approved_recipients"]
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(queries("alerts")["revoke_approval"], alert["id"])
-        await audit.record(
-            conn,
-            actor=actor,
-            action="alert.approval_revoked",
-            target=f"alert:{alert['id']}",
-            tenant_id=alert["tenant_id"],
-            details={"approved_recipients": approved, "recipients": recipients},
-        )
-    raise ConflictError(
-        f"alert {alert['id']} now reaches {recipients} people, not the {approved} that were "
-        f"approved (more than {checks.tolerance(approved)} apart: the zone, the postcode areas or "
-        f"the residents changed): nothing was sent; preview it again (alertd alert preview "
-        f"{alert['id']}) and send it to ask for a new approval"
-    )
-
-
-async def _ask_approval(
-    pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor: str
-) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        moved = await conn.fetchval(
-            queries("alerts")["set_status"], alert["id"], "pending_approval", ["draft"]
-        )
-        if moved is None:
-            raise ConflictError(f"alert {alert['id']} changed meanwhile: look at its status")
-        await audit.record(
-            conn,
-            actor=actor,
-            action="alert.approval_requested",
-            target=f"alert:{alert['id']}",
-            tenant_id=alert["tenant_id"],
-            details={"recipients": recipients, "threshold": alert["approval_threshold"]},
-        )
 
 
 async def _enqueue(
@@ -342,16 +309,6 @@ async def _enqueue(
         written = await enqueue.finish(ctx.pool, alert, found)
     resumed = alert["status"] == "sending"
     return Sent(alert["id"], "sent", len(found.ids()), written, resumed)
-
-
-async def check_approver(conn: Queryable, op: Operator, alert: asyncpg.Record) -> None:
-    """Four eyes: the approver is another person than the author, not another account."""
-    require(op, "approver", "approving an alert")
-    if alert["created_by"] is not None and await same_person(conn, alert["created_by"], op.id):
-        raise ForbiddenError(
-            f"nobody approves their own alert: operator {op.name!r} is its author (or the same "
-            f"person, by e-mail); another approver must approve alert {alert['id']}"
-        )
 
 
 async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent | None:
