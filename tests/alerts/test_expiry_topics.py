@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from alertd import tenants
 from alertd.alerts import lifecycle
 from alertd.errors import ConflictError, InputError
 from tests.support.alert_world import DUNKERQUE, World, build_world, circle, draft
@@ -89,3 +90,18 @@ async def test_information_goes_only_to_those_who_chose_its_topic(world: World) 
     # Life-safety reaches everyone inside, whatever their topics.
     danger = await lifecycle.create(world.ctx, world.officer, draft(NEAR_ZONE), "t")
     assert (await lifecycle.preview(world.ctx, world.officer, danger)).recipients == 40
+
+
+async def test_a_tenant_sets_its_own_list_of_topics(world: World) -> None:
+    topics = await tenants.set_topics(world.ctx.pool, "245900428", "Marche, dechets", "t")
+    assert topics == ("dechets", "marche")
+    params = {"sector": "Centre", "date": "demain", "reason": "marché", "sender": "CUD"}
+    with pytest.raises(InputError, match=r"unknown topic\(s\) travaux"):
+        await lifecycle.create(
+            world.ctx,
+            world.officer,
+            lifecycle.Draft("waste_disrupted", params, geometry=NEAR_ZONE, topics=["travaux"]),
+            "t",
+        )
+    with pytest.raises(InputError, match="lowercase letters"):
+        await tenants.set_topics(world.ctx.pool, "245900428", "déchets verts", "t")

@@ -95,7 +95,8 @@ RETURNING targeting_version;
 UPDATE tenants SET topics = $2, updated_at = now() WHERE code = $1 RETURNING topics;
 
 -- name: topics_of
--- The topics a tenant offers: a commune's own, else its intercommunality's.
-SELECT coalesce(nullif(t.topics, '{}'), p.topics, '{}')
+-- The topics a tenant offers: a commune's own, else its intercommunality's, else the default.
+SELECT coalesce(nullif(t.topics, '{}'), nullif(p.topics, '{}'),
+                '{dechets,travaux,circulation,eau,evenements}')
 FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
 WHERE t.id = $1;
