@@ -17,7 +17,7 @@ import asyncpg
 
 from alertd.alerts import lifecycle
 from alertd.alerts.previews import fallen_back, stored_texts
-from alertd.alerts.texts import Text, estimate, render_texts
+from alertd.alerts.texts import Text, priced, render_texts
 from alertd.delivery import enqueue
 from alertd.errors import ConflictError, InputError
 from alertd.operators import Operator
@@ -197,8 +197,8 @@ def _plan(
         segments += _segments(clear.texts, holders.languages(leaving))
     if inside is not None and newcomers:
         segments += _segments(stored_texts(root), inside.languages(newcomers))
-    cost = estimate({"fr": Text("fr", "", "GSM-7", 1)}, {"fr": segments}, ctx.prices, ctx.rate)
     reach_after = reached + len(newcomers)
+    cost = priced(len(staying | leaving | newcomers), segments, ctx.prices, ctx.rate)
     return Plan(
         alert=root["id"],
         kind=update.kind,

@@ -27,6 +27,7 @@ from alertd.alerts.followup_plan import (
     Plan,
     Texts,
     Work,
+    follow_up_texts,
     plan_all_clear,
     plan_update,
     root_alert,
@@ -262,8 +263,10 @@ async def all_clear(
     not sent it any more. The alert is closed (a cancelled one stays cancelled)."""
     lifecycle.require(op, "operator", "giving the all-clear")
     root = await root_alert(ctx.pool, op, alert_id, "closed by an all-clear", SENT + AFTER_CANCEL)
+    # Its texts are checked before anything changes: a mistake drops nothing, sends nothing.
+    follow_up_texts(ctx.catalog, root, "all_clear", "all_clear", {**root["params"], **params})
     await ctx.pool.fetchval(queries("alerts")["drop_queued"], alert_id)
-    work = await plan_all_clear(ctx, root, params)
+    work = await plan_all_clear(ctx, root, params)  # who received it, once nothing is queued
     clear_id = await _child(ctx, op, work, work.update, actor=actor)
     await ctx.pool.execute(queries("alerts")["close"], alert_id)
     await audit.record(
