@@ -39,6 +39,9 @@ class Preview:
     # draft); shown in the tenant's time zone.
     expires_at: datetime | None = None
     timezone: str = "Europe/Paris"
+    # Residents of the territory known by their postcode only, who cannot be matched because no
+    # postcode areas were imported: they would not be alerted, and the preview says so.
+    postcode_only_unmatched: int = 0
 
 
 def build(
@@ -71,6 +74,7 @@ def build(
         needs_approval=recipients > alert["approval_threshold"] and alert["approved_by"] is None,
         expires_at=expires_at(alert, now),
         timezone=alert["timezone"],
+        postcode_only_unmatched=found.unplaced,
     )
 
 

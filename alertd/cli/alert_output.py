@@ -133,6 +133,12 @@ def print_preview(report: Preview) -> None:
             + (" if sent now" if report.status in ("draft", "approved", "pending_approval") else "")
             + ": what is not sent by then is not sent late"
         )
+    if report.postcode_only_unmatched:
+        out(
+            f"  warning: {report.postcode_only_unmatched} residents of the territory known by "
+            "their postcode only cannot be matched: no postcode areas were imported (alertd "
+            "tenants import-territory CODE --postcode-areas FILE)"
+        )
     if not report.recipients:
         out(
             "  nobody to alert: no active subscriber of this territory lives inside the zone "

@@ -52,6 +52,9 @@ class Matched:
     by_address: list[int]
     by_postcode: list[int]
     language: dict[int, str]
+    # Residents known by their postcode only who could not be placed: the territory has no
+    # postcode areas. Said in the preview, never left out silently.
+    unplaced: int = 0
 
     def ids(self) -> set[int]:
         return set(self.by_address) | set(self.by_postcode)
@@ -94,11 +97,14 @@ async def match(
         np.asarray(row["lat"], dtype=np.float64),
         row["postcodes"],
     )
-    found = index.match(zone, await postcode_areas(conn, tenant_id))
+    areas = await postcode_areas(conn, tenant_id)
+    found = index.match(zone, areas)
+    unplaced = 0 if areas is not None else int(np.isnan(np.asarray(row["lon"], dtype=float)).sum())
     return Matched(
         [int(i) for i in found.by_address],
         [int(i) for i in found.by_postcode],
         dict(zip(row["ids"], row["languages"], strict=True)),
+        unplaced,
     )
 
 

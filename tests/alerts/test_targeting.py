@@ -44,7 +44,12 @@ async def test_preview_and_send_find_the_same_people_whatever_the_workstation(
     world: World,
 ) -> None:
     """Case 3: the areas come from the database, not from the Context (the config) in use."""
+    before = await lifecycle.create(world.ctx, world.officer, draft(NEAR_ZONE), "t")
+    unimported = await lifecycle.preview(world.ctx, world.officer, before)
+    # Without areas, the 10 known by postcode only are not matched, and the preview says so.
+    assert (unimported.recipients, unimported.postcode_only_unmatched) == (40, 10)
     await _import_demo_areas(world.ctx.pool)
+    assert (await lifecycle.preview(world.ctx, world.officer, before)).postcode_only_unmatched == 0
     with_config = lifecycle.Context(
         world.ctx.pool,
         Catalog(),
