@@ -5,12 +5,14 @@ workstation and every daemon computes the same recipients.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from shapely.geometry import mapping
+from shapely.geometry import mapping, shape
 
 from alertd import audit
 from alertd.errors import InputError
@@ -88,16 +90,17 @@ async def import_territory(
     outline: Area | None,
     actor: str,
 ) -> TerritoryImport:
-    """Replace the tenant's postcode areas (when given) and outline (when given; else the areas'
-    union stands for it), and derive the plausible extent from the outline. One transaction."""
+    """Replace the tenant's postcode areas (when given) and outline (when given; else the one
+    already stored, else the areas' union stands for it), and derive the plausible extent from the
+    outline. One transaction."""
     if areas is None and outline is None:
         raise InputError("nothing to import: give --postcode-areas FILE and/or --outline FILE")
     shapes = {c: a for c in areas.codes if (a := areas.area(c)) is not None} if areas else {}
-    if outline is None:
-        outline = dissolve(list(shapes.values()))
-    extent = grown_extent(outline)
     async with pool.acquire() as conn, conn.transaction():
         tenant = await get_tenant(conn, code)
+        kept = outline is None and tenant["outline"] is not None
+        area: Area = outline or _outline_of(tenant["outline"], shapes)
+        extent = grown_extent(area)
         if areas is not None:
             await conn.execute(queries("tenants")["clear_postcode_areas"], tenant["id"])
             await conn.execute(
@@ -107,7 +110,10 @@ async def import_territory(
                 [dict(mapping(a)) for a in shapes.values()],
             )
         await conn.execute(
-            queries("tenants")["set_targeting"], tenant["id"], dict(mapping(outline)), list(extent)
+            queries("tenants")["set_targeting"],
+            tenant["id"],
+            None if kept else dict(mapping(area)),
+            list(extent),
         )
         await audit.record(
             conn,
@@ -117,10 +123,18 @@ async def import_territory(
             tenant_id=tenant["id"],
             details={
                 "postcodes": len(areas) if areas is not None else None,
+                "outline": "kept" if kept else "imported",
                 "extent": list(extent),
             },
         )
     return TerritoryImport(code, len(areas) if areas is not None else None, True, extent)
+
+
+def _outline_of(stored: Mapping[str, Any] | None, shapes: Mapping[str, Area]) -> Area:
+    """The outline already stored, else the union of the postcode areas."""
+    if stored:
+        return shape(dict(stored))  # type: ignore[return-value]
+    return dissolve(list(shapes.values()))
 
 
 async def import_demo_areas(pool: asyncpg.Pool, code: str, extent: Extent, actor: str) -> None:

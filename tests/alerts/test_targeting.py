@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, shape
 
 from alertd import operators
 from alertd.alerts import hazard_zones, lifecycle, territory_data
@@ -225,3 +225,17 @@ def test_a_workstations_configuration_no_longer_decides_who_is_alerted(tmp_path:
         load_config({}, path)
     with pytest.raises(ConfigError, match="no longer read"):
         load_config({"ALERTD_ZONES_POSTCODE_AREAS": "demo"})
+
+
+async def test_importing_areas_again_keeps_the_outline_imported(world: World) -> None:
+    outline = hazard_zones.make_circle(*DUNKERQUE, 20_000).geometry
+    await territory_data.import_territory(
+        world.ctx.pool, "245900428", areas=None, outline=outline, actor="t"
+    )
+    await _import_demo_areas(world.ctx.pool)
+    stored = (await get_tenant(world.ctx.pool, "245900428"))["outline"]
+    assert shape(stored).equals_exact(outline, 1e-9)
+    audit = await world.ctx.pool.fetchval(
+        "SELECT details FROM audit_log WHERE action = 'tenant.import_territory' ORDER BY id DESC"
+    )
+    assert audit["outline"] == "kept" and audit["postcodes"] == 17
