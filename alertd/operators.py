@@ -8,6 +8,7 @@ every API call down without making anything safer.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +16,15 @@ from datetime import datetime
 import asyncpg
 
 from alertd import audit
-from alertd.errors import InputError, NotFoundError
+from alertd.errors import ConflictError, InputError, NotFoundError
 from alertd.store.queries import queries
+from alertd.store.types import Queryable
 from alertd.tenants import get_tenant
 
 ROLES = ("viewer", "operator", "approver", "admin")
 TOKEN_PREFIX = "alertd_"  # noqa: S105 - a marker that makes leaked tokens greppable
+# Enough to catch a name typed where the address goes; the mailbox itself is never contacted.
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,20 @@ def token_prefix(token: str) -> str:
     return token[: len(TOKEN_PREFIX) + 4]
 
 
+def check_email(email: str | None) -> str:
+    """The person's identity: one account per e-mail in an intercommunality, compared without
+    case (Claire@… and claire@… are the same person)."""
+    if email is None or not email.strip():
+        raise InputError(
+            "give the operator's e-mail (--email): it identifies the person, who may hold only "
+            "one account"
+        )
+    email = email.strip()
+    if len(email) > 254 or not _EMAIL_RE.match(email):
+        raise InputError(f"{email!r} is not an e-mail address")
+    return email
+
+
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
@@ -89,18 +107,25 @@ async def create_operator(
     check_role(role)
     if not name.strip() or len(name) > 200:
         raise InputError("operator name must be 1 to 200 characters")
+    email = check_email(email)
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
         tenant = await get_tenant(conn, tenant_code)
-        row = await conn.fetchrow(
-            queries("operators")["insert_operator"],
-            tenant["id"],
-            name.strip(),
-            email,
-            role,
-            hash_token(token),
-            token_prefix(token),
-        )
+        twin = await conn.fetchrow(queries("operators")["account_of"], tenant["id"], email)
+        if twin is not None:
+            raise ConflictError(_twin(email, twin))
+        try:
+            row = await conn.fetchrow(
+                queries("operators")["insert_operator"],
+                tenant["id"],
+                name.strip(),
+                email,
+                role,
+                hash_token(token),
+                token_prefix(token),
+            )
+        except asyncpg.UniqueViolationError:  # created at the same moment by someone else
+            raise ConflictError(_twin(email, None)) from None
         assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
         await audit.record(
             conn,
@@ -111,6 +136,19 @@ async def create_operator(
             details={"name": name, "role": role},
         )
     return NewOperator(row["id"], row["name"], row["role"], tenant_code, token)
+
+
+def _twin(email: str, row: asyncpg.Record | None) -> str:
+    who = f"operator {row['id']} ({row['name']}, {row['role']})" if row else "an operator"
+    return (
+        f"{email} already has an account, {who}: one person, one account (to give them another "
+        "role or commune, disable that account first)"
+    )
+
+
+async def same_person(conn: Queryable, first: int, second: int) -> bool:
+    """Are these two operator accounts one person (the same id, or the same e-mail)?"""
+    return bool(await conn.fetchval(queries("operators")["same_person"], first, second))
 
 
 async def list_operators(pool: asyncpg.Pool, tenant_code: str | None) -> list[OperatorLine]:

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
@@ -222,7 +223,10 @@ async def update_tenant(
     approval_threshold: int | None = None,
     postcodes: tuple[str, ...] | None = None,
     stop_words: tuple[str, ...] | None = None,
+    timezone: str | None = None,
 ) -> Tenant:
+    if timezone is not None:
+        check_timezone(timezone)
     if stop_words is not None:
         stop_words = parse_stop_words(",".join(stop_words))
     if approval_threshold is not None and approval_threshold < 0:
@@ -238,6 +242,7 @@ async def update_tenant(
             approval_threshold,
             list(postcodes) if postcodes is not None else None,
             list(stop_words) if stop_words is not None else None,
+            timezone,
         )
         if row is None:
             raise NotFoundError(f"tenant {code!r} does not exist (see `alertd tenants list`)")
@@ -248,6 +253,7 @@ async def update_tenant(
                 ("approval_threshold", approval_threshold),
                 ("postcodes", postcodes),
                 ("stop_words", stop_words),
+                ("timezone", timezone),
             )
             if v is not None
         }
@@ -260,6 +266,43 @@ async def update_tenant(
             details=changes,
         )
         return Tenant.of(row)
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone (Europe/Paris, America/Cayenne): the one the tenant's times are shown
+    in."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"time zone {name!r} is unknown: give an IANA name such as Europe/Paris"
+        ) from None
+    return name
+
+
+_TOPIC_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+
+async def set_topics(pool: asyncpg.Pool, code: str, raw: str, actor: str) -> tuple[str, ...]:
+    """The topics residents may choose for information alerts, e.g. 'dechets,travaux'."""
+    topics = sorted({t.strip().lower() for t in raw.split(",") if t.strip()})
+    bad = [t for t in topics if not _TOPIC_RE.match(t)]
+    if bad or not topics:
+        raise InputError(
+            f"topics must be lowercase letters, digits, - and _ (max 32), not {bad or raw!r}"
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries("tenants")["set_topics"], code, topics)
+        if row is None:
+            raise NotFoundError(f"tenant {code!r} does not exist (see `alertd tenants list`)")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="tenant.topics",
+            target=f"tenant:{code}",
+            details={"topics": topics},
+        )
+    return tuple(row["topics"])
 
 
 async def territory(conn: Queryable, tenant_id: int) -> list[int]:

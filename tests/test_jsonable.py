@@ -83,6 +83,7 @@ def test_domain_objects_print_the_documented_keys() -> None:
         "all_clear_id": None,
         "all_clear_recipients": 0,
         "newcomers": 2,
+        "status": "sent",
     }
     assert jsonable(Text("fr", "Évacuez", "GSM-7", 1)) == {
         "lang": "fr",

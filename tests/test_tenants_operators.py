@@ -78,7 +78,12 @@ def test_bad_tenant_specs(kwargs: dict[str, object], message: str) -> None:
 
 async def test_operator_token_shown_once_stored_hashed(loaded: asyncpg.Pool) -> None:
     new = await operators.create_operator(
-        loaded, tenant_code="59183", name="Astreinte", role="approver", email=None, actor="test"
+        loaded,
+        tenant_code="59183",
+        name="Astreinte",
+        role="approver",
+        email="person1@example.org",
+        actor="test",
     )
     assert (new.name, new.role, new.tenant) == ("Astreinte", "approver", "59183")
     assert new.token.startswith("alertd_") and len(new.token) > 40
@@ -96,7 +101,12 @@ async def test_operator_token_shown_once_stored_hashed(loaded: asyncpg.Pool) -> 
 
 async def test_rotate_and_disable(loaded: asyncpg.Pool) -> None:
     old = await operators.create_operator(
-        loaded, tenant_code="59183", name="A", role="operator", email=None, actor="test"
+        loaded,
+        tenant_code="59183",
+        name="A",
+        role="operator",
+        email="person2@example.org",
+        actor="test",
     )
     new = await operators.rotate_token(loaded, old.id, "test")
     assert await operators.authenticate(loaded, old.token) is None
@@ -109,7 +119,12 @@ async def test_rotate_and_disable(loaded: asyncpg.Pool) -> None:
 
 async def test_list_json_keys_stay_those_the_readme_shows(loaded: asyncpg.Pool) -> None:
     await operators.create_operator(
-        loaded, tenant_code="59183", name="A", role="operator", email=None, actor="test"
+        loaded,
+        tenant_code="59183",
+        name="A",
+        role="operator",
+        email="person3@example.org",
+        actor="test",
     )
     (listed,) = await operators.list_operators(loaded, "59183")
     assert list(jsonable_object(listed)) == [
@@ -147,11 +162,21 @@ async def test_list_json_keys_stay_those_the_readme_shows(loaded: asyncpg.Pool) 
 async def test_operator_for_unknown_tenant_or_role(loaded: asyncpg.Pool) -> None:
     with pytest.raises(NotFoundError):
         await operators.create_operator(
-            loaded, tenant_code="00000", name="A", role="operator", email=None, actor="test"
+            loaded,
+            tenant_code="00000",
+            name="A",
+            role="operator",
+            email="person4@example.org",
+            actor="test",
         )
     with pytest.raises(InputError, match="role 'boss'"):
         await operators.create_operator(
-            loaded, tenant_code="59183", name="A", role="boss", email=None, actor="test"
+            loaded,
+            tenant_code="59183",
+            name="A",
+            role="boss",
+            email="person5@example.org",
+            actor="test",
         )
     assert await loaded.fetchval("SELECT count(*) FROM operators") == 0
 

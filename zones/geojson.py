@@ -30,6 +30,7 @@ Extent: TypeAlias = tuple[float, float, float, float]  # min lon, min lat, max l
 _L93_X = (0.0, 1_400_000.0)
 _L93_Y = (6_000_000.0, 7_200_000.0)
 _NAME_KEYS = ("name", "nom", "libelle", "label", "title")
+MAX_SPAN_DEG = 5.0  # about 350 km: wider than a département, far wider than a hazard zone
 _MIN_AREA_DEG2 = 1e-10  # about a square metre in France: anything smaller is a degenerate sliver
 
 
@@ -248,8 +249,24 @@ def _intersects(a: Extent, b: Extent) -> bool:
 
 
 def _check_extent(area: Area, extent: Extent) -> None:
+    check_extent(area, extent)
+
+
+def check_extent(area: Area, extent: Extent) -> None:
+    """Refuse a zone outside the plausible extent, or wider than any hazard zone could be (a
+    polygon covering the world is a mistake, whose area cannot even be measured)."""
+    minx, miny, maxx, maxy = area.bounds
+    if maxx - minx > MAX_SPAN_DEG or maxy - miny > MAX_SPAN_DEG:
+        raise ZoneError(
+            f"the zone spans {maxx - minx:.4g}° of longitude and {maxy - miny:.4g}° of latitude, "
+            f"more than any hazard zone ({MAX_SPAN_DEG:g}°): check the file"
+        )
+    if not _intersects(area.bounds, extent) and _intersects((miny, minx, maxy, maxx), extent):
+        raise ZoneError(
+            f"latitude and longitude look swapped: the zone is at lon {minx:.5f}, lat "
+            f"{miny:.5f}, outside the plausible extent; longitude comes first (LON,LAT)"
+        )
     if not _intersects(area.bounds, extent):
-        minx, miny, _, _ = area.bounds
         raise ZoneError(
             f"the zone lies outside the plausible extent (lon {extent[0]}..{extent[2]}, lat "
             f"{extent[1]}..{extent[3]}), e.g. at lon {minx:.5f}, lat {miny:.5f}: check the CRS"

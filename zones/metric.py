@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from pyproj import Geod, Proj
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon
+from shapely.geometry.polygon import orient
 
 from zones.crs import WGS84, metric_crs, transformer
 from zones.errors import ZoneError
@@ -64,6 +65,10 @@ _GEOD = Geod(ellps="WGS84")
 
 
 def area_km2(area: Area) -> float:
-    """Area on the WGS84 ellipsoid, in square kilometres."""
-    surface, _ = _GEOD.geometry_area_perimeter(area)
+    """Area on the WGS84 ellipsoid, in square kilometres, whatever the rings' winding: each
+    polygon is oriented first (shell counter-clockwise, holes clockwise), since the geodesic
+    area of a ring wound the other way round is the rest of the globe, and holes wound like
+    their shell would be added instead of taken away."""
+    polygons = [area] if isinstance(area, Polygon) else list(area.geoms)
+    surface = sum(_GEOD.geometry_area_perimeter(orient(p, sign=1.0))[0] for p in polygons)
     return abs(surface) / 1e6

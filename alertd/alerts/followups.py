@@ -4,25 +4,45 @@ An update or an all-clear goes to exactly the people who hold the alert; a zone 
 the newcomers with the alert itself, one that shrinks releases those outside with an all-clear.
 Each follow-up is an alert of its own (parent_id = the alert), so the outbox's unique
 (alert, subscriber) key means nobody gets the same message twice.
+
+Every follow-up is planned first (``followup_plan``): the officer sees who gets what before
+confirming, and one that reaches people who have not received the alert needs a second person's
+approval above the tenant's threshold, like a new send: it waits as a pending update until then.
+After a cancel, a correction (an update without a new zone) or an all-clear still reaches those
+who received something.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
 from alertd import audit
-from alertd.alerts import lifecycle
-from alertd.alerts.texts import Text, render_texts
+from alertd.alerts import checks, lifecycle
+from alertd.alerts.followup_plan import (
+    AFTER_CANCEL,
+    SENT,
+    Plan,
+    Texts,
+    Work,
+    follow_up_texts,
+    plan_all_clear,
+    plan_update,
+    root_alert,
+)
+from alertd.alerts.previews import fallen_back, stored_texts
+from alertd.alerts.texts import estimate
 from alertd.delivery import enqueue
-from alertd.errors import ConflictError, InputError
+from alertd.errors import ConflictError
+from alertd.logs import get_logger
 from alertd.operators import Operator
 from alertd.store.queries import queries
-from alertd.store.types import Queryable
-from templates import Catalog, TemplateError
+from alertd.store.types import Conn
+
+log = get_logger(__name__)
+__all__ = ["Cancelled", "FollowUp", "Plan", "all_clear", "approve_update", "cancel", "update"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +54,81 @@ class FollowUp:
     all_clear_id: int | None
     all_clear_recipients: int
     newcomers: int  # newly inside an enlarged zone: sent the alert itself
+    # "sent", or "pending_approval": the update (update_id) waits for a second person
+    status: str = "sent"
 
 
 @dataclass(frozen=True, slots=True)
 class Cancelled:
     alerts: int  # the alert and its follow-ups that were still going
     deliveries_stopped: int  # messages that will never be sent
+
+
+async def preview_update(
+    ctx: lifecycle.Context,
+    op: Operator,
+    alert_id: int,
+    *,
+    params: Mapping[str, str],
+    template: str = "update",
+    zone_ids: Sequence[int] = (),
+    geometry: Mapping[str, Any] | None = None,
+    outside_territory: bool = False,
+) -> Plan:
+    """What ``update`` would do, nothing written."""
+    lifecycle.require(op, "operator", "updating an alert")
+    root = await root_alert(ctx.pool, op, alert_id, "updated", SENT + AFTER_CANCEL)
+    work = await plan_update(
+        ctx,
+        op,
+        root,
+        params=params,
+        template=template,
+        zone_ids=zone_ids,
+        geometry=geometry,
+        outside_territory=outside_territory,
+    )
+    return work.plan
+
+
+async def preview_all_clear(
+    ctx: lifecycle.Context, op: Operator, alert_id: int, *, params: Mapping[str, str]
+) -> Plan:
+    lifecycle.require(op, "operator", "giving the all-clear")
+    root = await root_alert(ctx.pool, op, alert_id, "closed by an all-clear", SENT + AFTER_CANCEL)
+    return (await plan_all_clear(ctx, root, params)).plan
+
+
+async def preview_pending(ctx: lifecycle.Context, op: Operator, update_id: int) -> Plan:
+    """The plan of an update waiting for approval, as it would be carried out now."""
+    return (await _pending_work(ctx, op, update_id)).plan
+
+
+async def preview_child(ctx: lifecycle.Context, op: Operator, child_id: int) -> Plan:
+    """``alert preview`` of a follow-up: an update waiting for approval as it would go now; one
+    already sent as it went (its texts, to whom, what it cost)."""
+    child = await lifecycle.load(ctx.pool, op, child_id)
+    if child["status"] == "pending_approval":
+        return await preview_pending(ctx, op, child_id)
+    texts = stored_texts(child)
+    rows = await ctx.pool.fetch(queries("alerts")["languages_of"], child_id)
+    by_language = {r["language"]: int(r["n"]) for r in rows}
+    cost = estimate(texts, fallen_back(by_language, texts), ctx.prices, ctx.rate)
+    return Plan(
+        alert=child["parent_id"],
+        kind=child["message_kind"],
+        holders=sum(by_language.values()),
+        newcomers=0,
+        leavers=0,
+        texts=tuple(texts.values()),
+        leaver_texts=(),
+        segments=cost.segments,
+        cost_eur=cost.cost_eur,
+        eta_seconds=cost.seconds,
+        reach_after=sum(by_language.values()),
+        approval_threshold=child["approval_threshold"],
+        needs_approval=False,
+    )
 
 
 async def update(
@@ -51,81 +140,134 @@ async def update(
     template: str = "update",
     zone_ids: Sequence[int] = (),
     geometry: Mapping[str, Any] | None = None,
+    outside_territory: bool = False,
     actor: str,
 ) -> FollowUp:
     """A point of situation to exactly those who hold the alert. With a new zone: newcomers get
-    the alert itself, those still inside the update, those now outside an all-clear."""
+    the alert itself, those still inside the update, those now outside an all-clear; when that
+    takes the alert's reach above the threshold, the update waits for a second person."""
     lifecycle.require(op, "operator", "updating an alert")
-    root = await _sent_alert(ctx.pool, op, alert_id, "updated")
-    holders = await _holders(ctx.pool, alert_id, lifecycle.HELD)
-    new_zone = bool(zone_ids) or geometry is not None
-    if new_zone:
-        await lifecycle.check_zones(ctx.pool, op, zone_ids, geometry)
-        inside = await enqueue.match(
-            ctx.pool,
-            tenant_id=root["tenant_id"],
-            geometries=await _geometries(ctx.pool, zone_ids, geometry),
-            life_safety=root["severity"] == "life_safety",
-            topics=root["topics"],
-            exercise=root["exercise"],
-            postcode_areas=ctx.postcode_areas,
-        )
-        ids, held = inside.ids(), holders.ids()
-        staying, leaving, newcomers = held & ids, held - ids, ids - held
-    else:
-        staying, leaving, newcomers = holders.ids(), set(), set()
-    merged = {**dict(root["params"]), **params}
-    update_texts = _texts(ctx.catalog, root, "update", template, merged)
-    clear_texts = _texts(ctx.catalog, root, "all_clear", "all_clear", merged) if leaving else None
-    update_id = await _child(
+    root = await root_alert(ctx.pool, op, alert_id, "updated", SENT + AFTER_CANCEL)
+    work = await plan_update(
         ctx,
         op,
         root,
-        texts=update_texts,
-        recipients=holders,
-        only=staying,
-        actor=actor,
+        params=params,
+        template=template,
         zone_ids=zone_ids,
         geometry=geometry,
+        outside_territory=outside_territory,
+    )
+    if work.plan.needs_approval:
+        pending = await _child(ctx, op, work, work.update, status="pending_approval", actor=actor)
+        log.info(
+            "alert.update_pending_approval",
+            alert_id=alert_id,
+            update_id=pending,
+            newcomers=work.plan.newcomers,
+            reach_after=work.plan.reach_after,
+        )
+        return FollowUp(
+            pending, work.plan.holders, None, 0, work.plan.newcomers, "pending_approval"
+        )
+    return await _carry_out(ctx, op, work, actor)
+
+
+async def approve_update(
+    ctx: lifecycle.Context, op: Operator, update_id: int, actor: str
+) -> FollowUp:
+    """A second person approves an update that reaches newcomers: it is carried out at once,
+    planned again now (who holds the alert, who is inside, as of now)."""
+    work = await _pending_work(ctx, op, update_id)
+    pending = await lifecycle.load(ctx.pool, op, update_id)
+    await lifecycle.check_approver(ctx.pool, op, pending)
+    checks.check_still_valid(pending, datetime.now(UTC))
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        status = await conn.fetchval(
+            queries("alerts")["approve"], update_id, op.id, work.plan.newcomers
+        )
+        if status != "pending_approval":
+            raise ConflictError(f"update {update_id} was approved, sent or cancelled meanwhile")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.update.approve",
+            target=f"alert:{update_id}",
+            tenant_id=pending["tenant_id"],
+            details={"created_by": pending["created_by"], "newcomers": work.plan.newcomers},
+        )
+    return await _carry_out(ctx, op, work, actor, existing=update_id)
+
+
+async def _pending_work(ctx: lifecycle.Context, op: Operator, update_id: int) -> Work:
+    pending = await lifecycle.load(ctx.pool, op, update_id)
+    if pending["message_kind"] != "update" or pending["status"] != "pending_approval":
+        raise ConflictError(
+            f"alert {update_id} is not an update waiting for approval (it is "
+            f"{pending['status'].replace('_', ' ')})"
+        )
+    root = await root_alert(ctx.pool, op, pending["parent_id"], "updated", SENT + AFTER_CANCEL)
+    zone_ids = list(await ctx.pool.fetchval(queries("alerts")["child_zones"], update_id))
+    return await plan_update(
+        ctx,
+        op,
+        root,
+        params=dict(pending["params"]),
+        template=pending["template"],
+        zone_ids=zone_ids,
+        geometry=pending["zone_geometry"],
+        outside_territory=True,  # checked when it was asked for
+    )
+
+
+async def _carry_out(
+    ctx: lifecycle.Context, op: Operator, work: Work, actor: str, existing: int | None = None
+) -> FollowUp:
+    root = work.root
+    update_id = await _child(
+        ctx, op, work, work.update, only=work.staying, actor=actor, existing=existing
     )
     clear_id = (
-        await _child(
-            ctx, op, root, texts=clear_texts, recipients=holders, only=leaving, actor=actor
-        )
-        if clear_texts is not None
+        await _child(ctx, op, work, work.clear, only=work.leaving, actor=actor)
+        if work.clear is not None
         else None
     )
-    if newcomers:
-        await enqueue.write(ctx.pool, alert_id, enqueue.priority_of(root), inside, newcomers)
+    if work.newcomers and work.inside is not None:
+        await enqueue.write(
+            ctx.pool, root["id"], enqueue.priority_of(root), work.inside, work.newcomers
+        )
+        await ctx.pool.execute(queries("alerts")["refresh_recipients"], root["id"])
     await audit.record(
         ctx.pool,
         actor=actor,
         action="alert.update",
-        target=f"alert:{alert_id}",
+        target=f"alert:{root['id']}",
         tenant_id=root["tenant_id"],
         details={
             "update": update_id,
             "all_clear": clear_id,
-            "to_holders": len(staying),
-            "released": len(leaving),
-            "newcomers": len(newcomers),
-            "new_zone": new_zone,
+            "to_holders": len(work.staying),
+            "released": len(work.leaving),
+            "newcomers": len(work.newcomers),
+            "new_zone": work.inside is not None,
+            "after_cancel": root["status"] in AFTER_CANCEL,
         },
     )
-    return FollowUp(update_id, len(staying), clear_id, len(leaving), len(newcomers))
+    return FollowUp(update_id, len(work.staying), clear_id, len(work.leaving), len(work.newcomers))
 
 
 async def all_clear(
     ctx: lifecycle.Context, op: Operator, alert_id: int, *, params: Mapping[str, str], actor: str
 ) -> FollowUp:
     """The end of the alert, to exactly those it was sent to; whoever it had not reached yet is
-    not sent it any more. The alert is closed."""
+    not sent it any more. The alert is closed (a cancelled one stays cancelled)."""
     lifecycle.require(op, "operator", "giving the all-clear")
-    root = await _sent_alert(ctx.pool, op, alert_id, "closed by an all-clear")
-    texts = _texts(ctx.catalog, root, "all_clear", "all_clear", {**dict(root["params"]), **params})
+    root = await root_alert(ctx.pool, op, alert_id, "closed by an all-clear", SENT + AFTER_CANCEL)
+    # Its texts are checked before anything changes: a mistake drops nothing, sends nothing.
+    follow_up_texts(ctx.catalog, root, "all_clear", "all_clear", {**root["params"], **params})
     await ctx.pool.fetchval(queries("alerts")["drop_queued"], alert_id)
-    holders = await _holders(ctx.pool, alert_id, lifecycle.RECEIVED)
-    clear_id = await _child(ctx, op, root, texts=texts, recipients=holders, actor=actor)
+    work = await plan_all_clear(ctx, root, params)  # who received it, once nothing is queued
+    clear_id = await _child(ctx, op, work, work.update, actor=actor)
     await ctx.pool.execute(queries("alerts")["close"], alert_id)
     await audit.record(
         ctx.pool,
@@ -133,9 +275,9 @@ async def all_clear(
         action="alert.all_clear",
         target=f"alert:{alert_id}",
         tenant_id=root["tenant_id"],
-        details={"all_clear": clear_id, "recipients": len(holders.ids())},
+        details={"all_clear": clear_id, "recipients": len(work.staying)},
     )
-    return FollowUp(None, 0, clear_id, len(holders.ids()), 0)
+    return FollowUp(None, 0, clear_id, len(work.staying), 0)
 
 
 async def cancel(ctx: lifecycle.Context, op: Operator, alert_id: int, actor: str) -> Cancelled:
@@ -159,111 +301,66 @@ async def cancel(ctx: lifecycle.Context, op: Operator, alert_id: int, actor: str
     return result
 
 
-async def _sent_alert(pool: asyncpg.Pool, op: Operator, alert_id: int, what: str) -> asyncpg.Record:
-    alert = await lifecycle.load(pool, op, alert_id)
-    if alert["message_kind"] != "alert":
-        raise InputError(
-            f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
-            f"name the alert itself ({alert['parent_id']})"
-        )
-    if alert["status"] not in ("sending", "sent"):
-        raise ConflictError(
-            f"alert {alert_id} is {alert['status'].replace('_', ' ')}: only a sent alert can be "
-            f"{what}"
-        )
-    return alert
-
-
-async def _holders(conn: Queryable, alert_id: int, statuses: Sequence[str]) -> enqueue.Matched:
-    """Who holds the alert, found as they were for it (by address or by postcode)."""
-    rows = await conn.fetch(queries("alerts")["holders"], alert_id, list(statuses))
-    return enqueue.Matched(
-        [r["subscriber_id"] for r in rows if r["matched_by"] != "postcode"],
-        [r["subscriber_id"] for r in rows if r["matched_by"] == "postcode"],
-        {r["subscriber_id"]: r["language"] for r in rows},
-    )
-
-
-async def _geometries(
-    conn: Queryable, zone_ids: Sequence[int], geometry: Mapping[str, Any] | None
-) -> list[Mapping[str, Any]]:
-    rows = await conn.fetch("SELECT geometry FROM zones WHERE id = ANY($1::bigint[])", zone_ids)
-    return [r["geometry"] for r in rows] + ([geometry] if geometry else [])
-
-
-@dataclass(frozen=True, slots=True)
-class _Texts:
-    kind: str
-    template: str
-    params: dict[str, str]
-    texts: dict[str, Text]
-
-
-def _texts(
-    catalog: Catalog, root: asyncpg.Record, kind: str, template: str, params: Mapping[str, str]
-) -> _Texts:
-    """A follow-up's texts, from its template with the alert's parameters and the new ones;
-    checked before anything is written, so a mistake sends nothing."""
-    try:
-        chosen = catalog.get(template, "fr")
-    except TemplateError as exc:
-        raise InputError(str(exc)) from None
-    wanted = {k: v for k, v in params.items() if k in chosen.params}
-    missing = [p for p in chosen.params if p not in wanted]
-    if missing:
-        raise InputError(f"the {kind.replace('_', '-')} needs --param for: {', '.join(missing)}")
-    texts = render_texts(catalog, template, wanted, root["languages"], exercise=root["exercise"])
-    return _Texts(kind, template, wanted, texts)
-
-
 async def _child(
     ctx: lifecycle.Context,
     op: Operator,
-    root: asyncpg.Record,
+    work: Work,
+    texts: Texts,
     *,
-    texts: _Texts,
-    recipients: enqueue.Matched,
     only: set[int] | None = None,
+    status: str = "sending",
     actor: str,
-    zone_ids: Sequence[int] = (),
-    geometry: Mapping[str, Any] | None = None,
+    existing: int | None = None,
 ) -> int:
-    """A follow-up (update or all-clear) of the root alert, sent to these subscribers (to
-    ``only`` those of them, when given)."""
-    kind = texts.kind
-    count = len(recipients.ids() if only is None else only)
+    """A follow-up (update or all-clear) of the root alert, written to the holders (to ``only``
+    those of them, when given); or, with status pending_approval, stored to wait for it."""
+    root, kind = work.root, texts.kind
+    count = len(work.holders.ids() if only is None else only)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        child = int(
-            await conn.fetchval(
-                queries("alerts")["insert"],
-                root["tenant_id"],
-                root["id"],
-                kind,
-                root["hazard"],
-                root["severity"],
-                root["exercise"],
-                "sending",
-                texts.template,
-                texts.params,
-                sorted(texts.texts),
-                list(root["topics"]),
-                {lang: t.text for lang, t in texts.texts.items()},
-                dict(geometry) if geometry else None,
-                op.id,
-                lifecycle.DEFAULT_EXPIRY_S[root["severity"]],
-            )
-        )
-        if zone_ids:
-            await conn.execute(queries("alerts")["add_zones"], child, list(zone_ids))
+        if existing is None:
+            child = await _insert_child(conn, op, work, texts, status)
+        else:
+            child = existing
+            await conn.execute(queries("alerts")["start_child"], child)
         await conn.execute(queries("alerts")["set_recipients"], child, count, None, None)
         await audit.record(
             conn,
             actor=actor,
-            action=f"alert.{kind}.send",
+            action=f"alert.{kind}." + ("approval_requested" if status != "sending" else "send"),
             target=f"alert:{child}",
             tenant_id=root["tenant_id"],
             details={"parent": root["id"], "recipients": count},
         )
-    await enqueue.write(ctx.pool, child, enqueue.priority_of(root), recipients, only)
+    if status != "sending":
+        return child
+    await enqueue.write(ctx.pool, child, enqueue.priority_of(root), work.holders, only)
     await ctx.pool.execute(queries("alerts")["set_status"], child, "sent", ["sending"])
+    return child
+
+
+async def _insert_child(conn: Conn, op: Operator, work: Work, texts: Texts, status: str) -> int:
+    root = work.root
+    with_zone = texts.kind == "update"
+    child = int(
+        await conn.fetchval(
+            queries("alerts")["insert"],
+            root["tenant_id"],
+            root["id"],
+            texts.kind,
+            root["hazard"],
+            root["severity"],
+            root["exercise"],
+            status,
+            texts.template,
+            texts.params,
+            sorted(texts.texts),
+            list(root["topics"]),
+            {lang: t.text for lang, t in texts.texts.items()},
+            dict(work.geometry) if with_zone and work.geometry else None,
+            op.id,
+            lifecycle.DEFAULT_EXPIRY_S[root["severity"]],
+        )
+    )
+    if with_zone and work.zone_ids:
+        await conn.execute(queries("alerts")["add_zones"], child, list(work.zone_ids))
     return child

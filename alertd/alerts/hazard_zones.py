@@ -18,14 +18,15 @@ import shapely
 from shapely.geometry import shape
 
 from alertd import audit
-from alertd.config import ZonesConfig
-from alertd.delivery.areas import load_postcode_areas
+from alertd.config import METROPOLE_EXTENT, ZonesConfig
+from alertd.delivery.targeting import postcode_areas, targeting
 from alertd.errors import ConflictError, InputError, NotFoundError
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.subscribers.index import load_index
 from alertd.tenants import get_tenant, territory
 from zones import Zone, ZoneError, area_km2, buffer, circle, read_zone, zone_from_geometry
+from zones.geojson import Extent, check_extent
 
 KINDS = ("flood", "submersion", "industrial", "waste_sector", "postcode", "custom")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -73,7 +74,7 @@ class ZoneInfo:
     bbox: tuple[float, float, float, float]  # lon min, lat min, lon max, lat max
     subscribers_by_address: int
     subscribers_by_postcode: int
-    postcode_areas: str  # "configured" or "not configured"
+    postcode_areas: str  # "imported" or "not imported" (alertd tenants import-territory)
     subscribers_indexed: int
 
 
@@ -120,7 +121,10 @@ async def save_zone(
     name: str | None,
     actor: str,
     extra: dict[str, Any] | None = None,
+    outside_territory: bool = False,
 ) -> StoredZone:
+    """Store a zone for a tenant; one that lies outside the tenant's plausible extent, or
+    entirely outside its territory (unless ``outside_territory``), is refused with the reason."""
     check_kind(kind)
     name = (name or zone.name or "").strip()
     if not name or len(name) > 200:
@@ -129,6 +133,7 @@ async def save_zone(
     properties = {**zone.properties, **(extra or {}), "area_km2": size, "vertices": zone.vertices}
     async with pool.acquire() as conn, conn.transaction():
         owner = await get_tenant(conn, await default_tenant(conn, tenant))
+        await _check_place(conn, owner, zone, outside_territory)
         try:
             row = await conn.fetchrow(
                 queries("zones")["insert_zone"],
@@ -162,16 +167,38 @@ async def save_zone(
     return StoredZone(row["id"], name, kind, owner["code"], size, zone.vertices, zone.notes)
 
 
+async def _check_place(
+    conn: Queryable, owner: asyncpg.Record, zone: Zone, outside_territory: bool
+) -> None:
+    found = await targeting(conn, owner["id"])
+    if found.extent is not None:
+        try:
+            check_extent(zone.geometry, found.extent)
+        except ZoneError as exc:
+            raise InputError(f"{exc} (the extent of {owner['name']})") from None
+    if found.outline is None or outside_territory or zone.geometry.intersects(found.outline):
+        return
+    lon, lat = zone.geometry.representative_point().coords[0]
+    raise InputError(
+        f"the zone (e.g. lon {lon:.4f}, lat {lat:.4f}) lies entirely outside the territory of "
+        f"{owner['name']}: check the file or the CRS; add --outside-territory if this is "
+        "really meant"
+    )
+
+
 def _json_safe(properties: dict[str, Any]) -> dict[str, Any]:
     """GIS properties may hold anything; keep what JSON can hold, as text otherwise."""
     return dict(json.loads(json.dumps(properties, default=str)))
 
 
-def make_circle(lon: float, lat: float, radius_m: float) -> Zone:
+def make_circle(lon: float, lat: float, radius_m: float, extent: Extent = METROPOLE_EXTENT) -> Zone:
+    """A disc on the ground, with the same plausible-extent check as every other shape."""
     try:
-        return zone_from_geometry(circle(lon, lat, radius_m))
+        zone = zone_from_geometry(circle(lon, lat, radius_m))
+        check_extent(zone.geometry, extent)
     except ZoneError as exc:
         raise InputError(str(exc)) from None
+    return zone
 
 
 def grow(zone: Zone, distance_m: float) -> Zone:
@@ -189,13 +216,13 @@ async def list_zones(pool: asyncpg.Pool, tenant: str | None) -> list[ZoneLine]:
     return [ZoneLine(**dict(r)) for r in await pool.fetch(queries("zones")["list_zones"], tenant)]
 
 
-async def show_zone(pool: asyncpg.Pool, zone_id: int, config: ZonesConfig) -> ZoneInfo:
+async def show_zone(pool: asyncpg.Pool, zone_id: int) -> ZoneInfo:
     row = await pool.fetchrow(queries("zones")["get_zone"], zone_id)
     if row is None:
         raise NotFoundError(f"zone {zone_id} does not exist (see `alertd zones list`)")
     geometry = shape(row["geometry"])
     index = await load_index(pool, await territory(pool, row["tenant_id"]))
-    areas = load_postcode_areas(config)
+    areas = await postcode_areas(pool, row["tenant_id"])
     found = index.match(geometry, areas)  # type: ignore[arg-type]
     minx, miny, maxx, maxy = geometry.bounds
     return ZoneInfo(
@@ -209,6 +236,6 @@ async def show_zone(pool: asyncpg.Pool, zone_id: int, config: ZonesConfig) -> Zo
         bbox=(round(minx, 6), round(miny, 6), round(maxx, 6), round(maxy, 6)),
         subscribers_by_address=len(found.by_address),
         subscribers_by_postcode=len(found.by_postcode),
-        postcode_areas="configured" if areas is not None else "not configured",
+        postcode_areas="imported" if areas is not None else "not imported",
         subscribers_indexed=len(index),
     )

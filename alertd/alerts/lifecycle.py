@@ -12,23 +12,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from alertd import audit
-from alertd.alerts.texts import Text, estimate, missing_params, render_texts
+from alertd.alerts import approvals, checks, previews
+from alertd.alerts.access import RANK, check_approver, load, require, scope, target_tenant
+from alertd.alerts.previews import Preview, stored_texts
+from alertd.alerts.texts import missing_params, render_texts
+from alertd.config import METROPOLE_EXTENT
 from alertd.delivery import enqueue
-from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from alertd.errors import ConflictError, ForbiddenError, InputError
 from alertd.operators import Operator
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
-from alertd.tenants import get_tenant, territory
-from templates import Catalog, analyse
+from templates import Catalog
 from zones import PostcodeAreas
+from zones.geojson import Extent
 
-RANK = {"viewer": 0, "operator": 1, "approver": 2, "admin": 3}
+__all__ = [
+    "RANK",
+    "Preview",
+    "check_approver",
+    "load",
+    "require",
+    "scope",
+    "stored_texts",
+]
+
 SEVERITIES = ("life_safety", "information")
 DEFAULT_EXPIRY_S = {"life_safety": 6 * 3600.0, "information": 24 * 3600.0}
 HELD = ("queued", "sending", "submitted", "delivered")  # who an update goes to
@@ -41,9 +55,12 @@ class Context:
 
     pool: asyncpg.Pool
     catalog: Catalog
-    postcode_areas: PostcodeAreas | None
+    # Not read any more: postcode areas are the tenant's data, in the database (kept so that
+    # callers building a Context positionally still work; pass None).
+    postcode_areas: PostcodeAreas | None = None
     prices: Mapping[str, Decimal] = field(default_factory=dict)
     rate: float = 0.0  # the primary gateway's, in segments per second; 0: not configured
+    extent: Extent = METROPOLE_EXTENT  # the deployment's, for tenants without their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,28 +76,7 @@ class Draft:
     expires_in_s: float | None = None
     exercise: bool = False
     tenant_code: str | None = None  # default: the operator's
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """Who an alert reaches (by address, by postcode, by language), its texts, cost and time."""
-
-    alert: int
-    tenant: str
-    hazard: str
-    severity: str
-    exercise: bool
-    status: str
-    recipients: int
-    by_address: int
-    by_postcode: int
-    by_language: Mapping[str, int]
-    texts: tuple[Text, ...]
-    segments: int
-    cost_eur: Mapping[str, str]  # per gateway, if everything went through it
-    eta_seconds: float | None  # at the primary gateway's rate; None: no rate configured
-    approval_threshold: int
-    needs_approval: bool
+    outside_territory: bool = False  # a zone outside the tenant's territory, on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,41 +88,16 @@ class Sent:
     resumed: bool = False  # it was `sending`: an interrupted send, finished now
 
 
-# -- permissions ---------------------------------------------------------------------------------
-
-
-def require(op: Operator, role: str, doing: str) -> None:
-    if RANK[op.role] < RANK[role]:
-        raise ForbiddenError(
-            f"{doing} needs the {role} role; operator {op.name!r} has the {op.role} role"
-        )
-
-
-async def scope(conn: Queryable, op: Operator) -> list[int]:
-    """The tenants whose residents this operator may reach and whose alerts they may read."""
-    return await territory(conn, op.tenant_id)
-
-
-async def load(conn: Queryable, op: Operator, alert_id: int) -> asyncpg.Record:
-    alert = await conn.fetchrow(queries("alerts")["get"], alert_id)
-    if alert is None:
-        raise NotFoundError(f"alert {alert_id} does not exist")
-    if alert["tenant_id"] not in await scope(conn, op):
-        raise ForbiddenError(
-            f"alert {alert_id} belongs to {alert['tenant_name']}, outside the territory of "
-            f"operator {op.name!r} ({op.tenant_code})"
-        )
-    return alert
-
-
 # -- draft and preview ---------------------------------------------------------------------------
 
 
 async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
+    """Store a draft that passed every check; one that reaches nobody is refused, not stored."""
     require(op, "operator", "drafting an alert")
     missing = missing_params(ctx.catalog, draft.template, draft.params)
     if missing:
         raise InputError(f"template {draft.template!r} needs --param for: {', '.join(missing)}")
+    checks.check_params(ctx.catalog, draft.template, draft.params)
     template = ctx.catalog.get(draft.template, "fr")
     severity = draft.severity or template.severity
     if severity not in SEVERITIES:
@@ -138,8 +109,31 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     if expires <= 0:
         raise InputError("the expiry must be in the future")
     async with ctx.pool.acquire() as conn, conn.transaction():
-        tenant_id = await _target_tenant(conn, op, draft.tenant_code)
-        await check_zones(conn, op, draft.zone_ids, draft.geometry)
+        tenant_id = await target_tenant(conn, op, draft.tenant_code)
+        await checks.check_topics(conn, tenant_id, severity, draft.topics)
+        geometries = await check_zones(
+            conn,
+            op,
+            draft.zone_ids,
+            draft.geometry,
+            tenant_id=tenant_id,
+            ctx=ctx,
+            outside_territory=draft.outside_territory,
+        )
+        found = await enqueue.match(
+            conn,
+            tenant_id=tenant_id,
+            geometries=geometries,
+            life_safety=severity == "life_safety",
+            topics=draft.topics,
+            exercise=draft.exercise,
+        )
+        if not found.ids():
+            raise InputError(
+                "this alert would reach nobody: no active subscriber of the territory lives "
+                "inside its zone (or chose its topics, or takes part in exercises); nothing was "
+                "stored: check the zone, its CRS and the topics"
+            )
         alert_id = int(
             await conn.fetchval(
                 queries("alerts")["insert"],
@@ -174,21 +168,10 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
                 "exercise": draft.exercise,
                 "zones": list(draft.zone_ids),
                 "drawn_zone": draft.geometry is not None,
+                "outside_territory": draft.outside_territory,
             },
         )
     return alert_id
-
-
-async def _target_tenant(conn: Queryable, op: Operator, code: str | None) -> int:
-    if code is None or code == op.tenant_code:
-        return op.tenant_id
-    tenant = await get_tenant(conn, code)
-    if tenant["id"] not in await scope(conn, op):
-        raise ForbiddenError(
-            f"operator {op.name!r} ({op.tenant_code}) cannot alert the residents of "
-            f"{tenant['name']} ({code})"
-        )
-    return int(tenant["id"])
 
 
 async def check_zones(
@@ -196,38 +179,52 @@ async def check_zones(
     op: Operator,
     zone_ids: Sequence[int],
     geometry: Mapping[str, Any] | None,
-) -> None:
+    *,
+    tenant_id: int,
+    ctx: Context,
+    outside_territory: bool = False,
+) -> list[Mapping[str, Any]]:
+    """The zones may be used by this operator, and each lies in the tenant's plausible extent
+    and territory (the same checks for a stored zone, a file or a circle). Returns them."""
     if not zone_ids and geometry is None:
         raise InputError("give the alert a zone: --zone ID, --geojson FILE or --circle LON,LAT,M")
-    usable = {
-        r["id"]
-        for r in await conn.fetch(
-            queries("alerts")["zones_usable"],
-            list(zone_ids),
-            await scope(conn, op),
-            op.tenant_id,
-        )
-    }
+    rows = await conn.fetch(
+        queries("alerts")["zones_usable"], list(zone_ids), await scope(conn, op), op.tenant_id
+    )
+    usable = {r["id"]: r["geometry"] for r in rows}
     refused = [z for z in zone_ids if z not in usable]
     if refused:
         raise ForbiddenError(
             f"zone(s) {', '.join(map(str, refused))} do not exist or belong to another "
             f"territory than {op.tenant_code}'s"
         )
+    shapes = [usable[z] for z in zone_ids] + ([geometry] if geometry else [])
+    for one in shapes:
+        await checks.check_geometry(
+            conn,
+            tenant_id,
+            one,
+            default_extent=ctx.extent,
+            outside_territory=outside_territory,
+        )
+    return shapes
 
 
 async def preview(ctx: Context, op: Operator, alert_id: int) -> Preview:
     """Who it reaches (by address, by postcode), the text per language, cost and time."""
     alert = await load(ctx.pool, op, alert_id)
+    if alert["message_kind"] != "alert":
+        raise InputError(
+            f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
+            "its preview is that of the follow-up (alertd alert preview shows it)"
+        )
     return _preview(ctx, alert, await recipients_of(ctx, alert_id))
 
 
 async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
     """Who is inside the alert's zones now, counted on the alert (the approval threshold and the
     list read the count)."""
-    found = await enqueue.match_alert(
-        ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id), ctx.postcode_areas
-    )
+    found = await enqueue.match_alert(ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id))
     await ctx.pool.execute(
         queries("alerts")["set_recipients"],
         alert_id,
@@ -239,45 +236,7 @@ async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
 
 
 def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> Preview:
-    texts = stored_texts(alert)
-    by_language = found.languages()
-    cost = estimate(texts, _fallen_back(by_language, texts), ctx.prices, ctx.rate)
-    recipients = len(found.ids())
-    return Preview(
-        alert=alert["id"],
-        tenant=alert["tenant_code"],
-        hazard=alert["hazard"],
-        severity=alert["severity"],
-        exercise=alert["exercise"],
-        status=alert["status"],
-        recipients=recipients,
-        by_address=len(found.by_address),
-        by_postcode=len(found.by_postcode),
-        by_language=dict(sorted(by_language.items())),
-        texts=tuple(texts.values()),
-        segments=cost.segments,
-        cost_eur=cost.cost_eur,
-        eta_seconds=cost.seconds,
-        approval_threshold=alert["approval_threshold"],
-        needs_approval=recipients > alert["approval_threshold"] and alert["approved_by"] is None,
-    )
-
-
-def stored_texts(alert: asyncpg.Record) -> dict[str, Text]:
-    texts: dict[str, str] = dict(alert["texts"])
-    infos = {lang: analyse(text) for lang, text in sorted(texts.items())}
-    return {
-        lang: Text(lang, texts[lang], info.encoding, info.segments) for lang, info in infos.items()
-    }
-
-
-def _fallen_back(by_language: Mapping[str, int], texts: Mapping[str, Text]) -> dict[str, int]:
-    """Recipients per text actually sent: a language without a text counts as French."""
-    counts: dict[str, int] = {}
-    for lang, n in by_language.items():
-        key = lang if lang in texts else "fr"
-        counts[key] = counts.get(key, 0) + n
-    return counts
+    return previews.build(alert, found, ctx.prices, ctx.rate, datetime.now(UTC))
 
 
 # -- approval and send ---------------------------------------------------------------------------
@@ -289,7 +248,10 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
     require(op, "operator", "sending an alert")
     alert = await load(ctx.pool, op, alert_id)
     if alert["message_kind"] != "alert":
-        raise ConflictError(f"alert {alert_id} is an {alert['message_kind']}: it was sent with it")
+        raise ConflictError(
+            f"alert {alert_id} is an {alert['message_kind']}: it is sent with its alert "
+            f"({alert['parent_id']}), or by its approval (alertd alert approve {alert_id})"
+        )
     if alert["status"] not in ("draft", "approved", "sending"):
         raise ConflictError(
             f"alert {alert_id} is {alert['status'].replace('_', ' ')}: it cannot be sent"
@@ -299,6 +261,7 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
                 else ""
             )
         )
+    checks.check_still_valid(alert, datetime.now(UTC))
     found = await recipients_of(ctx, alert_id)
     recipients = len(found.ids())
     if not recipients and alert["status"] == "draft":
@@ -306,29 +269,12 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
             f"alert {alert_id} reaches nobody: no active subscriber of your territory lives "
             "inside its zone (or follows its topics, or takes part in exercises); check the zone"
         )
+    if alert["status"] == "approved" and checks.drifted(alert["approved_recipients"], recipients):
+        await approvals.revoke(ctx.pool, alert, recipients, actor)
     if recipients > alert["approval_threshold"] and alert["approved_by"] is None:
-        await _ask_approval(ctx.pool, alert, recipients, actor)
+        await approvals.ask(ctx.pool, alert, recipients, actor)
         return Sent(alert_id, "pending_approval", recipients, 0)
     return await _enqueue(ctx, alert, found, op, actor)
-
-
-async def _ask_approval(
-    pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor: str
-) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        moved = await conn.fetchval(
-            queries("alerts")["set_status"], alert["id"], "pending_approval", ["draft"]
-        )
-        if moved is None:
-            raise ConflictError(f"alert {alert['id']} changed meanwhile: look at its status")
-        await audit.record(
-            conn,
-            actor=actor,
-            action="alert.approval_requested",
-            target=f"alert:{alert['id']}",
-            tenant_id=alert["tenant_id"],
-            details={"recipients": recipients, "threshold": alert["approval_threshold"]},
-        )
 
 
 async def _enqueue(
@@ -370,16 +316,23 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
     sent, or None when the draft is approved for later."""
     require(op, "approver", "approving an alert")
     alert = await load(ctx.pool, op, alert_id)
-    if alert["created_by"] == op.id:
-        raise ForbiddenError(
-            f"nobody approves their own alert: another approver than {op.name!r} must approve "
-            f"alert {alert_id}"
+    if alert["message_kind"] != "alert":
+        # An update waiting for approval goes to holders and newcomers, not to its zone:
+        # followups.approve_update carries it out (alertd alert approve routes it there).
+        raise ConflictError(
+            f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
+            "it is approved as a follow-up (alertd alert approve), not as an alert"
         )
+    await check_approver(ctx.pool, op, alert)
     if alert["status"] == "sending" and alert["approved_by"] is not None:
         # Approved and sent, but its enqueue was interrupted: approving again finishes it.
         return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)
+    checks.check_still_valid(alert, datetime.now(UTC))
+    found = await recipients_of(ctx, alert_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        status = await conn.fetchval(queries("alerts")["approve"], alert_id, op.id)
+        status = await conn.fetchval(
+            queries("alerts")["approve"], alert_id, op.id, len(found.ids())
+        )
         if status is None:
             raise ConflictError(
                 f"alert {alert_id} is {alert['status'].replace('_', ' ')}: there is nothing to "
@@ -391,9 +344,9 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
             action="alert.approve",
             target=f"alert:{alert_id}",
             tenant_id=alert["tenant_id"],
-            details={"created_by": alert["created_by"], "recipients": alert["recipients"]},
+            details={"created_by": alert["created_by"], "recipients": len(found.ids())},
         )
     if status != "pending_approval":
         return None
     alert = await load(ctx.pool, op, alert_id)
-    return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)
+    return await _enqueue(ctx, alert, found, op, actor)

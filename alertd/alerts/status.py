@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from alertd.alerts import lifecycle
-from alertd.delivery import enqueue, outbox
+from alertd.delivery import daemon, enqueue, outbox
 from alertd.operators import Operator
 from alertd.store.queries import queries
 
@@ -46,6 +46,9 @@ class Status:
     # was killed midway: the daemon finishes it); None once every delivery is written.
     enqueue: str | None = None
     written: int = 0  # deliveries written so far
+    daemons: int = 0  # `alertd serve` processes connected now: none, nothing is being sent
+    timezone: str = "Europe/Paris"  # the tenant's: times are shown in it
+    cancelled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class AlertLine:
     tenant_code: str
     # submitted or delivered; PostgreSQL's sum() of bigints is numeric, a Decimal here
     sent: Decimal
+    timezone: str = "Europe/Paris"  # the tenant's: times are shown in it
 
 
 async def status(ctx: lifecycle.Context, op: Operator, alert_id: int) -> Status:
@@ -102,6 +106,9 @@ async def status(ctx: lifecycle.Context, op: Operator, alert_id: int) -> Status:
         followups=tuple(children),
         enqueue=state,
         written=sum(n for k, n in counts.items() if k not in ("in_doubt", "rerouted")),
+        daemons=await daemon.daemons(ctx.pool),
+        timezone=alert["timezone"],
+        cancelled_at=alert["cancelled_at"],
     )
 
 

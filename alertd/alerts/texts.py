@@ -95,8 +95,13 @@ def estimate(
         n * texts.get(lang, texts[FALLBACK_LANGUAGE]).segments
         for lang, n in recipients_by_language.items()
     )
+    return priced(sum(recipients_by_language.values()), segments, prices, rate)
+
+
+def priced(recipients: int, segments: int, prices: Mapping[str, Decimal], rate: float) -> Estimate:
+    """What these segments cost at each gateway's price, and take at the primary's rate."""
     return Estimate(
-        recipients=sum(recipients_by_language.values()),
+        recipients=recipients,
         segments=segments,
         cost_eur={n: str((p * segments).quantize(Decimal("0.01"))) for n, p in prices.items()},
         seconds=round(segments / rate, 1) if rate else None,

@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from alertd.alerts.followups import FollowUp
+from alertd.alerts.followups import FollowUp, Plan
 from alertd.alerts.lifecycle import Preview
 from alertd.alerts.status import Status
 from alertd.cli.util import out, out_json
@@ -48,6 +50,64 @@ def confirm(args: argparse.Namespace, report: Preview | None, what: str) -> None
         raise InputError("not confirmed: nothing was sent")
 
 
+def local_time(moment: datetime | None, timezone: str, *, short: bool = False) -> str:
+    """A time as the duty officer reads it: in the tenant's time zone, the zone named (CET or
+    CEST, and the zone's name unless ``short``)."""
+    if moment is None:
+        return "-"
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")  # a zone unknown here: UTC, which the text then says
+    shown = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return shown if short else f"{shown} ({zone.key})"
+
+
+def confirm_plan(args: argparse.Namespace, plan: Plan, what: str) -> None:
+    """A follow-up is confirmed on what it does: who gets what, and what it costs."""
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"not a terminal: add --yes to {what} without being asked")
+    parts = [f"{plan.kind.replace('_', '-')} to {plan.holders}"]
+    if plan.newcomers:
+        parts.append(f"the alert itself to {plan.newcomers} newcomers")
+    if plan.leavers:
+        parts.append(f"an all-clear to {plan.leavers} now outside")
+    sys.stdout.write(
+        f"{what.capitalize()}: {', '.join(parts)} ({plan.segments} SMS segments; "
+        f"{_costs(plan.cost_eur)})? Type yes: "
+    )
+    sys.stdout.flush()
+    if sys.stdin.readline().strip().lower() not in ("yes", "y", "oui", "o"):
+        raise InputError("not confirmed: nothing was sent")
+
+
+def print_plan(plan: Plan) -> None:
+    """What a follow-up does, before it is confirmed."""
+    kind = plan.kind.replace("_", "-")
+    out(f"{kind} of alert {plan.alert}:")
+    out(f"  {kind}: to the {plan.holders} people who hold the alert")
+    if plan.newcomers:
+        out(f"  the alert itself: to {plan.newcomers} people newly inside the zone")
+    if plan.leavers:
+        out(f"  an all-clear: to {plan.leavers} people now outside the zone")
+    for t in plan.texts:
+        out(f"  [{t.lang}] {t.encoding}, {t.segments} segment(s): {t.text}")
+    for t in plan.leaver_texts:
+        out(f"  all-clear [{t.lang}] {t.encoding}, {t.segments} segment(s): {t.text}")
+    eta = plan.eta_seconds
+    out(
+        f"  {plan.segments} SMS segments; cost: {_costs(plan.cost_eur)}; time to send: "
+        + (f"about {progress.duration(eta)}" if eta is not None else "no gateway rate set")
+    )
+    if plan.needs_approval:
+        out(
+            f"  needs a second operator's approval: the alert would reach {plan.reach_after} "
+            f"people, more than {plan.approval_threshold}"
+        )
+
+
 def print_preview(report: Preview) -> None:
     exercise = "  *** EXERCICE ***" if report.exercise else ""
     out(
@@ -66,6 +126,19 @@ def print_preview(report: Preview) -> None:
         f"  {report.segments} SMS segments; cost: {_costs(report.cost_eur)}; time to send: "
         + (f"about {progress.duration(eta)}" if eta is not None else "no gateway rate set")
     )
+    if report.expires_at is not None:
+        out(
+            "  valid until "
+            + local_time(report.expires_at, report.timezone)
+            + (" if sent now" if report.status in ("draft", "approved", "pending_approval") else "")
+            + ": what is not sent by then is not sent late"
+        )
+    if report.postcode_only_unmatched:
+        out(
+            f"  warning: {report.postcode_only_unmatched} residents of the territory known by "
+            "their postcode only cannot be matched: no postcode areas were imported (alertd "
+            "tenants import-territory CODE --postcode-areas FILE)"
+        )
     if not report.recipients:
         out(
             "  nobody to alert: no active subscriber of this territory lives inside the zone "
@@ -82,6 +155,13 @@ def print_followup(result: FollowUp, running: int, *, as_json: bool) -> None:
     if as_json:
         out_json({**jsonable_object(result), "daemons": running})
         return
+    if result.status == "pending_approval":
+        out(
+            f"update {result.update_id} waits for a second operator's approval (alertd alert "
+            f"approve {result.update_id}): it reaches {result.newcomers} people who have not "
+            "received the alert; nothing was sent yet"
+        )
+        return
     if result.update_id is not None:
         out(f"update {result.update_id}: to the {result.update_recipients} people who hold it")
     if result.all_clear_id is not None:
@@ -90,12 +170,22 @@ def print_followup(result: FollowUp, running: int, *, as_json: bool) -> None:
         out(f"the alert itself: to {result.newcomers} people newly inside the zone")
 
 
+NO_DAEMON = "no daemon is connected: nothing is being sent (start alertd serve)"
+
+
 def print_status(report: Status, per_second: float | None = None) -> None:
     exercise = "  *** EXERCICE ***" if report.exercise else ""
     out(
         f"alert {report.alert} ({report.kind}, {report.tenant}, {report.hazard}, "
         f"{report.status}){exercise}: {report.recipients} recipients"
     )
+    if report.sent_at is not None:
+        out(
+            f"  sent {local_time(report.sent_at, report.timezone)}; valid until "
+            f"{local_time(report.expires_at, report.timezone)}"
+        )
+    if report.cancelled_at is not None:
+        out(f"  cancelled {local_time(report.cancelled_at, report.timezone)}")
     out("  " + progress.line(progress.from_counts(report.progress, per_second)))
     if report.enqueue is not None:
         of = f" of {report.recipients}" if report.recipients is not None else ""
@@ -108,7 +198,37 @@ def print_status(report: Status, per_second: float | None = None) -> None:
             out(f"  enqueue in progress: {report.written}{of} written")
     for child in report.followups:
         line = progress.line(progress.from_counts(child.progress))
-        out(f"  {child.message_kind} {child.id} ({child.status}): {line}")
+        out(f"  {child.message_kind} {child.id} ({child.status.replace('_', ' ')}): {line}")
+    if report.daemons == 0 and not finished(report):
+        out("  " + NO_DAEMON)
+
+
+def overall(report: Status) -> dict[str, int]:
+    """The alert and its follow-ups together: what following it waits for."""
+    total: dict[str, int] = dict(report.progress)
+    for child in report.followups:
+        for status, n in child.progress.items():
+            total[status] = total.get(status, 0) + n
+    return total
+
+
+def finished(report: Status) -> bool:
+    """Nothing left to send: not the alert, not its follow-ups (an update waiting for approval
+    is not being sent), no enqueue still writing."""
+    return (
+        progress.from_counts(overall(report)).done
+        and report.recipients is not None
+        and report.enqueue is None
+    )
+
+
+def follow_line(report: Status, state: progress.Progress) -> str:
+    line = progress.line(state)
+    if report.followups:
+        line += f"  (with {len(report.followups)} follow-up(s))"
+    if report.daemons == 0 and not finished(report):
+        line += "  - " + NO_DAEMON
+    return line
 
 
 async def follow(
@@ -122,16 +242,16 @@ async def follow(
     per_second: float | None = None
     try:
         while True:
-            state = progress.from_counts(report.progress)
+            state = progress.from_counts(overall(report))
             state = replace(state, per_second=pace.update(time.monotonic(), state.handed))
             per_second = state.per_second
             if tty:
-                sys.stdout.write("\r" + progress.line(state) + "\033[K")
+                sys.stdout.write("\r" + follow_line(report, state) + "\033[K")
                 sys.stdout.flush()
             elif not as_json and time.monotonic() - last_line >= LOG_EVERY_S:
-                out(progress.line(state))
+                out(follow_line(report, state))
                 last_line = time.monotonic()
-            if state.done and report.recipients is not None:
+            if finished(report):
                 break
             await asyncio.sleep(FOLLOW_EVERY_S)
             report = await fetch()

@@ -16,12 +16,20 @@ from typing import Any
 
 from alertd import operators
 from alertd.alerts import followups, hazard_zones, lifecycle, status
-from alertd.cli.alert_output import confirm, follow, print_followup, print_preview, print_status
+from alertd.cli.alert_output import (
+    confirm,
+    confirm_plan,
+    follow,
+    local_time,
+    print_followup,
+    print_plan,
+    print_preview,
+    print_status,
+)
 from alertd.cli.templates import catalog, parse_params
 from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
 from alertd.delivery import daemon
-from alertd.delivery.areas import load_postcode_areas
 from alertd.errors import ForbiddenError, InputError
 from alertd.jsonable import jsonable_object
 from alertd.operators import Operator
@@ -66,9 +74,10 @@ async def session(config: Config) -> AsyncIterator[tuple[lifecycle.Context, Oper
         ctx = lifecycle.Context(
             db.pool,
             catalog(config.templates),
-            load_postcode_areas(config.zones),
+            None,  # postcode areas: the tenant's, from the database
             {g.name: g.price_eur for g in config.gateways},
             config.gateways[0].rate if config.gateways else 0.0,
+            config.zones.extent,
         )
         yield ctx, op, f"operator:{op.id}"
 
@@ -79,7 +88,8 @@ def _zone_args(args: argparse.Namespace, config: Config) -> dict[str, Any] | Non
     if args.geojson:
         return hazard_zones.read_zone_file(args.geojson, args.crs, config.zones).to_geojson()
     if args.circle:
-        return hazard_zones.make_circle(*args.circle).to_geojson()
+        lon, lat, radius = args.circle
+        return hazard_zones.make_circle(lon, lat, radius, config.zones.extent).to_geojson()
     return None
 
 
@@ -99,6 +109,7 @@ async def alert_create(args: argparse.Namespace, config: Config) -> int:
         expires_in_s=args.expires_in,
         exercise=args.exercise,
         tenant_code=args.tenant,
+        outside_territory=args.outside_territory,
     )
     async with session(config) as (ctx, op, actor):
         alert_id = await lifecycle.create(ctx, op, draft, actor)
@@ -114,6 +125,14 @@ async def alert_create(args: argparse.Namespace, config: Config) -> int:
 
 async def alert_preview(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, _):
+        alert = await lifecycle.load(ctx.pool, op, args.id)
+        if alert["message_kind"] != "alert":
+            plan = await followups.preview_child(ctx, op, args.id)
+            if args.json:
+                out_json(plan)
+            else:
+                print_plan(plan)
+            return 0
         report = await lifecycle.preview(ctx, op, args.id)
     if args.json:
         out_json(report)
@@ -151,6 +170,9 @@ async def alert_send(args: argparse.Namespace, config: Config) -> int:
 
 async def alert_approve(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
+        alert = await lifecycle.load(ctx.pool, op, args.id)
+        if alert["message_kind"] == "update":
+            return await _approve_update(args, ctx, op, actor)
         report = await lifecycle.preview(ctx, op, args.id)
         if not args.json:
             print_preview(report)
@@ -171,30 +193,48 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def _approve_update(
+    args: argparse.Namespace, ctx: lifecycle.Context, op: Operator, actor: str
+) -> int:
+    """An update that reaches newcomers, approved by a second person: planned again now."""
+    plan = await followups.preview_pending(ctx, op, args.id)
+    if not args.json:
+        print_plan(plan)
+    confirm_plan(args, plan, f"approve and send update {args.id}")
+    result = await followups.approve_update(ctx, op, args.id, actor)
+    running = await _daemons(ctx, args.json)
+    print_followup(result, running, as_json=args.json)
+    return 0
+
+
 async def alert_update(args: argparse.Namespace, config: Config) -> int:
+    params = parse_params(args.param)
     async with session(config) as (ctx, op, actor):
-        confirm(args, None, f"send this update to everyone who holds alert {args.id}")
-        result = await followups.update(
-            ctx,
-            op,
-            args.id,
-            params=parse_params(args.param),
-            template=args.template,
-            zone_ids=args.zone,
-            geometry=_zone_args(args, config),
-            actor=actor,
-        )
-        running = await _daemons(ctx, args.json)
+        zone = {
+            "params": params,
+            "template": args.template,
+            "zone_ids": args.zone,
+            "geometry": _zone_args(args, config),
+            "outside_territory": args.outside_territory,
+        }
+        plan = await followups.preview_update(ctx, op, args.id, **zone)
+        if not args.json:
+            print_plan(plan)
+        confirm_plan(args, plan, f"send this update of alert {args.id}")
+        result = await followups.update(ctx, op, args.id, **zone, actor=actor)
+        running = await _daemons(ctx, args.json or result.status != "sent")
     print_followup(result, running, as_json=args.json)
     return 0
 
 
 async def alert_all_clear(args: argparse.Namespace, config: Config) -> int:
+    params = parse_params(args.param)
     async with session(config) as (ctx, op, actor):
-        confirm(args, None, f"give the all-clear for alert {args.id}")
-        result = await followups.all_clear(
-            ctx, op, args.id, params=parse_params(args.param), actor=actor
-        )
+        plan = await followups.preview_all_clear(ctx, op, args.id, params=params)
+        if not args.json:
+            print_plan(plan)
+        confirm_plan(args, plan, f"give the all-clear for alert {args.id}")
+        result = await followups.all_clear(ctx, op, args.id, params=params, actor=actor)
         running = await _daemons(ctx, args.json)
     print_followup(result, running, as_json=args.json)
     return 0
@@ -208,8 +248,9 @@ async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
         out_json({"cancelled": args.id, **jsonable_object(result)})
     else:
         out(
-            f"alert {args.id} cancelled: {result.deliveries_stopped} messages not sent; "
-            "to tell those who got it, send an update first"
+            f"alert {args.id} cancelled: {result.deliveries_stopped} messages not sent; to tell "
+            f"those who got it: alertd alert update {args.id} --param message=… (a correction) "
+            f"or alertd alert all-clear {args.id}"
         )
     return 0
 
@@ -253,7 +294,7 @@ async def alert_list(args: argparse.Namespace, config: Config) -> int:
                 r.status,
                 r.recipients,
                 r.sent,
-                r.created_at.strftime("%Y-%m-%d %H:%M"),
+                local_time(r.created_at, r.timezone, short=True),
             )
             for r in rows
         ),
@@ -291,6 +332,11 @@ async def _daemons(ctx: lifecycle.Context, quiet: bool) -> int:
 
 
 def _zone_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--outside-territory",
+        action="store_true",
+        help="the zone lies outside your territory, on purpose (refused otherwise)",
+    )
     p.add_argument(
         "--zone",
         type=positive_int,

@@ -75,7 +75,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--tenant", required=True, metavar="CODE")
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, choices=operators.ROLES)
-    p.add_argument("--email")
+    p.add_argument("--email", required=True, help="the person's e-mail: one account per person")
     p.add_argument("--json", action="store_true")
     p = command(ops, "list", operators_list, "list operators (never their tokens)")
     p.add_argument("--tenant", metavar="CODE")

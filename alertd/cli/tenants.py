@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from alertd import tenants
+from alertd.alerts import territory_data
 from alertd.audit import cli_actor
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
@@ -69,8 +71,11 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
 
 
 async def tenants_update(args: argparse.Namespace, config: Config) -> int:
-    if all(v is None for v in (args.name, args.threshold, args.postcodes, args.stop_words)):
-        raise InputError("nothing to change: give --name, --threshold, --postcodes or --stop-words")
+    changes = (args.name, args.threshold, args.postcodes, args.stop_words, args.timezone)
+    if all(v is None for v in changes):
+        raise InputError(
+            "nothing to change: give --name, --threshold, --postcodes, --stop-words or --timezone"
+        )
     async with open_database(config) as db:
         row = await tenants.update_tenant(
             db.pool,
@@ -84,6 +89,7 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
             stop_words=tenants.parse_stop_words(args.stop_words)
             if args.stop_words is not None
             else None,
+            timezone=args.timezone,
         )
     out(
         f"updated {row.code} {row.name}: approval above {row.approval_threshold}, "
@@ -96,6 +102,41 @@ async def tenants_load_sample(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         outcome = await tenants.load_territory(db.pool, cli_actor())
     out(", ".join(f"{len(v)} {k}" for k, v in outcome.items()))
+    return 0
+
+
+async def tenants_import_territory(args: argparse.Namespace, config: Config) -> int:
+    extent = config.zones.extent
+    outline = (
+        territory_data.read_outline(args.outline, args.crs, extent).geometry
+        if args.outline
+        else None
+    )
+    areas = (
+        territory_data.read_areas(args.postcode_areas, args.crs, extent)
+        if args.postcode_areas
+        else None
+    )
+    async with open_database(config) as db:
+        done = await territory_data.import_territory(
+            db.pool, args.code, areas=areas, outline=outline, actor=cli_actor()
+        )
+    if args.json:
+        out_json(done)
+        return 0
+    lon_min, lat_min, lon_max, lat_max = done.extent
+    out(
+        f"tenant {done.tenant}: "
+        + (f"{done.postcodes} postcode areas, " if done.postcodes is not None else "")
+        + f"outline stored; plausible extent lon {lon_min}..{lon_max}, lat {lat_min}..{lat_max}"
+    )
+    return 0
+
+
+async def tenants_topics(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        topics = await tenants.set_topics(db.pool, args.code, args.topics, cli_actor())
+    out(f"tenant {args.code}: topics {', '.join(topics)}")
     return 0
 
 
@@ -129,6 +170,25 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated first words of a resident's SMS that mean STOP (STOP must stay)",
     )
+    p.add_argument("--timezone", help="IANA time zone times are shown in (default Europe/Paris)")
+    p = command(
+        ten,
+        "import-territory",
+        tenants_import_territory,
+        "store a tenant's postcode areas and territory outline (what targeting uses)",
+    )
+    p.add_argument("code")
+    p.add_argument(
+        "--postcode-areas",
+        metavar="FILE",
+        help="GeoJSON FeatureCollection, one feature a postcode (demo: the synthetic areas)",
+    )
+    p.add_argument("--outline", type=Path, metavar="FILE", help="the territory, GeoJSON")
+    p.add_argument("--crs", help="the files' CRS when they do not say (e.g. EPSG:2154)")
+    p.add_argument("--json", action="store_true")
+    p = command(ten, "topics", tenants_topics, "set the topics residents may choose")
+    p.add_argument("code")
+    p.add_argument("topics", help="comma-separated, e.g. dechets,travaux,circulation")
     command(
         ten,
         "load-sample",

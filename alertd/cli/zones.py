@@ -40,6 +40,7 @@ async def zones_import(args: argparse.Namespace, config: Config) -> int:
             name=args.name or zone.name or args.file.stem,
             actor=cli_actor(),
             extra={"source_file": args.file.name},
+            outside_territory=args.outside_territory,
         )
     _report_zone(stored, args.json)
     return 0
@@ -47,7 +48,7 @@ async def zones_import(args: argparse.Namespace, config: Config) -> int:
 
 async def zones_circle(args: argparse.Namespace, config: Config) -> int:
     hazard_zones.check_kind(args.kind)
-    zone = hazard_zones.make_circle(args.lon, args.lat, args.radius_m)
+    zone = hazard_zones.make_circle(args.lon, args.lat, args.radius_m, config.zones.extent)
     async with open_database(config) as db:
         stored = await hazard_zones.save_zone(
             db.pool,
@@ -57,6 +58,7 @@ async def zones_circle(args: argparse.Namespace, config: Config) -> int:
             name=args.name,
             actor=cli_actor(),
             extra={"centre": [args.lon, args.lat], "radius_m": args.radius_m},
+            outside_territory=args.outside_territory,
         )
     _report_zone(stored, args.json)
     return 0
@@ -77,7 +79,7 @@ async def zones_list(args: argparse.Namespace, config: Config) -> int:
 
 async def zones_show(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        info = await hazard_zones.show_zone(db.pool, args.id, config.zones)
+        info = await hazard_zones.show_zone(db.pool, args.id)
     if args.json:
         out_json(info)
         return 0
@@ -90,10 +92,10 @@ async def zones_show(args: argparse.Namespace, config: Config) -> int:
         f"{info.subscribers_by_postcode} by postcode "
         f"(of {info.subscribers_indexed} active in the tenant's territory)"
     )
-    if info.postcode_areas != "configured":
+    if info.postcode_areas != "imported":
         out(
-            "  postcode areas are not configured (zones.postcode_areas): residents known only "
-            "by their postcode cannot be matched"
+            "  no postcode areas imported for this territory (alertd tenants import-territory): "
+            "residents known only by their postcode cannot be matched"
         )
     return 0
 
@@ -109,6 +111,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--buffer-m", type=finite_float, metavar="D", help="grow the zone by D metres on the ground"
     )
+    p.add_argument("--outside-territory", action="store_true", help="outside it, on purpose")
     p.add_argument("--json", action="store_true")
     p = command(zs, "circle", zones_circle, "a disc around a site, radius in metres on the ground")
     p.add_argument("--lon", type=finite_float, required=True)
@@ -117,6 +120,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--kind", default="industrial", help=f"one of {', '.join(hazard_zones.KINDS)}")
     p.add_argument("--tenant", metavar="CODE", help="owner (default: the intercommunality)")
+    p.add_argument("--outside-territory", action="store_true", help="outside it, on purpose")
     p.add_argument("--json", action="store_true")
     p = command(zs, "list", zones_list, "list zones")
     p.add_argument("--tenant", metavar="CODE")

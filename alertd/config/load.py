@@ -105,16 +105,14 @@ def _parse_path(raw: object) -> Path:
     return Path(text).expanduser()
 
 
-def _parse_optional_path(raw: object) -> str | None:
-    text = str(raw).strip()
-    if not text:
-        return None
-    if text == "demo":
-        return text
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise ValueError(f'file {path} does not exist (or give "demo" for the demo areas)')
-    return str(path)
+def _moved_to_the_database(raw: object) -> str | None:
+    """Postcode areas were read from each workstation's configuration, so two workstations could
+    find different recipients: they are the tenant's data now, imported once."""
+    del raw
+    raise ValueError(
+        "no longer read here: postcode areas are the tenant's data, imported once with "
+        "`alertd tenants import-territory CODE --postcode-areas FILE`; remove this setting"
+    )
 
 
 def _parse_extent(raw: object) -> tuple[float, float, float, float]:
@@ -184,7 +182,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("subscribers", "default_region"): _parse_region,
     ("subscribers", "import_batch_rows"): _parse_number(int, 100, 1_000_000),
     ("subscribers", "import_workers"): _parse_number(int, 0, 64),
-    ("zones", "postcode_areas"): _parse_optional_path,
+    ("zones", "postcode_areas"): _moved_to_the_database,
     ("zones", "extent"): _parse_extent,
     ("templates", "directory"): _parse_folder,
     ("dispatch", "batch"): _parse_number(int, 1, 100_000),

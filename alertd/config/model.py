@@ -51,8 +51,9 @@ METROPOLE_EXTENT = (-5.5, 41.0, 10.0, 51.5)
 
 @dataclass(frozen=True, slots=True)
 class ZonesConfig:
-    # GeoJSON FeatureCollection of postcode areas; "demo" = the synthetic Dunkerque file shipped
-    # with alertd; None = postcode-only subscribers are never matched (and `zones show` says so).
+    # Deprecated, never set from a configuration file (refused there): postcode areas are the
+    # tenant's data in the database (`alertd tenants import-territory`). Kept for the callers
+    # that still pass it along; nothing reads it to find recipients.
     postcode_areas: str | None = None
     extent: tuple[float, float, float, float] = METROPOLE_EXTENT
 

@@ -23,12 +23,13 @@ import numpy as np
 from shapely.geometry import shape
 
 from alertd.delivery import outbox
+from alertd.delivery.targeting import postcode_areas
 from alertd.errors import InputError, NotFoundError
 from alertd.logs import get_logger
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.tenants import territory
-from zones import PostcodeAreas, SubscriberIndex, ZoneError
+from zones import SubscriberIndex, ZoneError
 from zones.geojson import dissolve
 
 log = get_logger(__name__)
@@ -51,6 +52,9 @@ class Matched:
     by_address: list[int]
     by_postcode: list[int]
     language: dict[int, str]
+    # Residents known by their postcode only who could not be placed: the territory has no
+    # postcode areas. Said in the preview, never left out silently.
+    unplaced: int = 0
 
     def ids(self) -> set[int]:
         return set(self.by_address) | set(self.by_postcode)
@@ -68,10 +72,11 @@ async def match(
     life_safety: bool,
     topics: Sequence[str],
     exercise: bool,
-    postcode_areas: PostcodeAreas | None,
 ) -> Matched:
     """The active subscribers of the tenant's territory inside these zones; information alerts
-    follow topics, exercises reach only the participants."""
+    reach only those who chose one of their topics, exercises only the participants. Residents
+    known by their postcode only are matched through the tenant's postcode areas, read from the
+    database (the same on every workstation)."""
     if not geometries:
         raise InputError("the alert has no zone")
     try:
@@ -83,6 +88,7 @@ async def match(
         await territory(conn, tenant_id),
         [] if life_safety else list(topics),
         exercise,
+        not life_safety,  # information: only to those who chose one of its topics
     )
     assert row is not None  # noqa: S101 - an aggregate returns one row
     index = SubscriberIndex(
@@ -91,11 +97,14 @@ async def match(
         np.asarray(row["lat"], dtype=np.float64),
         row["postcodes"],
     )
-    found = index.match(zone, postcode_areas)
+    areas = await postcode_areas(conn, tenant_id)
+    found = index.match(zone, areas)
+    unplaced = 0 if areas is not None else int(np.isnan(np.asarray(row["lon"], dtype=float)).sum())
     return Matched(
         [int(i) for i in found.by_address],
         [int(i) for i in found.by_postcode],
         dict(zip(row["ids"], row["languages"], strict=True)),
+        unplaced,
     )
 
 
@@ -135,9 +144,7 @@ def geometries_of(alert: asyncpg.Record) -> list[Mapping[str, Any]]:
     return list(alert["zones"]) + ([alert["zone_geometry"]] if alert["zone_geometry"] else [])
 
 
-async def match_alert(
-    conn: Queryable, alert: asyncpg.Record, postcode_areas: PostcodeAreas | None
-) -> Matched:
+async def match_alert(conn: Queryable, alert: asyncpg.Record) -> Matched:
     return await match(
         conn,
         tenant_id=alert["tenant_id"],
@@ -145,7 +152,6 @@ async def match_alert(
         life_safety=alert["severity"] == "life_safety",
         topics=alert["topics"],
         exercise=alert["exercise"],
-        postcode_areas=postcode_areas,
     )
 
 
@@ -153,13 +159,11 @@ def priority_of(alert: asyncpg.Record) -> int:
     return outbox.LIFE_SAFETY if alert["severity"] == "life_safety" else outbox.INFORMATION
 
 
-async def enqueue_alert(
-    pool: asyncpg.Pool, alert_id: int, postcode_areas: PostcodeAreas | None
-) -> Enqueued:
+async def enqueue_alert(pool: asyncpg.Pool, alert_id: int) -> Enqueued:
     alert = await alert_zones(pool, alert_id)
     if not geometries_of(alert):
         raise InputError(f"alert {alert_id} has no zone")
-    found = await match_alert(pool, alert, postcode_areas)
+    found = await match_alert(pool, alert)
     written = await write(pool, alert_id, priority_of(alert), found)
     return Enqueued(len(found.by_address), len(found.by_postcode), written)
 
@@ -205,7 +209,7 @@ class Resumed:
 
 async def resume_interrupted(
     pool: asyncpg.Pool,
-    postcode_areas: PostcodeAreas | None,
+    postcode_areas: object = None,  # unused: the areas are the tenant's, read from the database
     after_s: float = RESUME_AFTER_S,
     given_up: set[int] | None = None,
 ) -> list[Resumed]:
@@ -225,7 +229,7 @@ async def resume_interrupted(
                 continue  # finished or cancelled meanwhile
             why: str | None = None
             try:
-                found = await match_alert(pool, alert, postcode_areas)
+                found = await match_alert(pool, alert)
             except InputError as exc:
                 given_up.add(alert_id)
                 why = str(exc)

@@ -20,10 +20,12 @@ class Progress:
     queued: int
     submitted: int  # handed to a gateway, no final receipt yet
     delivered: int
-    failed: int  # failed, expired or cancelled: no more attempt
+    failed: int  # failed or expired: no more attempt
     in_doubt: int
     rerouted: int
     per_second: float | None  # None: not measured (a single look)
+    # Stopped on purpose (a cancel, an all-clear given before they went): not a failure.
+    cancelled: int = 0
 
     @property
     def done(self) -> bool:
@@ -70,19 +72,20 @@ def from_counts(counts: Mapping[str, int], per_second: float | None = None) -> P
         queued=sum(counts.get(k, 0) for k in PENDING),
         submitted=counts.get("submitted", 0),
         delivered=counts.get("delivered", 0),
-        failed=sum(counts.get(k, 0) for k in FINAL if k != "delivered"),
+        failed=counts.get("failed", 0) + counts.get("expired", 0),
         in_doubt=counts.get("in_doubt", 0),
         rerouted=counts.get("rerouted", 0),
         per_second=per_second,
+        cancelled=counts.get("cancelled", 0),
     )
 
 
 def bar(p: Progress, width: int = 30) -> str:
-    """[#####+++....] : delivered (#), submitted (+), still to send (.)."""
+    """[#####+++....] : delivered (#), submitted, failed or cancelled (+), still to send (.)."""
     if p.total == 0:
         return "[" + " " * width + "]"
     full = round(width * p.delivered / p.total)
-    sent = round(width * (p.delivered + p.submitted + p.failed) / p.total) - full
+    sent = round(width * (p.delivered + p.submitted + p.failed + p.cancelled) / p.total) - full
     return "[" + "#" * full + "+" * sent + "." * (width - full - sent) + "]"
 
 
@@ -92,7 +95,8 @@ def line(p: Progress, width: int = 30) -> str:
     share = f"{100 * (p.total - p.queued) / p.total:5.1f} %" if p.total else "  -  "
     return (
         f"{bar(p, width)} {share}  queued {p.queued}  submitted {p.submitted}  "
-        f"delivered {p.delivered}  failed {p.failed}  in doubt {p.in_doubt}  "
+        f"delivered {p.delivered}  failed {p.failed}  cancelled {p.cancelled}  "
+        f"in doubt {p.in_doubt}  "
         + ("-/s" if p.per_second is None else f"{p.per_second:,.0f}/s")
         + f"  {eta_text}"
     )

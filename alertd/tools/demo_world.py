@@ -15,7 +15,7 @@ import asyncpg
 from shapely.geometry import LineString
 
 from alertd import operators, tenants
-from alertd.alerts import hazard_zones
+from alertd.alerts import hazard_zones, territory_data
 from alertd.config import Config
 from alertd.errors import ConflictError
 from alertd.operators import Operator
@@ -61,6 +61,8 @@ class DemoWorld:
 async def build(pool: asyncpg.Pool, config: Config, count: int, actor: str) -> DemoWorld:
     await tenants.load_territory(pool, actor)
     parent, communes = tenants.sample_territory()
+    # Targeting is the tenant's data: the demo's synthetic postcode areas go into the database.
+    await territory_data.import_demo_areas(pool, parent.code, config.zones.extent, actor)
     imports = await _import(pool, config, communes, count, actor)
     zones = {
         "submersion": await _zone(pool, _band(*SUBMERSION[2:]), *SUBMERSION[:2], actor),
@@ -100,7 +102,7 @@ async def _operator(pool: asyncpg.Pool, code: str, name: str, role: str, actor: 
     found = await _find_operator(pool, code, name)
     if found is None:
         await operators.create_operator(
-            pool, tenant_code=code, name=name, role=role, email=None, actor=actor
+            pool, tenant_code=code, name=name, role=role, email=f"{role}@demo.invalid", actor=actor
         )
         found = await _find_operator(pool, code, name)
     assert found is not None  # noqa: S101 - created just above

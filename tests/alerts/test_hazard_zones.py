@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from pyproj import Transformer
 
-from alertd.alerts import hazard_zones
-from alertd.config import Config, ZonesConfig
+from alertd.alerts import hazard_zones, territory_data
+from alertd.config import METROPOLE_EXTENT, Config, ZonesConfig
 from alertd.errors import ConflictError, InputError
 from alertd.jsonable import jsonable_object
 from alertd.subscribers import importer
@@ -72,12 +72,13 @@ async def test_lambert93_file_is_stored_in_wgs84_and_matches(
     assert row["source_crs"] == "EPSG:2154"
     lon, lat = row["geometry"]["coordinates"][0][0]
     assert abs(lon - 2.33) < 1e-6 and abs(lat - 51.02) < 1e-6
-    shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig(postcode_areas="demo"))
+    none = await hazard_zones.show_zone(residents, stored.id)
+    assert (none.subscribers_by_postcode, none.postcode_areas) == (0, "not imported")
+    await territory_data.import_demo_areas(residents, "245900428", METROPOLE_EXTENT, "t")
+    shown = await hazard_zones.show_zone(residents, stored.id)
     assert shown.subscribers_by_address == 2
     assert shown.subscribers_by_postcode == 1  # 59140's synthetic area; not 59760's
     assert shown.subscribers_indexed == 5
-    none = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
-    assert (none.subscribers_by_postcode, none.postcode_areas) == (0, "not configured")
     audit = await residents.fetchval("SELECT details FROM audit_log WHERE action = 'zone.create'")
     assert audit["crs"] == "EPSG:2154"
 
@@ -94,7 +95,7 @@ async def test_stopped_subscribers_are_not_matched(residents: asyncpg.Pool) -> N
     await residents.execute(
         "UPDATE subscribers SET status = 'stopped' WHERE phone = '+33612345601'"
     )
-    shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
+    shown = await hazard_zones.show_zone(residents, stored.id)
     assert shown.subscribers_by_address == 0
 
 
@@ -127,7 +128,7 @@ async def test_zone_json_keys_stay_those_the_readme_shows(residents: asyncpg.Poo
         "area_km2",
         "vertices",
     ]
-    shown = await hazard_zones.show_zone(residents, stored.id, ZonesConfig())
+    shown = await hazard_zones.show_zone(residents, stored.id)
     assert list(jsonable_object(shown)) == [
         "id",
         "name",
@@ -187,7 +188,7 @@ def test_zones_cli(db_dsn: str, tmp_path: Path) -> None:
     assert "Digue des Alliés" in listed.stdout and "Seveso" in listed.stdout
     shown = alertd("zones", "show", "2", dsn=db_dsn)
     assert "subscribers inside: 0 by address" in shown.stdout
-    assert "postcode areas are not configured" in shown.stdout
+    assert "no postcode areas imported" in shown.stdout
 
 
 @pytest.mark.parametrize(

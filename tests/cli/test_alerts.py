@@ -19,7 +19,12 @@ CIRCLE = f"{DUNKERQUE[0]},{DUNKERQUE[1]},500"
 
 async def token_for(pool: asyncpg.Pool, code: str, role: str) -> str:
     new = await operators.create_operator(
-        pool, tenant_code=code, name=f"{role} {code}", role=role, email=None, actor="test"
+        pool,
+        tenant_code=code,
+        name=f"{role} {code}",
+        role=role,
+        email=f"{role}.{code}@example.org",
+        actor="test",
     )
     return new.token
 
@@ -89,3 +94,53 @@ def test_the_operator_token_is_never_shown_whole(db_dsn: str) -> None:
     assert token not in shown.stdout + shown.stderr
     bad = alertd("alert", "list", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": "hunter2"})
     assert bad.returncode == 78 and "hunter2" not in bad.stderr
+
+
+@pytest.mark.slow
+async def test_follow_ups_are_previewed_and_approved_through_the_command_line(
+    loaded: asyncpg.Pool, db_dsn: str
+) -> None:
+    """Issue 14, cases 1 and 8: `alert update` with a new zone showed no text, count or cost, and
+    sent the alert to the newcomers without a second person."""
+    await build_world(loaded)
+    await loaded.execute("UPDATE tenants SET approval_threshold = 50 WHERE code = '59183'")
+    mine = {"ALERTD_OPERATOR_TOKEN": await token_for(loaded, "59183", "operator")}
+    params = [f"--param={k}={v}" for k, v in PARAMS.items()]
+    created = alertd(
+        "alert",
+        "create",
+        "--template",
+        "submersion",
+        *params,
+        "--circle",
+        CIRCLE,
+        "--json",
+        dsn=db_dsn,
+        env=mine,
+    )
+    alert_id = str(json.loads(created.stdout)["alert"])
+    assert alertd("alert", "send", alert_id, "--yes", dsn=db_dsn, env=mine).returncode == 0
+    wide = f"{DUNKERQUE[0]},{DUNKERQUE[1]},2500"
+    update = ["alert", "update", alert_id, "--param", "message=la zone s'étend", "--circle", wide]
+    unasked = alertd(*update, dsn=db_dsn, env=mine)
+    assert unasked.returncode == 65 and "add --yes" in unasked.stderr
+    assert "to the 40 people who hold the alert" in unasked.stdout
+    assert "the alert itself: to 20 people newly inside the zone" in unasked.stdout
+    assert "SMS segments; cost:" in unasked.stdout and "[fr] GSM-7" in unasked.stdout
+    assert "needs a second operator's approval: the alert would reach 60" in unasked.stdout
+    pending = alertd(*update, "--yes", dsn=db_dsn, env=mine)
+    assert pending.returncode == 0, pending.stderr
+    assert "waits for a second operator's approval" in pending.stdout
+    update_id = str(int(alert_id) + 1)
+    previewed = alertd("alert", "preview", update_id, dsn=db_dsn, env=mine)
+    assert previewed.returncode == 0, previewed.stderr
+    assert "the alert itself: to 20 people" in previewed.stdout
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries") == 40
+    second = {"ALERTD_OPERATOR_TOKEN": await token_for(loaded, "59183", "approver")}
+    approved = alertd("alert", "approve", update_id, "--yes", dsn=db_dsn, env=second)
+    assert approved.returncode == 0, approved.stderr
+    assert f"update {update_id}: to the 40 people who hold it" in approved.stdout
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries") == 100  # 60 + 40
+    shown = alertd("alert", "status", alert_id, dsn=db_dsn, env=mine)
+    assert ": 60 recipients" in shown.stdout and "(Europe/Paris)" in shown.stdout
+    assert "no daemon is connected" in shown.stdout

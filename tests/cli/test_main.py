@@ -116,6 +116,8 @@ def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
         "Astreinte",
         "--role",
         "operator",
+        "--email",
+        "astreinte@example.org",
         dsn=db_dsn,
     )
     assert added.returncode == 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from alertd.alerts import hazard_zones
-from alertd.config import ZonesConfig
+from alertd.alerts import hazard_zones, territory_data
+from alertd.config import METROPOLE_EXTENT
 from alertd.delivery import enqueue
-from alertd.delivery.areas import load_postcode_areas
 from alertd.errors import InputError
 
 CENTRE = (2.3431, 51.0292)  # Dunkerque
@@ -85,15 +84,15 @@ async def _recipients(pool: asyncpg.Pool, alert_id: int) -> dict[str, tuple[str,
 async def test_inside_by_address_and_postcode_once_each(town: tuple[asyncpg.Pool, int]) -> None:
     pool, zone_id = town
     alert_id = await _alert(pool, zone_id)
-    areas = load_postcode_areas(ZonesConfig(postcode_areas="demo"))
-    done = await enqueue.enqueue_alert(pool, alert_id, areas)
+    await territory_data.import_demo_areas(pool, "245900428", METROPOLE_EXTENT, "t")
+    done = await enqueue.enqueue_alert(pool, alert_id)
     assert (done.by_address, done.by_postcode, done.written) == (2, 1, 3)
     assert await _recipients(pool, alert_id) == {
         "+33600000001": ("address", "fr"),
         "+33600000002": ("address", "en"),
         "+33600000003": ("postcode", "fr"),
     }  # not the one outside, not the stopped one, not the landline
-    again = await enqueue.enqueue_alert(pool, alert_id, areas)
+    again = await enqueue.enqueue_alert(pool, alert_id)
     assert again.written == 0
     assert await pool.fetchval("SELECT count(*) FROM deliveries") == 3
 
@@ -101,16 +100,19 @@ async def test_inside_by_address_and_postcode_once_each(town: tuple[asyncpg.Pool
 async def test_exercises_reach_only_participants(town: tuple[asyncpg.Pool, int]) -> None:
     pool, zone_id = town
     alert_id = await _alert(pool, zone_id, exercise=True)
-    await enqueue.enqueue_alert(pool, alert_id, None)
+    await enqueue.enqueue_alert(pool, alert_id)
     assert set(await _recipients(pool, alert_id)) == {"+33600000002"}
 
 
 async def test_information_follows_topics(town: tuple[asyncpg.Pool, int]) -> None:
     pool, zone_id = town
     alert_id = await _alert(pool, zone_id, severity="information", topics=("travaux",))
-    await enqueue.enqueue_alert(pool, alert_id, None)
-    # the one who follows only "dechets" is left out; those who follow everything are in
-    assert set(await _recipients(pool, alert_id)) == {"+33600000001"}
+    await enqueue.enqueue_alert(pool, alert_id)
+    # information goes only to those who chose its topic: nobody here chose "travaux"
+    assert set(await _recipients(pool, alert_id)) == set()
+    dechets = await _alert(pool, zone_id, severity="information", topics=("dechets",))
+    await enqueue.enqueue_alert(pool, dechets)
+    assert set(await _recipients(pool, dechets)) == {"+33600000002"}
 
 
 async def test_an_alert_without_a_zone_is_refused(town: tuple[asyncpg.Pool, int]) -> None:
@@ -120,4 +122,4 @@ async def test_an_alert_without_a_zone_is_refused(town: tuple[asyncpg.Pool, int]
         "FROM tenants WHERE code = '59183' RETURNING id"
     )
     with pytest.raises(InputError, match="has no zone"):
-        await enqueue.enqueue_alert(pool, alert_id, None)
+        await enqueue.enqueue_alert(pool, alert_id)

@@ -21,6 +21,7 @@ TABLES = {
     "audit_log",
     "delivery_counts",
     "handovers",
+    "tenant_postcode_areas",
     "schema_migrations",
 }
 

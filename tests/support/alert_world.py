@@ -45,7 +45,12 @@ class World:
 
 async def _operator(pool: asyncpg.Pool, code: str, name: str, role: str) -> Operator:
     new = await operators.create_operator(
-        pool, tenant_code=code, name=name, role=role, email=None, actor="test"
+        pool,
+        tenant_code=code,
+        name=name,
+        role=role,
+        email=f"{name.split(maxsplit=1)[0].lower()}.{role}.{code}@example.org",
+        actor="test",
     )
     found = await operators.authenticate(pool, new.token)
     assert found is not None

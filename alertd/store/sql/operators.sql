@@ -1,6 +1,8 @@
 -- name: insert_operator
-INSERT INTO operators (tenant_id, name, email, role, token_hash, token_prefix)
-VALUES ($1, $2, $3, $4, $5, $6)
+-- identity_root: the intercommunality within which the e-mail names one person.
+INSERT INTO operators (tenant_id, name, email, role, token_hash, token_prefix, identity_root)
+VALUES ($1, $2, $3, $4, $5, $6,
+        (SELECT coalesce(parent_id, id) FROM tenants WHERE id = $1))
 RETURNING id, tenant_id, name, email, role, token_prefix, created_at, disabled_at;
 
 -- name: list_operators
@@ -25,3 +27,18 @@ UPDATE operators o SET last_used_at = now()
 FROM tenants t
 WHERE o.token_hash = $1 AND o.disabled_at IS NULL AND t.id = o.tenant_id
 RETURNING o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role;
+
+-- name: account_of
+-- The active account of this e-mail within the intercommunality of tenant $1.
+SELECT o.id, o.name, o.role FROM operators o
+WHERE o.disabled_at IS NULL AND lower(o.email) = lower($2)
+  AND o.identity_root = (SELECT coalesce(parent_id, id) FROM tenants WHERE id = $1);
+
+-- name: same_person
+-- One account, or two accounts with the same e-mail (disabled ones count: a person does not
+-- become someone else by disabling an account).
+SELECT $1::bigint = $2::bigint OR EXISTS (
+    SELECT 1 FROM operators a, operators b
+    WHERE a.id = $1 AND b.id = $2 AND lower(a.email) = lower(b.email)
+      AND a.identity_root = b.identity_root
+);

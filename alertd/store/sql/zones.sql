@@ -30,7 +30,7 @@ WHERE tenant_id = ANY($1::bigint[]) AND status = 'active';
 
 -- name: alert_candidates
 -- Who may receive an alert before the zone decides: active, in the territory; for information
--- alerts with topics, those who follow one of them (or follow everything: no topics); for an
+-- alerts, only those who chose one of its topics ($2 is empty for life-safety: everyone); for an
 -- exercise, only the exercise participants.
 SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
        coalesce(array_agg(coalesce(lon, 'NaN') ORDER BY id), '{}') AS lon,
@@ -39,7 +39,7 @@ SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids,
        coalesce(array_agg(language ORDER BY id), '{}') AS languages
 FROM subscribers
 WHERE tenant_id = ANY($1::bigint[]) AND status = 'active' AND phone_kind <> 'landline'
-  AND (cardinality($2::text[]) = 0 OR topics = '{}' OR topics && $2::text[])
+  AND (NOT $4 OR topics && $2::text[])
   AND (NOT $3 OR exercise);
 
 -- name: alert_for_enqueue

@@ -1,0 +1,59 @@
+"""Who may do what to which alert: roles, and the territory an operator reaches and reads."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from alertd.errors import ForbiddenError, NotFoundError
+from alertd.operators import Operator, same_person
+from alertd.store.queries import queries
+from alertd.store.types import Queryable
+from alertd.tenants import get_tenant, territory
+
+RANK = {"viewer": 0, "operator": 1, "approver": 2, "admin": 3}
+
+
+def require(op: Operator, role: str, doing: str) -> None:
+    if RANK[op.role] < RANK[role]:
+        raise ForbiddenError(
+            f"{doing} needs the {role} role; operator {op.name!r} has the {op.role} role"
+        )
+
+
+async def scope(conn: Queryable, op: Operator) -> list[int]:
+    """The tenants whose residents this operator may reach and whose alerts they may read."""
+    return await territory(conn, op.tenant_id)
+
+
+async def load(conn: Queryable, op: Operator, alert_id: int) -> asyncpg.Record:
+    alert = await conn.fetchrow(queries("alerts")["get"], alert_id)
+    if alert is None:
+        raise NotFoundError(f"alert {alert_id} does not exist")
+    if alert["tenant_id"] not in await scope(conn, op):
+        raise ForbiddenError(
+            f"alert {alert_id} belongs to {alert['tenant_name']}, outside the territory of "
+            f"operator {op.name!r} ({op.tenant_code})"
+        )
+    return alert
+
+
+async def target_tenant(conn: Queryable, op: Operator, code: str | None) -> int:
+    if code is None or code == op.tenant_code:
+        return op.tenant_id
+    tenant = await get_tenant(conn, code)
+    if tenant["id"] not in await scope(conn, op):
+        raise ForbiddenError(
+            f"operator {op.name!r} ({op.tenant_code}) cannot alert the residents of "
+            f"{tenant['name']} ({code})"
+        )
+    return int(tenant["id"])
+
+
+async def check_approver(conn: Queryable, op: Operator, alert: asyncpg.Record) -> None:
+    """Four eyes: the approver is another person than the author, not another account."""
+    require(op, "approver", "approving an alert")
+    if alert["created_by"] is not None and await same_person(conn, alert["created_by"], op.id):
+        raise ForbiddenError(
+            f"nobody approves their own alert: operator {op.name!r} is its author (or the same "
+            f"person, by e-mail); another approver must approve alert {alert['id']}"
+        )

@@ -1,0 +1,56 @@
+"""Asking for a second person's approval, and withdrawing one that no longer holds: stored and
+audited, so that the next send asks again."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from alertd import audit
+from alertd.alerts import checks
+from alertd.errors import ConflictError
+from alertd.logs import get_logger
+from alertd.store.queries import queries
+
+log = get_logger(__name__)
+
+
+async def revoke(pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor: str) -> None:
+    """The recipients moved away from what was approved: the approval no longer holds. Stored
+    (so the next send asks again), then refused with the reason."""
+    approved = alert["approved_recipients"]
+    log.warning(
+        "alert.approval_revoked", alert_id=alert["id"], approved=approved, recipients=recipients
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(queries("alerts")["revoke_approval"], alert["id"])
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.approval_revoked",
+            target=f"alert:{alert['id']}",
+            tenant_id=alert["tenant_id"],
+            details={"approved_recipients": approved, "recipients": recipients},
+        )
+    raise ConflictError(
+        f"alert {alert['id']} now reaches {recipients} people, not the {approved} that were "
+        f"approved (more than {checks.tolerance(approved)} apart: the zone, the postcode areas or "
+        f"the residents changed): nothing was sent; preview it again (alertd alert preview "
+        f"{alert['id']}) and send it to ask for a new approval"
+    )
+
+
+async def ask(pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor: str) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        moved = await conn.fetchval(
+            queries("alerts")["set_status"], alert["id"], "pending_approval", ["draft"]
+        )
+        if moved is None:
+            raise ConflictError(f"alert {alert['id']} changed meanwhile: look at its status")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.approval_requested",
+            target=f"alert:{alert['id']}",
+            tenant_id=alert["tenant_id"],
+            details={"recipients": recipients, "threshold": alert["approval_threshold"]},
+        )
