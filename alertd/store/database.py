@@ -110,7 +110,14 @@ async def ensure_database(admin_dsn: str, name: str, timeout_s: float) -> None:
             # (PostgreSQL reports that race as a unique violation on pg_database, not always as
             # a duplicate database.)
             with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
-                await conn.execute(f'CREATE DATABASE "{name}"')
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                except asyncpg.InsufficientPrivilegeError:
+                    raise DatabaseError(
+                        f"cannot create the database {name} on {redact_url(admin_dsn)}: the "
+                        f"role may not create databases; create it once as an administrator "
+                        f'(CREATE DATABASE "{name}" OWNER …) and run again'
+                    ) from None
     finally:
         await conn.close()
 
@@ -149,23 +156,41 @@ class Database:
     migration: MigrationReport | None
 
 
+def database_name(config: Config) -> str:
+    """The database alertd uses by default: the URL's, or the embedded server's."""
+    if config.database.url is None:
+        return EMBEDDED_DB_NAME
+    parts = urlsplit(config.database.url)
+    # libpq's default database is the user's name.
+    return parts.path.lstrip("/") or parts.username or "postgres"
+
+
 @asynccontextmanager
 async def open_database(
-    config: Config, *, migrate_now: bool | None = None, application_name: str = "alertd"
+    config: Config,
+    *,
+    migrate_now: bool | None = None,
+    application_name: str = "alertd",
+    database: str | None = None,
 ) -> AsyncIterator[Database]:
-    """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit."""
+    """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit.
+
+    ``database``: another database on the same server than the configured one, created when
+    absent (the demo's own)."""
     async with AsyncExitStack() as stack:
         if config.embedded:
             server = EmbeddedPostgres(config.database.data_dir)
             await asyncio.to_thread(server.start)
             stack.callback(server.stop)
-            await ensure_database(
-                server.uri("postgres"), EMBEDDED_DB_NAME, config.database.connect_timeout_s
-            )
-            dsn = server.uri(EMBEDDED_DB_NAME)
+            name = database or EMBEDDED_DB_NAME
+            await ensure_database(server.uri("postgres"), name, config.database.connect_timeout_s)
+            dsn = server.uri(name)
         else:
             assert config.database.url is not None  # noqa: S101 - Config.embedded says so
             dsn = config.database.url
+            if database is not None:
+                await ensure_database(dsn, database, config.database.connect_timeout_s)
+                dsn = dsn_for(dsn, database)
         pool = await create_pool(dsn, config.database, application_name)
         stack.push_async_callback(pool.close)
         async with pool.acquire() as conn:
