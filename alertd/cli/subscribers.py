@@ -51,6 +51,8 @@ async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
             out(f"{report.kept_stopped} rows belong to residents who sent STOP: they stay stopped")
         if report.ignored_columns:
             out(f"columns ignored: {', '.join(report.ignored_columns)}")
+        if summary.encoding != "UTF-8":
+            out(f"the file is not UTF-8: read as {summary.encoding} (what spreadsheets write)")
     return EXIT_PARTIAL if report.rejected else 0
 
 
