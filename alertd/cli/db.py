@@ -8,6 +8,7 @@ from alertd.cli.util import command, out, subcommands
 from alertd.config import Config
 from alertd.store.database import open_database, redact_url
 from alertd.store.migrate import applied_versions, load_migrations, migrate
+from alertd.store.roles import grant_app_role
 
 
 async def db_migrate(args: argparse.Namespace, config: Config) -> int:
@@ -34,7 +35,26 @@ async def db_status(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def db_grant(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config, migrate_now=True) as db, db.pool.acquire() as conn:
+        grant = await grant_app_role(conn, args.app_role)
+    out(
+        f"role {grant.role} may now read and write the data of {grant.database} "
+        f"({grant.tables} tables), only insert into and read the audit log, and change no "
+        f"schema; {grant.owner} keeps the schema and runs the migrations"
+    )
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     db = subcommands(parser)
+    p = command(
+        db,
+        "grant",
+        db_grant,
+        "as the owner role: give the application's role (which the daemon and CLI use) its "
+        "rights, and no more (safe to run twice)",
+    )
+    p.add_argument("--app-role", required=True, metavar="ROLE", help="e.g. alertd_app")
     command(db, "migrate", db_migrate, "apply pending schema migrations (safe to run twice)")
     command(db, "status", db_status, "show applied and pending migrations")

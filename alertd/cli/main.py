@@ -81,6 +81,7 @@ COMMANDS = (
         register="register_fake_provider",
     ),
     Command("alert", "alerts", "alerts from draft to all-clear (as ALERTD_OPERATOR_TOKEN)"),
+    Command("audit", "audit", "the audit log: verify its hash chain"),
     Command("config", "config", "configuration"),
     Command("bench", "bench", "benchmarks (one JSON line each)"),
 )
