@@ -26,11 +26,12 @@ from typing import Any
 from alertd import __version__
 from alertd.cli.util import mask_message
 from alertd.config import LOG_FORMATS, LOG_LEVELS, Config, load_config
-from alertd.errors import AlertdError, DatabaseError, InputError
+from alertd.errors import AlertdError, DatabaseError, InputError, NotFoundError
 from alertd.logs import configure_logging
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # EX_SOFTWARE
+_FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -193,6 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if args.debug:
             traceback.print_exc()
+        if isinstance(exc, _FILE_ERRORS) and exc.filename is not None:
+            # A file named on the command line that cannot be read: the person's to fix.
+            sys.stderr.write(f"alertd: error: cannot read {exc.filename}: {exc.strerror}\n")
+            not_found = isinstance(exc, FileNotFoundError)
+            return NotFoundError.exit_code if not_found else InputError.exit_code
         if _refused_by_database(exc):
             sys.stderr.write(f"alertd: error: the database refused: {_one_line(exc)}\n")
             return DatabaseError.exit_code

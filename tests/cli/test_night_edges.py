@@ -173,3 +173,8 @@ def test_malformed_phone_numbers_are_masked_on_stderr(
         export = alertd("subscribers", "export", "--phone", phone, dsn=db_dsn)
         assert export.returncode == 65
         assert phone not in export.stderr and "phone '" in export.stderr
+
+
+def test_a_folder_given_as_a_file_is_one_clear_line(db_dsn: str, tmp_path: Path) -> None:
+    result = alertd("zones", "import", str(tmp_path), "--kind", "flood", dsn=db_dsn)
+    assert f"cannot read {tmp_path}" in one_error_line(result, 65)
