@@ -8,6 +8,7 @@ nothing in alertd reads ``os.environ`` for configuration but that one call.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
@@ -105,6 +106,13 @@ def _parse_path(raw: object) -> Path:
     return Path(text).expanduser()
 
 
+def _parse_db_name(raw: object) -> str:
+    text = str(raw).strip()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", text):
+        raise ValueError(f"expected a database name such as alertd (a-z, 0-9, _), got {raw!r}")
+    return text
+
+
 def _parse_optional_path(raw: object) -> str | None:
     text = str(raw).strip()
     if not text:
@@ -174,6 +182,7 @@ def _parse_region(raw: object) -> str:
 _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("database", "url"): _parse_db_url,
     ("database", "data_dir"): _parse_path,
+    ("database", "name"): _parse_db_name,
     ("database", "pool_min"): _parse_number(int, 1, 100),
     ("database", "pool_max"): _parse_number(int, 1, 500),
     ("database", "connect_timeout_s"): _parse_number(float, 0.5, 300),

@@ -25,7 +25,6 @@ from alertd.config import Config, DatabaseConfig
 from alertd.errors import DatabaseError
 from alertd.store.migrate import MigrationReport, check_schema, migrate
 
-EMBEDDED_DB_NAME = "alertd"
 # What asyncpg raises when a server cannot be reached or refuses us.
 _CONNECT_ERRORS = (
     OSError,
@@ -200,7 +199,7 @@ class Database:
 def database_name(config: Config) -> str:
     """The database alertd uses by default: the URL's, or the embedded server's."""
     if config.database.url is None:
-        return EMBEDDED_DB_NAME
+        return config.database.name
     parts = urlsplit(config.database.url)
     # libpq's default database is the user's name.
     return parts.path.lstrip("/") or parts.username or "postgres"
@@ -223,7 +222,7 @@ async def open_database(
             server = EmbeddedPostgres(config.database.data_dir)
             await asyncio.to_thread(server.start)
             stack.callback(server.stop)
-            name = database or EMBEDDED_DB_NAME
+            name = database or config.database.name
             await ensure_database(server.uri("postgres"), name, config.database.connect_timeout_s)
             dsn = server.uri(name)
         else:

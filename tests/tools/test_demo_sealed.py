@@ -19,6 +19,8 @@ __all__ = ["demo_dsn"]  # the fixture
 
 def test_the_demo_database_is_never_the_configured_one() -> None:
     assert demo_database(load_config({})) == "alertd_demo"
+    # Pointing the other commands at the demo's territory keeps the demo where it was.
+    assert demo_database(load_config({"ALERTD_DATABASE_NAME": "alertd_demo"})) == "alertd_demo"
     url = "postgresql://alertd@db.example.org:5432/alertd"
     assert demo_database(load_config({"DATABASE_URL": url})) == "alertd_demo"
     named = "postgresql://alertd@db.example.org:5432/alertd_demo"
