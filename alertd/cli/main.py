@@ -162,8 +162,13 @@ def _interrupt_on_hangup_and_term() -> None:
     ``alertd serve`` installs its own handler for SIGTERM (a clean stop)."""
 
     def interrupt(signum: int, _frame: object) -> None:
-        signal.raise_signal(signal.SIGINT)  # asyncio.run turns it into a cancellation
+        # Whoever handles SIGINT: asyncio.run cancels the command, serve stops cleanly.
+        signal.raise_signal(signal.SIGINT)
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A background job of a script starts with SIGINT ignored: asyncio.run would then not
+        # handle it, and SIGTERM with it. Unwinding cleanly is what every signal here asks.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
 

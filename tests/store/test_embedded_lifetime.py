@@ -98,3 +98,34 @@ def test_after_a_kill_9_the_next_command_stops_the_server(data_dir: Path, tmp_pa
     status = alertd("--data-dir", str(data_dir), "db", "status", env=_env())
     assert status.returncode == 0, status.stderr
     assert _server_pid(data_dir) is None
+
+
+def test_sigterm_unwinds_any_command_even_with_sigint_ignored(data_dir: Path) -> None:
+    """A background job of a script starts with SIGINT ignored: SIGTERM still unwinds it."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "alertd",
+            "--data-dir",
+            str(data_dir),
+            "demo",
+            "--subscribers",
+            "30000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # the database is up and the world being built
+        if "communes" in line:
+            break
+    assert _server_pid(data_dir) is not None
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "alertd: interrupted" in err and "Traceback" not in err
+    assert _server_pid(data_dir) is None
