@@ -24,12 +24,26 @@ async def db_migrate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+_ROLE = """
+SELECT current_user AS me,
+       coalesce((SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class
+                 WHERE oid = to_regclass('audit_log')), false) AS owns_audit
+"""
+_OWNER_NOTE = (
+    " (owns the schema: right for migrations; the daemon and the CLI should connect as the "
+    "application's role, see `alertd db grant`)"
+)
+
+
 async def db_status(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config, migrate_now=False) as db:
         async with db.pool.acquire() as conn:
             applied = await applied_versions(conn)
+            role = await conn.fetchrow(_ROLE)
         where = f"embedded, {config.database.data_dir}" if db.embedded else redact_url(db.dsn)
     out(f"database: {where}")
+    if role is not None:
+        out(f"role: {role['me']}" + (_OWNER_NOTE if role["owns_audit"] else ""))
     for m in load_migrations():
         out(f"  {m.version:04d}_{m.name}: {'applied' if m.version in applied else 'PENDING'}")
     return 0

@@ -125,6 +125,9 @@ def test_the_cli_runs_as_the_app_role_and_db_grant_says_what_it_did(
     verified = alertd("audit", "verify", dsn=as_app)
     assert verified.returncode == 0, verified.stderr
     assert "audit log intact" in verified.stdout
+    status = alertd("db", "status", dsn=as_app)
+    assert f"role: {app_role}\n" in status.stdout
+    assert "owns the schema" in alertd("db", "status", dsn=db_dsn).stdout
     # The app role cannot give itself rights.
     again = alertd("db", "grant", "--app-role", app_role, dsn=as_app)
     assert again.returncode == 65 and "run this as the role that owns" in again.stderr
