@@ -100,8 +100,8 @@ async def default_tenant(conn: Queryable, code: str | None) -> str:
 def read_zone_file(path: Path, crs: str | None, config: ZonesConfig) -> Zone:
     try:
         size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"file {path} does not exist") from None
+    except FileNotFoundError:  # exit code 66, as the README's table says
+        raise NotFoundError(f"file {path} does not exist") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     if size > MAX_FILE_BYTES:

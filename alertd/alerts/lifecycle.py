@@ -25,7 +25,7 @@ from alertd.alerts.previews import Preview, stored_texts
 from alertd.alerts.texts import missing_params, render_texts
 from alertd.config import METROPOLE_EXTENT
 from alertd.delivery import enqueue
-from alertd.errors import ConflictError, ForbiddenError, InputError
+from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from alertd.operators import Operator
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
@@ -193,6 +193,14 @@ async def check_zones(
     )
     usable = {r["id"]: r["geometry"] for r in rows}
     refused = [z for z in zone_ids if z not in usable]
+    existing = {
+        r["id"] for r in await conn.fetch("SELECT id FROM zones WHERE id = ANY($1)", refused)
+    }
+    if missing := [z for z in refused if z not in existing]:
+        # Exit code 66 (not found), as the README's table says; another's zone stays 77.
+        raise NotFoundError(
+            f"zone(s) {', '.join(map(str, missing))} do not exist (see `alertd zones list`)"
+        )
     if refused:
         raise ForbiddenError(
             f"zone(s) {', '.join(map(str, refused))} do not exist or belong to another "

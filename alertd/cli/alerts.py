@@ -29,7 +29,7 @@ from alertd.cli.alert_output import (
 from alertd.cli.templates import catalog, parse_params
 from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
-from alertd.delivery import daemon
+from alertd.delivery import daemon, fake_gateways
 from alertd.errors import ForbiddenError, InputError
 from alertd.jsonable import jsonable_object
 from alertd.operators import Operator
@@ -37,6 +37,7 @@ from alertd.store.database import open_database
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
+MAX_EXPIRES_S = 30 * 86_400  # beyond, dates overflow and no alert lives that long anyway
 
 
 def duration(text: str) -> float:
@@ -44,7 +45,10 @@ def duration(text: str) -> float:
     found = _DURATION.match(text)
     if found is None:
         raise argparse.ArgumentTypeError(f"expected a duration such as 90m, 6h or 2d, not {text!r}")
-    return float(found.group(1)) * _UNITS[found.group(2)]
+    seconds = float(found.group(1)) * _UNITS[found.group(2)]
+    if seconds > MAX_EXPIRES_S:
+        raise argparse.ArgumentTypeError(f"at most 30d, not {text!r}")
+    return seconds
 
 
 def circle_spec(text: str) -> tuple[float, float, float]:
@@ -258,20 +262,27 @@ async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
 async def alert_status(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, _):
         report = await status.status(ctx, op, args.id)
+        # Issue 14: an alert that went through a fake gateway reached nobody; say so.
+        fake = await fake_gateways.fake_note(ctx.pool, args.id)
         if not args.follow:
             if args.json:
                 out_json(report)
             else:
                 print_status(report)
+            if fake and not args.json:
+                out(f"WARNING: {fake}")
             return 0
         report, per_second = await follow(
             lambda: status.status(ctx, op, args.id), report, as_json=args.json
         )
+        fake = fake or await fake_gateways.fake_note(ctx.pool, args.id)
     if args.json:
         # Followed: how fast it went is part of the answer.
         out_json({**jsonable_object(report), "per_second": per_second})
     else:
         print_status(report, per_second)
+        if fake:
+            out(f"WARNING: {fake}")
     return 0
 
 

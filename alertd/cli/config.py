@@ -16,7 +16,8 @@ async def config_show(args: argparse.Namespace, config: Config) -> int:
         if key == "database.url" and value is not None:
             value = redact_url(value)
         if key == "operator.token" and value:
-            value = value[:11] + "…"  # enough to recognise, far too little to use
+            # Enough to recognise, far too little to use; a short (malformed) one not at all.
+            value = value[:11] + "…" if len(value) >= 40 else "*** (not a token of alertd's form)"
         out(f"{key} = {value}    ({env}; default {default})")
     for g in config.gateways:
         out(

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -23,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from alertd import __version__
+from alertd.cli.util import mask_message
 from alertd.config import LOG_FORMATS, LOG_LEVELS, Config, load_config
-from alertd.errors import AlertdError, DatabaseError
-from alertd.logs import configure_logging, mask_text
+from alertd.errors import AlertdError, DatabaseError, InputError, NotFoundError
+from alertd.logs import configure_logging
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # EX_SOFTWARE
+_FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,6 +84,7 @@ COMMANDS = (
         register="register_fake_provider",
     ),
     Command("alert", "alerts", "alerts from draft to all-clear (as ALERTD_OPERATOR_TOKEN)"),
+    Command("audit", "audit", "the audit log: verify its hash chain"),
     Command("config", "config", "configuration"),
     Command("bench", "bench", "benchmarks (one JSON line each)"),
 )
@@ -127,6 +131,17 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return build_parser(chosen.command).parse_args(argv)
 
 
+# The commands that talk to the SMS gateways, and so need their secrets (and `config show`, the
+# engineer's check that the configuration is complete); every other command (a duty officer's
+# above all) runs where the secrets are not set.
+_NEED_GATEWAY_SECRETS = {("serve", None), ("gateways", "check"), ("config", "show")}
+
+
+def _needs_gateway_secrets(args: argparse.Namespace) -> bool:
+    sub = getattr(args, f"{args.command}_command", None)
+    return (args.command, sub) in _NEED_GATEWAY_SECRETS
+
+
 def _config(args: argparse.Namespace) -> Config:
     return load_config(
         os.environ,
@@ -136,26 +151,59 @@ def _config(args: argparse.Namespace) -> Config:
             ("log", "level"): args.log_level,
             ("log", "format"): args.log_format,
         },
+        gateway_secrets=_needs_gateway_secrets(args),
     )
+
+
+def _interrupt_on_hangup_and_term() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, a killed ssh session) end a command like Ctrl-C:
+    the command unwinds, so the embedded PostgreSQL is let go of (and stopped by the last
+    process using it), instead of the process vanishing with the server still running.
+    ``alertd serve`` installs its own handler for SIGTERM (a clean stop)."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        # Whoever handles SIGINT: asyncio.run cancels the command, serve stops cleanly.
+        signal.raise_signal(signal.SIGINT)
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A background job of a script starts with SIGINT ignored: asyncio.run would then not
+        # handle it, and SIGTERM with it. Unwinding cleanly is what every signal here asks.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    _interrupt_on_hangup_and_term()
     try:
         config = _config(args)
         configure_logging(config.log)
         return int(asyncio.run(args.handler(args, config)) or 0)
     except AlertdError as exc:
-        sys.stderr.write(f"alertd: error: {mask_text(' '.join(exc.message.split()))}\n")
+        sys.stderr.write(f"alertd: error: {mask_message(' '.join(exc.message.split()))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("alertd: interrupted\n")
         return EXIT_INTERRUPTED
+    except RecursionError:
+        # Only input nested thousands of levels deep gets here (json.loads of such a GeoJSON):
+        # bad input, not a bug.
+        sys.stderr.write(
+            "alertd: error: the input is nested too deeply to be read (a GeoJSON or JSON "
+            "file with thousands of nested arrays?); nothing was changed\n"
+        )
+        return InputError.exit_code
     except BrokenPipeError:
         return 0  # `alertd … | head` closed the pipe; nothing went wrong
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if args.debug:
             traceback.print_exc()
+        if isinstance(exc, _FILE_ERRORS) and exc.filename is not None:
+            # A file named on the command line that cannot be read: the person's to fix.
+            sys.stderr.write(f"alertd: error: cannot read {exc.filename}: {exc.strerror}\n")
+            not_found = isinstance(exc, FileNotFoundError)
+            return NotFoundError.exit_code if not_found else InputError.exit_code
         if _refused_by_database(exc):
             sys.stderr.write(f"alertd: error: the database refused: {_one_line(exc)}\n")
             return DatabaseError.exit_code
@@ -175,4 +223,4 @@ def _refused_by_database(exc: BaseException) -> bool:
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return mask_text(text[0] if text else type(exc).__name__)[:300]
+    return mask_message(text[0] if text else type(exc).__name__)[:300]

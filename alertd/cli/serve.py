@@ -10,7 +10,17 @@ from alertd.delivery import daemon
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
-    died = await daemon.serve(config)
+    fakes = [g.name for g in config.gateways if g.kind == "fake"]
+    if fakes and args.allow_fake_gateway:
+        # Loud, on the terminal and not only in the log: a test bench must never pass for a
+        # deployment. (Refused without the flag: see daemon.serve.)
+        for name in fakes:
+            print(
+                f"alertd serve: WARNING: gateway {name} is FAKE: nothing sent through it "
+                "leaves this machine; every alert's status says so",
+                file=sys.stderr,
+            )
+    died = await daemon.serve(config, allow_fake=args.allow_fake_gateway)
     if died is None:
         return 0
     print(f"alertd serve: stopped because {died}; see the log (serve.task_died)", file=sys.stderr)
@@ -19,3 +29,9 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run_serve)
+    parser.add_argument(
+        "--allow-fake-gateway",
+        action="store_true",
+        help='run gateways of kind = "fake" (they send nothing: test benches only); without '
+        "this flag serve refuses them",
+    )

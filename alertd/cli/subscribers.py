@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 from alertd.audit import cli_actor
-from alertd.cli.util import command, out, out_json, positive_int, subcommands
+from alertd.cli.util import command, mask_message, out, out_json, positive_int, subcommands
 from alertd.config import Config
 from alertd.errors import InputError
-from alertd.logs import mask_text
 from alertd.store.database import open_database
 from alertd.subscribers import importer, rgpd
 
@@ -27,7 +26,7 @@ async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
     shown = report.rejected[: args.show_rejected]
     for problem in shown:
         # stderr often ends up in a log (cron, journald): numbers are masked like in the logs.
-        sys.stderr.write(f"{args.file}: {mask_text(str(problem))}\n")
+        sys.stderr.write(f"{args.file}: {mask_message(str(problem))}\n")
     if len(report.rejected) > len(shown):
         sys.stderr.write(
             f"{args.file}: … and {len(report.rejected) - len(shown)} more rejected "
@@ -51,6 +50,8 @@ async def subscribers_import(args: argparse.Namespace, config: Config) -> int:
             out(f"{report.kept_stopped} rows belong to residents who sent STOP: they stay stopped")
         if report.ignored_columns:
             out(f"columns ignored: {', '.join(report.ignored_columns)}")
+        if summary.encoding != "UTF-8":
+            out(f"the file is not UTF-8: read as {summary.encoding} (what spreadsheets write)")
     return EXIT_PARTIAL if report.rejected else 0
 
 

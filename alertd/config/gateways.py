@@ -134,7 +134,11 @@ def _read_secrets_file(name: str, path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-def parse_gateway(name: str, table: Any, environ: Mapping[str, str]) -> GatewayConfig:
+def parse_gateway(
+    name: str, table: Any, environ: Mapping[str, str], *, secrets_needed: bool = True
+) -> GatewayConfig:
+    """One gateway's table. ``secrets_needed`` False (commands that never reach a gateway: a
+    duty officer's): the secrets are not read, so a missing variable or file is no error."""
     if not isinstance(table, dict):
         raise ConfigError(f"config: gateways.{name} must be a table ([gateways.{name}])")
     kind = table.get("kind")
@@ -150,8 +154,8 @@ def parse_gateway(name: str, table: Any, environ: Mapping[str, str]) -> GatewayC
         if key not in COMMON | OPTIONS[kind]:
             known = ", ".join(sorted(COMMON | OPTIONS[kind]))
             raise _fail(name, f"unknown key {key} for a {kind} gateway (known: {known})")
-    secrets = _secrets(name, table, environ)
-    missing = [s for s in SECRETS[kind] if s not in secrets]
+    secrets = _secrets(name, table, environ) if secrets_needed else Secrets({})
+    missing = [s for s in SECRETS[kind] if s not in secrets] if secrets_needed else []
     if kind == "ovh" and "callback_token" in missing:
         raise _fail(
             name,
@@ -186,8 +190,13 @@ def parse_gateway(name: str, table: Any, environ: Mapping[str, str]) -> GatewayC
     )
 
 
-def parse_gateways(tables: Any, environ: Mapping[str, str]) -> tuple[GatewayConfig, ...]:
+def parse_gateways(
+    tables: Any, environ: Mapping[str, str], *, secrets_needed: bool = True
+) -> tuple[GatewayConfig, ...]:
     if not isinstance(tables, dict):
         raise ConfigError("config: [gateways] must hold one table per gateway ([gateways.NAME])")
-    gateways = [parse_gateway(str(name), table, environ) for name, table in tables.items()]
+    gateways = [
+        parse_gateway(str(name), table, environ, secrets_needed=secrets_needed)
+        for name, table in tables.items()
+    ]
     return tuple(sorted(gateways, key=lambda g: (g.priority, g.name)))

@@ -26,6 +26,9 @@ def default_data_dir() -> Path:
 class DatabaseConfig:
     url: str | None = None
     data_dir: Path = field(default_factory=default_data_dir)
+    # The database used on the embedded server (with a URL, the URL names it): "alertd_demo"
+    # reaches the demo's territory.
+    name: str = "alertd"
     pool_min: int = 2
     pool_max: int = 10
     connect_timeout_s: float = 10.0

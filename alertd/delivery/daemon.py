@@ -24,7 +24,7 @@ import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
-from alertd.delivery import enqueue, outbox, supervisor
+from alertd.delivery import enqueue, fake_gateways, outbox, supervisor
 from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
@@ -37,6 +37,7 @@ from alertd.store.lost import DATABASE_LOST
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from gateways.base import Gateway, GatewayError, Webhooks
+from gateways.fake import FakeGateway
 from templates import Catalog
 from zones import PostcodeAreas
 
@@ -87,11 +88,20 @@ async def run(
     settings: DispatchSettings | None = None,
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
+    allow_fake: bool = False,
 ) -> int:
     """Serve until ``stop`` (SIGTERM, Ctrl-C); 0, or EXIT_TASK_DIED when a task of the daemon
     died (logged as ``serve.task_died`` with the reason). ``gateways``: built from the
-    configuration unless given (tests)."""
-    died = await serve(config, stop=stop, settings=settings, signals=signals, gateways=gateways)
+    configuration unless given (tests). A configured fake gateway is refused unless
+    ``allow_fake``."""
+    died = await serve(
+        config,
+        stop=stop,
+        settings=settings,
+        signals=signals,
+        gateways=gateways,
+        allow_fake=allow_fake,
+    )
     return EXIT_TASK_DIED if died else 0
 
 
@@ -102,6 +112,7 @@ async def serve(
     settings: DispatchSettings | None = None,
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
+    allow_fake: bool = False,
 ) -> str | None:
     """As ``run``; None after a clean stop, else why a task died."""
     if not config.gateways and not gateways:
@@ -109,6 +120,14 @@ async def serve(
             "no gateway is configured: add [gateways.NAME] tables (see "
             "ops/alertd.example.toml) and pass --config"
         )
+    # Gateways handed in by a caller (tests) are its own choice; configured ones are checked.
+    fakes = (
+        fake_gateways.refuse_unless_allowed(config.gateways, allowed=allow_fake)
+        if gateways is None
+        else [g.name for g in gateways if isinstance(g, FakeGateway)]
+    )
+    for name in fakes:
+        log.warning("serve.fake_gateway", gateway=name, note=fake_gateways.FAKE_NOTE)
     stop = stop or asyncio.Event()
     if signals:  # the CLI's daemon; tests drive the stop event themselves
         loop = asyncio.get_running_loop()
@@ -118,7 +137,7 @@ async def serve(
     built = list(gateways) if gateways is not None else [build(g) for g in config.gateways]
     # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
     with structlog.contextvars.bound_contextvars(worker=worker):
-        return await _run(config, built, worker, stop, settings)
+        return await _run(config, built, worker, stop, settings, fakes=fakes)
 
 
 async def _run(
@@ -127,6 +146,8 @@ async def _run(
     worker: str,
     stop: asyncio.Event,
     settings: DispatchSettings | None,
+    *,
+    fakes: Sequence[str] = (),
 ) -> str | None:
     """Why a task died, if one did. Gateways that cannot start start with an open circuit (and are
     started again in the background); every gateway is closed on the way out, whatever happens."""
@@ -134,6 +155,12 @@ async def _run(
         open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
         _webhooks(config.serve, gateways),
     ):
+        await fake_gateways.record(
+            db.pool,
+            fakes=fakes,
+            real=[g.name for g in gateways if g.name not in fakes],
+            worker=worker,
+        )
         try:
             not_started = [g for g in gateways if not await supervisor.start_gateway(g)]
             if len(not_started) == len(gateways):

@@ -17,6 +17,13 @@ from gateways.smpp import SmppGateway
 
 
 def build(config: GatewayConfig) -> Gateway:
+    try:
+        return _build(config)
+    except ValueError as exc:  # an adapter refusing its settings: a configuration error
+        raise ConfigError(f"config: gateways.{config.name}: {exc}") from None
+
+
+def _build(config: GatewayConfig) -> Gateway:
     if config.kind == "fake":
         return FakeGateway(
             config.name,

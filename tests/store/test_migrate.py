@@ -19,6 +19,8 @@ TABLES = {
     "delivery_attempts",
     "inbound_messages",
     "audit_log",
+    "audit_chain_head",
+    "fake_gateways",
     "delivery_counts",
     "handovers",
     "tenant_postcode_areas",

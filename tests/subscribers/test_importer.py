@@ -11,7 +11,7 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from alertd.config import Config, with_overrides
-from alertd.errors import InputError, NotFoundError
+from alertd.errors import NotFoundError
 from alertd.subscribers import importer
 
 GOOD = [
@@ -149,7 +149,7 @@ async def test_unknown_tenant_and_missing_file(
 ) -> None:
     with pytest.raises(NotFoundError, match="tenant '99999' does not exist"):
         await importer.import_csv(loaded, write(tmp_path, GOOD), "99999", config.subscribers, "t")
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(NotFoundError, match="does not exist"):  # exit code 66, as documented
         await importer.import_csv(
             loaded, tmp_path / "missing.csv", "59183", config.subscribers, "t"
         )
