@@ -8,7 +8,7 @@ the bind), `gateway` (the Gateway protocol over a session).
 
 from gateways.smpp.codes import CommandStatus, PduError
 from gateways.smpp.gateway import SmppGateway
-from gateways.smpp.session import SmppBindError, SmppError
+from gateways.smpp.link import SmppBindError, SmppError
 from gateways.smpp.text import data_coding_for, split_text
 
 __all__ = [

@@ -28,4 +28,5 @@ class Faults:
     throttle_per_s: float = 0.0  # per bind; beyond, ESME_RTHROTTLED (0: no limit)
     throttle_status: int = 0x58  # ESME_RTHROTTLED; ESME_RMSGQFUL (0x14) also seen
     status_by_destination: dict[str, int] = field(default_factory=dict)  # the answer per number
+    part_status_once: dict[int, int] = field(default_factory=dict)  # part number -> one answer
     hold: bool = False  # answer no submit_sm until released (see Smsc.release)

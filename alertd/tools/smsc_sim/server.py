@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -56,6 +57,7 @@ class Conn:
     accepted_at: deque[float] = field(default_factory=deque)  # for the throttle, last second
     sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     waiting: dict[int, asyncio.Future[int]] = field(default_factory=dict)  # our deliver_sm
+    unbind: Pdu | None = None  # the client's unbind, answered once what it sent is answered
 
     def send(self, pdu: Pdu) -> None:
         if not self.writer.is_closing():
@@ -87,8 +89,10 @@ class Smsc:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> int:
+        self._server = await asyncio.start_server(self._serve, host, port, ssl=tls)
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -158,8 +162,9 @@ class Smsc:
             conn.send(respond(pdu))
         elif command == CommandId.UNBIND:
             self.stats["unbinds"] += 1
-            conn.send(respond(pdu))
-            conn.writer.close()
+            conn.unbind = pdu
+            if not conn.outstanding or self.faults.hold:
+                self._unbound(conn)
         elif not command.is_response:
             conn.send(generic_nack(pdu.sequence_number, CommandStatus.ESME_RINVCMDID))
 
@@ -190,6 +195,13 @@ class Smsc:
             return
         self.bound.put_nowait(conn)
 
+    def _unbound(self, conn: Conn) -> None:
+        """Answer the unbind (after the submit_sm received before it) and hang up."""
+        if conn.unbind is not None:
+            conn.send(respond(conn.unbind))
+            conn.unbind = None
+        conn.writer.close()
+
     # -- submit_sm -------------------------------------------------------------------------------
 
     def _submit(self, conn: Conn, pdu: Pdu) -> None:
@@ -212,8 +224,11 @@ class Smsc:
         else:
             self._answer(conn, pdu, submit)
 
-    def _status(self, conn: Conn, body: ShortMessage) -> int:
+    def _status(self, conn: Conn, body: ShortMessage, part: int) -> int:
         faults = self.faults
+        status = faults.part_status_once.pop(part, None)
+        if status is not None:
+            return status
         status = faults.status_by_destination.get(body.destination_addr)
         if status is not None:
             return status
@@ -231,12 +246,18 @@ class Smsc:
             return
         conn.outstanding -= 1
         assert isinstance(request.body, ShortMessage)  # noqa: S101 - a submit_sm
-        submit.status = status = self._status(conn, request.body)
+        submit.status = status = self._status(conn, request.body, submit.part)
         if status != CommandStatus.ESME_ROK:
-            key = "throttled" if status == self.faults.throttle_status else "rejected"
-            self.stats[key] += 1
+            throttle = (CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL)
+            self.stats["throttled" if status in throttle else "rejected"] += 1
             conn.send(respond(request, None, status))
-            return
+        else:
+            self._accept(conn, request, submit)
+        if conn.unbind is not None and not conn.outstanding:
+            self._unbound(conn)
+
+    def _accept(self, conn: Conn, request: Pdu, submit: Submit) -> None:
+        assert isinstance(request.body, ShortMessage)  # noqa: S101 - a submit_sm
         self.stats["accepted"] += 1
         faults = self.faults
         message_id = "" if faults.empty_id else format_id(submit.number, faults.resp_id_base)
