@@ -304,24 +304,29 @@ class SmppGateway:
             throttled = 0
             while True:
                 await bind.gate.enter(ticket)  # a throttled part goes again first, in order
-                answer = await self._exchange(bind, ref, body, part)
-                if not isinstance(answer, Pdu):
-                    return self._partial(answer, found, part)
+                answer = await self._exchange(bind, ticket, ref, body, part)
+                if answer is None:
+                    continue  # the bind was paused meanwhile: back in the queue
                 verdict = self._outcome(bind, ref, answer, part)
                 if verdict == "throttled":
                     throttled += 1
                     if throttled <= self.throttle_retries:
                         continue
-                    reason = f"{self.name}: {status_name(answer.command_status)}{part}"
+                    reason = f"{self.name}: throttled {throttled} times{part}"
                     retry = SubmitResult.retry(ref, reason, self.throttle_pause_s)
+                    bind.gate.answered(ticket)
                     return self._partial(Answer(retry, True), found, part)
+                bind.gate.answered(ticket)
                 if isinstance(verdict, Answer):
                     return self._partial(verdict, found, part)
-                assert isinstance(answer.body, MessageIdResp) or answer.body is None  # noqa: S101
-                message_id = answer.body.message_id if answer.body is not None else ""
-                found.append(ids.submitted(message_id, self.receipt_id_format))
+                found.append(self._message_id(answer))
                 break
         return self._accepted(ref, found)
+
+    def _message_id(self, answer: Pdu | Answer) -> str:
+        body = answer.body if isinstance(answer, Pdu) else None
+        message_id = body.message_id if isinstance(body, MessageIdResp) else ""
+        return ids.submitted(message_id, self.receipt_id_format)
 
     def _accepted(self, ref: str, found: list[str]) -> Answer:
         given = [i for i in found if i]
@@ -344,10 +349,14 @@ class SmppGateway:
         in_doubt = SubmitResult.in_doubt(result.ref, reason, result.retry_after or 0.0)
         return Answer(in_doubt, answer.healthy)
 
-    async def _exchange(self, bind: Bind, ref: str, body: ShortMessage, part: str) -> Pdu | Answer:
+    async def _exchange(
+        self, bind: Bind, ticket: int, ref: str, body: ShortMessage, part: str
+    ) -> Pdu | Answer | None:
         """One submit_sm on the bind, holding a window slot until its answer or the reset of
-        its link; an Answer when there was none."""
+        its link; an Answer when there was none; None when the bind was paused meanwhile."""
         async with bind.pacer.slot():
+            if not bind.gate.may_send(ticket):
+                return None
             try:
                 link = await bind.sender.ready()
             except SmppError as error:  # nothing written: simply not sent
@@ -362,9 +371,13 @@ class SmppGateway:
                 reason = f"{self.name}: connection lost, in doubt ({error}){part}"
                 return Answer(SubmitResult.in_doubt(ref, reason), None)
 
-    def _outcome(self, bind: Bind, ref: str, answer: Pdu, part: str) -> Answer | str | None:
+    def _outcome(
+        self, bind: Bind, ref: str, answer: Pdu | Answer, part: str
+    ) -> Answer | str | None:
         """None when the part was accepted, "throttled" (the bind is paused), else the
         message's result."""
+        if isinstance(answer, Answer):
+            return answer
         status = answer.command_status
         if answer.command_id == CommandId.GENERIC_NACK:
             reason = f"{self.name}: generic_nack {status_name(status)}{part}"
