@@ -35,6 +35,7 @@ from gateways.breaker import Answer, CircuitBreaker
 from gateways.events import EventQueue
 from gateways.limits import Clock, Pacer, SystemClock
 from gateways.smpp import ids, statuses
+from gateways.smpp.addressing import address, validity
 from gateways.smpp.bodies import MessageIdResp, ShortMessage
 from gateways.smpp.codes import CommandId, CommandStatus, Npi, PduError, Ton, status_name
 from gateways.smpp.gate import Gate
@@ -56,23 +57,7 @@ log = structlog.get_logger("gateways.smpp")
 
 BIND_MODES = ("transceiver", "transmitter+receiver")
 LONG_MESSAGES = ("udh", "sar", "payload")
-
-
-def address(number: str) -> tuple[str, int, int]:
-    """(addr, ton, npi): E.164 as international digits, letters as alphanumeric, else unknown."""
-    if number.startswith("+") and number[1:].isdigit():
-        return number[1:], Ton.INTERNATIONAL, Npi.ISDN
-    if number.isdigit():
-        return number, Ton.UNKNOWN, Npi.ISDN
-    return number, Ton.ALPHANUMERIC, Npi.UNKNOWN
-
-
-def validity(expires_at: datetime | None, now: datetime) -> str:
-    """The absolute validity_period in UTC (YYMMDDhhmmss, tenths 0, offset 00, '+'); empty
-    (the SMSC's default) with no expiry or one already past."""
-    if expires_at is None or expires_at <= now:
-        return ""
-    return expires_at.astimezone(UTC).strftime("%y%m%d%H%M%S") + "000+"
+__all__ = ["BIND_MODES", "LONG_MESSAGES", "SmppGateway", "address", "validity"]
 
 
 class SmppGateway:
