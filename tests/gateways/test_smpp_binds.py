@@ -32,11 +32,14 @@ async def test_a_gateway_is_a_pool_of_binds_each_with_its_window() -> None:
 
 
 async def test_a_bind_that_fails_leaves_the_others_sending() -> None:
-    async with running() as (smsc, port), started(port, binds=2, window=2) as g:
+    async with running() as (smsc, port), started(port, binds=2, window=2, reconnect_min=0.3) as g:
         smsc.conns[0].writer.transport.abort()
         await until(lambda: not g.pool.binds[0].up, "bind 0 seen down")
         results = await g.submit([msg(i) for i in range(4)])
         assert {r.outcome for r in results} == {Outcome.ACCEPTED}
+        assert all(s.bind == 1 for s in smsc.submits)  # the bind that was up
+        await until(lambda: g.pool.binds[0].up, "bind 0 reconnected on its own")
+        assert smsc.stats["binds_total"] == 3
 
 
 async def test_one_dropped_connection_is_one_breaker_failure() -> None:
