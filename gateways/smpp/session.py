@@ -108,8 +108,10 @@ class Session:
             self._reconnect.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnect
-        for task in list(self._resets):
+        resets = list(self._resets)
+        for task in resets:
             task.cancel()
+        await asyncio.gather(*resets, return_exceptions=True)
         link, self._link = self._link, None  # from now on, its end is no loss
         if link is not None:
             if link.usable:
