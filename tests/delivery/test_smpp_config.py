@@ -3,10 +3,14 @@ gateway): SMPP gateways built from their [gateways.X] table."""
 
 from __future__ import annotations
 
+import json
+from argparse import Namespace
 from typing import Any
 
 import pytest
 
+from alertd.cli.gateways import gateways_list
+from alertd.config import Config
 from alertd.config.gateways import parse_gateway
 from alertd.delivery.gateway_factory import build, check
 from alertd.errors import ConfigError
@@ -81,3 +85,12 @@ async def test_gateways_check_says_refused_and_why() -> None:
         assert "refused: ESME_RINVPASWD" in health.detail
         good = await check(parse_gateway("op", smpp(port=port), {"PW": "right"}))
         assert (good.ok, good.state) == (True, "closed")
+
+
+async def test_gateways_list_shows_the_whole_of_an_smpp_gateway_and_its_binds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    smsc = parse_gateway("op", smpp(binds=4, rate=50, window=20), ENV)
+    assert await gateways_list(Namespace(json=True), Config(gateways=(smsc,))) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["rate"], row["window"], row["binds"]) == ("200", "80", "4")
