@@ -5,11 +5,15 @@ the bind comes back, a refused bind says so). Against the project's SMSC simulat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
-from gateways.base import Limits, Outcome, Receipt
+import pytest
+
+from gateways.base import Gateway, Limits, Outcome, Receipt
 from gateways.breaker import CircuitBreaker
+from gateways.smpp import bodies
 from tests.gateways.test_smpp_sim import WAIT, msg, running, started, until
-from tests.support.gateway_contract import next_events
+from tests.support.gateway_contract import GatewayContract, next_events
 
 
 async def test_a_gateway_is_a_pool_of_binds_each_with_its_window() -> None:
@@ -77,3 +81,23 @@ async def test_unbind_in_the_same_read_as_bind_resp_gets_a_link_that_comes_back(
             return result.outcome is Outcome.ACCEPTED
 
         await until(accepted, "the link came back")
+
+
+class TestSmppPoolContract(GatewayContract):
+    """The shared contract, for a pool of two transmitter+receiver binds on the simulator."""
+
+    @pytest.fixture
+    async def gateway(self) -> AsyncIterator[Gateway]:
+        faults = {"receipts": True, "status_by_destination": {"33699999999": 0x0B}}
+        options = {"binds": 2, "bind": "transmitter+receiver"}
+        async with running(**faults) as (smsc, port), started(port, **options) as g:
+            self.smsc = smsc
+            yield g
+
+    async def inject_inbound(self, gateway: Gateway, sender: str, text: str) -> None:
+        receiver = next(c for c in self.smsc.conns if c.kind == "receiver")
+        body = bodies.ShortMessage(
+            destination_addr="MAIRIE", source_addr=sender.removeprefix("+"), source_addr_ton=1,
+            short_message=text.encode("ascii"),
+        )  # fmt: skip
+        assert await self.smsc.deliver(receiver, body) == 0
