@@ -39,6 +39,8 @@ class Message:
     text: str
     segments: int  # counted by the caller (templates.sms), for the rate limit
     sender: str | None = None  # alphanumeric sender id or short code; None: the gateway's own
+    expires_at: datetime | None = None  # the alert's expiry: the SMSC gives up then (validity)
+    urgent: bool = False  # life-safety: sent with the SMSC's priority flag where it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class SubmitResult:
     message_id: str | None = None
     reason: str | None = None
     retry_after: float | None = None  # seconds, for RETRY
+    # A message sent in several parts: every part's id, message_id (the first) included; the
+    # delivery is delivered once every part is. Empty for a message sent whole.
+    part_ids: tuple[str, ...] = ()
 
     @classmethod
     def accepted(cls, ref: str, message_id: str) -> SubmitResult:
@@ -80,6 +85,9 @@ class Receipt:
     status: ReceiptStatus
     at: datetime
     error: str | None = None  # the operator's reason, as given
+    # Other forms message_id may stand for (an SMSC writing ids in two bases), likeliest first:
+    # the outbox takes the first form that names a message of this gateway.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,11 @@ FAULT_RETRY_AFTER = 5.0  # seconds, after a gateway's fault when it does not say
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """One message's result and what it says of the gateway's health (False: its fault)."""
+    """One message's result and what it says of the gateway's health (False: its fault; None:
+    nothing, the fault was counted once elsewhere, e.g. the lost connection it went down with)."""
 
     result: SubmitResult
-    healthy: bool
+    healthy: bool | None
 
 
 def fault(ref: str, reason: str, after: float = FAULT_RETRY_AFTER) -> Answer:
@@ -87,6 +88,13 @@ class CircuitBreaker:
         self._failures = max(self._failures, self.threshold)
         self._opened_at = self.clock.now()
 
+    def open_now(self) -> None:
+        """Open at once (a configuration error: every message would get the same answer); a
+        probe goes through after the cooldown, as after ``threshold`` failures."""
+        self._probing = False
+        self._failures = max(self._failures, self.threshold)
+        self._opened_at = self.clock.now()
+
     def failure(self) -> None:
         self._probing = False
         self._failures += 1
@@ -102,6 +110,9 @@ class CircuitBreaker:
     def record(self, answer: Answer, *, gateway: str, ref: str) -> SubmitResult:
         """Count one answer and pass its result on; a fault is logged with the breaker's new
         state (never a number)."""
+        if answer.healthy is None:
+            self._probing = False  # a probe that proved nothing: the next one may go
+            return answer.result
         if answer.healthy:
             self.success()
             return answer.result

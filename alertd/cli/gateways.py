@@ -7,32 +7,37 @@ import asyncio
 from pathlib import Path
 
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
-from alertd.config import Config
+from alertd.config import Config, GatewayConfig
 from alertd.delivery.gateway_factory import check
 from alertd.errors import DatabaseError, InputError
 from gateways.fake_provider import run_fake_provider
 
 
+def _binds(g: GatewayConfig) -> int:
+    return int(g.options.get("binds", 1)) if g.kind == "smpp" else 1
+
+
 async def gateways_list(args: argparse.Namespace, config: Config) -> int:
+    """An SMPP gateway's rate and window are per bind in its table: shown here for the whole
+    gateway (what the dispatcher uses), with its number of binds."""
     rows = [
-        (g.name, g.kind, g.priority, f"{g.rate:g}", g.window, g.price_eur, g.sender or "")
+        (
+            g.name,
+            g.kind,
+            g.priority,
+            f"{g.rate * _binds(g):g}",
+            g.window * _binds(g),
+            _binds(g),
+            g.price_eur,
+            g.sender or "",
+        )
         for g in config.gateways
     ]
+    headers = ("name", "kind", "priority", "rate", "window", "binds", "price_eur", "sender")
     if args.json:
-        out_json(
-            [
-                dict(
-                    zip(
-                        ("name", "kind", "priority", "rate", "window", "price_eur", "sender"),
-                        map(str, r),
-                        strict=True,
-                    )
-                )
-                for r in rows
-            ]
-        )
+        out_json([dict(zip(headers, map(str, r), strict=True)) for r in rows])
         return 0
-    table(rows, ("NAME", "KIND", "PRIORITY", "RATE/S", "WINDOW", "EUR/SEGMENT", "SENDER"))
+    table(rows, ("NAME", "KIND", "PRIORITY", "RATE/S", "WINDOW", "BINDS", "EUR/SEGMENT", "SENDER"))
     return 0
 
 

@@ -39,12 +39,33 @@ COMMON = {
     "credentials_env",
     "credentials_file",
     "timeout_s",
+    "breaker_cooldown_s",
 }
 OPTIONS: dict[str, set[str]] = {
     "fake": {"latency", "error_rate", "throttle_rate", "receipt_delay"},
     "twilio": {"base_url", "account_sid", "messaging_service_sid", "status_callback"},
     "ovh": {"base_url", "service_name", "callback_url", "poll_incoming_s"},
-    "smpp": {"host", "port", "system_id", "system_type", "bind", "enquire_link_s"},
+    "smpp": {
+        "host",
+        "port",
+        "system_id",
+        "system_type",
+        "bind",
+        "binds",
+        "enquire_link_s",
+        "tls",
+        "ca_file",
+        "receipt_id_format",
+        "status_overrides",
+        "throttle_pause_s",
+        "long_messages",
+        "source_ton",
+        "source_npi",
+        "dest_ton",
+        "dest_npi",
+        "default_charset",
+        "priority_flag",
+    },
 }
 SECRETS: dict[str, tuple[str, ...]] = {
     "fake": (),
@@ -87,6 +108,7 @@ class GatewayConfig:
     price_eur: Decimal = Decimal(0)
     sender: str | None = None
     timeout_s: float = 10.0
+    breaker_cooldown_s: float = 30.0  # how long an open circuit stays open before a probe
     options: Mapping[str, Any] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=lambda: Secrets({}))
     secret_sources: tuple[str, ...] = ()  # the environment variables the secrets came from
@@ -184,10 +206,64 @@ def parse_gateway(
         price_eur=price,
         sender=str(table["sender"]) if "sender" in table else None,
         timeout_s=_number(name, "timeout_s", table.get("timeout_s", 10.0), 0.1, 300),
-        options={k: v for k, v in table.items() if k in OPTIONS[kind]},
+        breaker_cooldown_s=_number(
+            name, "breaker_cooldown_s", table.get("breaker_cooldown_s", 30.0), 0.1, 3600
+        ),
+        options=_smpp_options(name, table) if kind == "smpp" else _options(kind, table),
         secrets=secrets,
         secret_sources=tuple(str(v) for v in table.get("credentials_env", {}).values()),
     )
+
+
+def _options(kind: str, table: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in table.items() if k in OPTIONS[kind]}
+
+
+def _smpp_options(name: str, table: Mapping[str, Any]) -> dict[str, Any]:
+    """The SMPP options, checked here so that a wrong one stops the start with its reason."""
+    # Imported here: only a configuration with an SMPP gateway pays for the SMPP package.
+    from gateways.smpp import ids  # noqa: PLC0415
+    from gateways.smpp.gateway import BIND_MODES, LONG_MESSAGES  # noqa: PLC0415
+    from gateways.smpp.statuses import parse_overrides  # noqa: PLC0415
+    from gateways.smpp.text import CHARSETS  # noqa: PLC0415
+
+    choices_of: dict[str, tuple[str, ...]] = {
+        "receipt_id_format": ids.FORMATS,
+        "long_messages": LONG_MESSAGES,
+        "default_charset": tuple(CHARSETS),
+    }
+    options = _options("smpp", table)
+    bind = options.get("bind", "transceiver")
+    if bind not in BIND_MODES:
+        raise _fail(
+            name,
+            f'bind = "{bind}" cannot be used: a transmitter alone never receives delivery '
+            'receipts nor residents\' STOP; write bind = "transceiver" (one connection) or '
+            '"transmitter+receiver" (a receiver bound beside each transmitter)',
+        )
+    for key, choices in choices_of.items():
+        if key in options and options[key] not in choices:
+            raise _fail(name, f"{key} must be one of {', '.join(choices)}, got {options[key]!r}")
+    options["binds"] = int(_number(name, "binds", options.get("binds", 1), 1, 64))
+    for key in ("source_ton", "source_npi", "dest_ton", "dest_npi", "priority_flag"):
+        if key in options:
+            options[key] = int(_number(name, key, options[key], 0, 255))
+    if "throttle_pause_s" in options:
+        options["throttle_pause_s"] = _number(
+            name, "throttle_pause_s", options["throttle_pause_s"], 0.01, 600
+        )
+    if not isinstance(options.get("tls", False), bool):
+        raise _fail(name, f"tls must be true or false, got {options['tls']!r}")
+    if "ca_file" in options and not Path(str(options["ca_file"])).is_file():
+        raise _fail(name, f"ca_file {options['ca_file']} is not a readable file")
+    overrides = options.get("status_overrides", {})
+    if not isinstance(overrides, dict):
+        raise _fail(name, 'status_overrides must be a table { "0x00000400" = "temporary" }')
+    try:
+        options["status_overrides"] = parse_overrides(overrides)
+    except ValueError as exc:
+        raise _fail(name, f"status_overrides: {exc}") from None
+    return options
 
 
 def parse_gateways(

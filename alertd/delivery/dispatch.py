@@ -198,7 +198,15 @@ class Dispatcher:
                 if not batch:
                     return
             messages = [
-                Message(str(c.id), c.phone, c.text or "", segments(c.text or "")) for c in batch
+                Message(
+                    str(c.id),
+                    c.phone,
+                    c.text or "",
+                    segments(c.text or ""),
+                    expires_at=c.expires_at,
+                    urgent=c.priority == outbox.LIFE_SAFETY,
+                )
+                for c in batch
             ]
             handed = handover.id
             results = await gateway.submit(messages)

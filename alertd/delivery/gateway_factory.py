@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 
 import aiohttp
@@ -10,6 +11,7 @@ import aiohttp
 from alertd.config.gateways import GatewayConfig
 from alertd.errors import ConfigError
 from gateways.base import Gateway, GatewayError
+from gateways.breaker import CircuitBreaker
 from gateways.fake import FakeGateway
 from gateways.http_ovh import OvhGateway
 from gateways.http_twilio import TwilioGateway
@@ -18,9 +20,13 @@ from gateways.smpp import SmppGateway
 
 def build(config: GatewayConfig) -> Gateway:
     try:
-        return _build(config)
+        gateway = _build(config)
     except ValueError as exc:  # an adapter refusing its settings: a configuration error
         raise ConfigError(f"config: gateways.{config.name}: {exc}") from None
+    breaker = getattr(gateway, "breaker", None)
+    if isinstance(breaker, CircuitBreaker):
+        breaker.cooldown = config.breaker_cooldown_s  # per gateway: [gateways.X] breaker_cooldown_s
+    return gateway
 
 
 def _build(config: GatewayConfig) -> Gateway:
@@ -80,8 +86,27 @@ def _twilio(config: GatewayConfig) -> Gateway:
     )
 
 
-def _smpp(config: GatewayConfig) -> Gateway:
+def _tls(config: GatewayConfig) -> ssl.SSLContext | None:
     o = config.options
+    if not o.get("tls", False):
+        return None
+    try:
+        return ssl.create_default_context(cafile=o.get("ca_file"))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"config: gateways.{config.name}: ca_file {o.get('ca_file')} is not a PEM CA "
+            f"certificate ({exc})"
+        ) from None
+
+
+def _smpp(config: GatewayConfig) -> Gateway:
+    """rate and window are per bind, as operators sell them (the gateway's whole is N times)."""
+    o = config.options
+    optional = {
+        k: o[k]
+        for k in ("source_ton", "source_npi", "dest_ton", "dest_npi", "throttle_pause_s")
+        if k in o
+    }
     return SmppGateway(
         config.name,
         host=_required(config, "host"),
@@ -92,8 +117,17 @@ def _smpp(config: GatewayConfig) -> Gateway:
         sender=config.sender,
         rate=config.rate,
         window=config.window,
+        binds=int(o.get("binds", 1)),
+        bind=str(o.get("bind", "transceiver")),
+        tls=_tls(config),
         timeout=config.timeout_s,
         enquire_link_s=_number(config, "enquire_link_s", 30.0),
+        receipt_id_format=str(o.get("receipt_id_format", "auto")),
+        status_overrides=o.get("status_overrides", {}),
+        long_messages=str(o.get("long_messages", "udh")),
+        default_charset=str(o.get("default_charset", "gsm7")),
+        urgent_priority=int(o.get("priority_flag", 1)),
+        **optional,
     )
 
 

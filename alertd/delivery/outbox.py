@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
+
 from alertd.store.queries import queries
-from alertd.store.types import Queryable
+from alertd.store.types import Conn, Queryable
 from gateways.base import Outcome, Receipt, ReceiptStatus, SubmitResult
 
 LIFE_SAFETY, INFORMATION = 0, 1  # deliveries.priority: lower is claimed first
@@ -101,7 +103,14 @@ async def record(
     attempts: Sequence[int] | None = None,
 ) -> Recorded:
     """Record one gateway batch (refs are delivery ids) of claim ``token`` and close its
-    hand-over; ``attempts`` (per result) labels what a fenced-out acceptance is kept as."""
+    hand-over; ``attempts`` (per result) labels what a fenced-out acceptance is kept as. The
+    part ids of a long message are kept (its receipts are matched part by part)."""
+    parts = [
+        (int(r.ref), part_id, number, len(r.part_ids), r.part_ids[0])
+        for r in results
+        if r.outcome is Outcome.ACCEPTED
+        for number, part_id in enumerate(r.part_ids, start=1)
+    ]
     row = await conn.fetchrow(
         queries("outbox")["record"],
         [int(r.ref) for r in results],
@@ -113,6 +122,7 @@ async def record(
         token,
         handover,
         list(attempts) if attempts is not None else [None] * len(results),
+        *(list(column) for column in zip(*parts, strict=True)) if parts else ([],) * 5,
     )
     assert row is not None  # noqa: S101 - an aggregate returns one row
     return Recorded(row["submitted"], row["failed"], row["requeued"], row["in_doubt"])
@@ -125,17 +135,47 @@ async def expire(conn: Queryable, token: int, ids: Sequence[int]) -> int:
 async def apply_receipts(conn: Queryable, receipts: Sequence[Receipt]) -> list[Receipt]:
     """Apply the final receipts; return those that matched no submitted delivery yet. A fast
     SMSC can answer before this daemon has recorded the submission: the caller tries them
-    again a little later."""
+    again a little later. A receipt whose id may take several forms (``alternatives``) names
+    the first form the store knows; a part's receipt counts for its message once every part
+    has one (delivered when all are, failed when one is)."""
     final = [r for r in receipts if r.status is not ReceiptStatus.BUFFERED]
+    if not final:
+        return []
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as borrowed, borrowed.transaction():
+            return await _apply(borrowed, final)
+    async with conn.transaction():
+        return await _apply(conn, final)
+
+
+async def _apply(conn: Conn, final: list[Receipt]) -> list[Receipt]:
+    forms = [
+        (i, r.gateway, f) for i, r in enumerate(final) for f in (r.message_id, *r.alternatives)
+    ]
     rows = await conn.fetch(
-        queries("outbox")["receipts"],
-        [r.gateway for r in final],
-        [r.message_id for r in final],
+        queries("outbox")["resolve_receipts"],
+        *(list(column) for column in zip(*forms, strict=True)),
+        list(range(len(final))),
         [r.status.value for r in final],
         [r.error for r in final],
     )
-    matched = {(r["gateway"], r["gateway_message_id"]) for r in rows}
-    return [r for r in final if (r.gateway, r.message_id) not in matched]
+    effective: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for row in rows:
+        receipt = final[row["idx"]]
+        if not row["is_part"]:
+            effective[(receipt.gateway, row["message_id"])] = (receipt.status.value, receipt.error)
+        elif row["whole"] is not None:  # every part in, or one failed: the message's own
+            effective[(receipt.gateway, row["first_id"])] = (row["whole"], row["why"])
+    if effective:
+        await conn.fetch(
+            queries("outbox")["receipts"],
+            [g for g, _ in effective],
+            [m for _, m in effective],
+            [s for s, _ in effective.values()],
+            [e for _, e in effective.values()],
+        )
+    found = {row["idx"] for row in rows}
+    return [r for i, r in enumerate(final) if i not in found]
 
 
 async def reroute_silent(conn: Queryable, receipt_timeout_s: float) -> int:

@@ -120,7 +120,7 @@ async def _wait_until_done(
 async def _floor(pool: asyncpg.Pool, n: int, settings: DispatchSettings) -> dict[str, Any]:
     """The same writes with no per-message Python work, on as many connections as the dispatch
     loop uses: one insert, then each batch claimed, marked submitted and marked delivered."""
-    await pool.execute("TRUNCATE deliveries, delivery_attempts")
+    await pool.execute("TRUNCATE deliveries, delivery_attempts, delivery_parts")
     started = time.perf_counter()
     await pool.execute(
         "INSERT INTO deliveries (alert_id, subscriber_id, priority) "

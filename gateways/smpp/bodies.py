@@ -81,18 +81,21 @@ class BindResp:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageIdResp:
-    """The body of submit_sm_resp (the SMSC's message id) and deliver_sm_resp (unused, empty)."""
+    """The body of submit_sm_resp (the SMSC's message id) and deliver_sm_resp (unused, empty).
+    Some SMSCs add TLVs (SMPP 5 allows them; a 3.4 peer must not choke on them); some omit even
+    the message_id's NUL of an empty id."""
 
     message_id: str = ""
+    tlvs: tuple[Tlv, ...] = ()
 
     def encode(self) -> bytes:
-        return cstring("message_id", self.message_id, 65)
+        return cstring("message_id", self.message_id, 65) + encode_tlvs(self.tlvs)
 
     @classmethod
     def read(cls, r: Reader) -> Self:
-        body = cls(message_id=r.cstring("message_id", 65))
-        r.end("message id response")
-        return body
+        if not r.remaining():
+            return cls()
+        return cls(message_id=r.cstring("message_id", 65), tlvs=read_tlvs(r))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -84,21 +84,36 @@ def parse_receipt_text(text: str) -> DeliveryReceipt:
     )
 
 
-def receipt_of(sm: ShortMessage) -> DeliveryReceipt | None:
-    """The delivery receipt a deliver_sm carries, or None when it is not one (esm_class bit
-    0x04 clear: an inbound message). The receipted_message_id and message_state TLVs, when
-    present, win over the text form, which not every SMSC writes alike."""
-    if not sm.esm_class & ESM_DELIVERY_RECEIPT:
-        return None
+def _text_of(sm: ShortMessage, charset: str) -> str:
+    raw = sm.short_message or find_tlv(sm.tlvs, Tag.MESSAGE_PAYLOAD) or b""
+    try:
+        return decode_text(raw, sm.data_coding, charset)  # UCS-2 receipts exist
+    except PduError:
+        return raw.decode("latin-1")
+
+
+def receipt_of(sm: ShortMessage, charset: str = "gsm7") -> DeliveryReceipt | None:
+    """The delivery receipt a deliver_sm carries, or None when it is not one. A receipt is
+    known by its esm_class (bit 0x04), by the receipted_message_id and message_state TLVs, or
+    by its text alone (``id:… stat:…`` with a known state: some SMSCs send receipts with
+    esm_class 0), in any data coding. The TLVs, when present, win over the text form, which
+    not every SMSC writes alike. PduError: marked as a receipt but unreadable."""
     raw_id = find_tlv(sm.tlvs, Tag.RECEIPTED_MESSAGE_ID)
     raw_state = find_tlv(sm.tlvs, Tag.MESSAGE_STATE)
-    text = (sm.short_message or find_tlv(sm.tlvs, Tag.MESSAGE_PAYLOAD) or b"").decode("latin-1")
+    by_tlvs = raw_id is not None and raw_state is not None
+    text = _text_of(sm, charset)
     try:
         base = parse_receipt_text(text)
     except PduError:
-        if raw_id is None or raw_state is None:
+        if not (sm.esm_class & ESM_DELIVERY_RECEIPT or by_tlvs):
+            return None  # a resident's message
+        if not by_tlvs:
             raise
         base = DeliveryReceipt(message_id="", stat="", text=text)  # the TLVs are enough
+    else:
+        marked = sm.esm_class & ESM_DELIVERY_RECEIPT or by_tlvs
+        if not marked and base.status is None:
+            return None  # "id:… stat:…" from a resident, with no state we know
     message_id = base.message_id if raw_id is None else _tlv_text(raw_id)
     stat = base.stat if raw_state is None else _state_name(raw_state)
     return replace(base, message_id=message_id, stat=stat)
@@ -119,12 +134,15 @@ def _state_name(value: bytes) -> str:
         raise PduError(f"unknown message_state {value[0]}") from None
 
 
-def inbound_of(gateway: str, sm: ShortMessage, at: datetime) -> Inbound:
+def inbound_of(gateway: str, sm: ShortMessage, at: datetime, charset: str = "gsm7") -> Inbound:
     """A resident's message, as the gateway ``gateway`` received it at ``at``."""
     raw = sm.short_message or find_tlv(sm.tlvs, Tag.MESSAGE_PAYLOAD) or b""
     if sm.esm_class & ESM_UDHI and raw:
         raw = raw[1 + raw[0] :]  # the UDH's own length octet, then the UDH
-    text = decode_text(raw, sm.data_coding)
+    try:
+        text = decode_text(raw, sm.data_coding, charset)
+    except PduError:  # binary or unknown coding: kept readable rather than refused for ever
+        text = raw.decode("latin-1")
     sender = sm.source_addr
     if sm.source_addr_ton == Ton.INTERNATIONAL and sender.isdigit():
         sender = "+" + sender

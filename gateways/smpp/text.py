@@ -24,11 +24,15 @@ UCS2_PART_UNITS: Final = 67  # UTF-16 units a concatenated part holds
 UCS2_PART_OCTETS: Final = 134  # a concatenated part: 140 octets less 6 for the UDH
 
 
-def encode_text(text: str, data_coding: int) -> bytes:
-    """GSM-7 unpacked septets (0x00) or UCS-2 (0x08); any character that does not fit is named
-    in the error, never replaced."""
+CHARSETS: Final = {"gsm7": "gsm03.38", "latin1": "latin-1"}  # what data_coding 0 means to the SMSC
+
+
+def encode_text(text: str, data_coding: int, charset: str = "gsm7") -> bytes:
+    """GSM-7 unpacked septets (0x00; Latin-1 octets for an SMSC whose default alphabet is
+    Latin-1) or UCS-2 (0x08); any character that does not fit is named in the error, never
+    replaced."""
     if data_coding == DataCoding.DEFAULT:
-        codec = "gsm03.38"
+        codec = CHARSETS[charset]
     elif data_coding == DataCoding.UCS2:
         codec = "utf-16-be"
     else:
@@ -48,10 +52,12 @@ def _encodes(char: str, codec: str) -> bool:
     return True
 
 
-def decode_text(data: bytes, data_coding: int) -> str:
+def decode_text(data: bytes, data_coding: int, charset: str = "gsm7") -> str:
     """An inbound short_message as text; undecodable octets become U+FFFD (we must read what a
     resident sent, whatever their phone did)."""
-    if data_coding == DataCoding.DEFAULT or 0xF0 <= data_coding <= 0xF3:
+    if data_coding == DataCoding.DEFAULT:
+        return data.decode(CHARSETS[charset], errors="replace")
+    if 0xF0 <= data_coding <= 0xF3:
         return data.decode("gsm03.38", errors="replace")
     if data_coding == DataCoding.UCS2:
         return data.decode("utf-16-be", errors="replace")
@@ -69,7 +75,9 @@ def concat_udh(ref: int, total: int, seq: int) -> bytes:
     return bytes((0x05, 0x00, 0x03, ref, total, seq))
 
 
-def concatenated(base: ShortMessage, parts: Sequence[str], ref: int) -> list[ShortMessage]:
+def concatenated(
+    base: ShortMessage, parts: Sequence[str], ref: int, charset: str = "gsm7"
+) -> list[ShortMessage]:
     """One submit_sm body per part, in order, each with the UDH and esm_class UDHI set. The
     caller has split the text (so no escape or surrogate pair is cut); each part must fit a
     segment: 153 GSM-7 septets or 67 UCS-2 characters."""
@@ -78,7 +86,7 @@ def concatenated(base: ShortMessage, parts: Sequence[str], ref: int) -> list[Sho
         raise PduError(f"a concatenated message has 2 to 255 parts, not {len(parts)}")
     bodies = []
     for seq, part in enumerate(parts, start=1):
-        payload = encode_text(part, base.data_coding)
+        payload = encode_text(part, base.data_coding, charset)
         if len(payload) > limit:
             raise PduError(f"part {seq} is {len(payload)} units long, a segment holds {limit}")
         udh = concat_udh(ref, len(parts), seq)
@@ -88,19 +96,44 @@ def concatenated(base: ShortMessage, parts: Sequence[str], ref: int) -> list[Sho
     return bodies
 
 
-def with_payload(base: ShortMessage, text: str) -> ShortMessage:
+def sar_parts(
+    base: ShortMessage, parts: Sequence[str], ref: int, charset: str = "gsm7"
+) -> list[ShortMessage]:
+    """One submit_sm body per part with the sar_* TLVs (16-bit reference) and no UDH: the SMSC
+    reassembles the parts itself, and one it could not complete is not delivered in pieces."""
+    if not 2 <= len(parts) <= 0xFF:
+        raise PduError(f"a segmented message has 2 to 255 parts, not {len(parts)}")
+    return [
+        replace(
+            base,
+            short_message=encode_text(part, base.data_coding, charset),
+            tlvs=(
+                *base.tlvs,
+                Tlv.u16(Tag.SAR_MSG_REF_NUM, ref & 0xFFFF),
+                Tlv.u8(Tag.SAR_TOTAL_SEGMENTS, len(parts)),
+                Tlv.u8(Tag.SAR_SEGMENT_SEQNUM, seq),
+            ),
+        )
+        for seq, part in enumerate(parts, start=1)
+    ]
+
+
+def with_payload(base: ShortMessage, text: str, charset: str = "gsm7") -> ShortMessage:
     """The whole text in the message_payload TLV, sm_length 0 (the SMSC does the splitting)."""
-    payload = encode_text(text, base.data_coding)
+    payload = encode_text(text, base.data_coding, charset)
     if len(payload) > 0xFFFF:
         raise PduError(f"message_payload of {len(payload)} octets is over 65535")
     tlvs = (*base.tlvs, Tlv(Tag.MESSAGE_PAYLOAD, payload))
     return replace(base, short_message=b"", tlvs=tlvs)
 
 
-def data_coding_for(text: str) -> DataCoding:
-    """GSM-7 when every character has a septet (basic or extension table), else UCS-2."""
+def data_coding_for(text: str, charset: str = "gsm7") -> DataCoding:
+    """GSM-7 when every character has a septet (basic or extension table), else UCS-2. With a
+    Latin-1 SMSC, data_coding 0 also needs every character in Latin-1 (no euro sign, no Greek
+    capitals): else UCS-2, never a character replaced."""
     try:
         encode_text(text, DataCoding.DEFAULT)
+        encode_text(text, DataCoding.DEFAULT, charset)
     except PduError:
         return DataCoding.UCS2
     return DataCoding.DEFAULT

@@ -299,8 +299,11 @@ def test_deliver_sm_resp() -> None:
         (CommandStatus.ESME_RINVMSGLEN, False),
         (CommandStatus.ESME_RBINDFAIL, False),
         (CommandStatus.ESME_RINVSYSID, False),
-        (CommandStatus.ESME_RINVBNDSTS, False),
-        (0x0400, False),  # a vendor code
+        (CommandStatus.ESME_RINVBNDSTS, True),  # our bind's state: the link is reset
+        (CommandStatus.ESME_RX_T_APPN, True),  # temporary by the specification (issue 13)
+        (CommandStatus.ESME_RSUBMITFAIL, True),
+        (CommandStatus.ESME_RINVSRCADR, False),  # configuration: fails over
+        (0x0400, True),  # a vendor code nobody classified: retried, never final
     ],
 )
 def test_temporary_or_permanent(status: int, temporary: bool) -> None:

@@ -17,6 +17,7 @@ TABLES = {
     "alert_zones",
     "deliveries",
     "delivery_attempts",
+    "delivery_parts",
     "inbound_messages",
     "audit_log",
     "audit_chain_head",

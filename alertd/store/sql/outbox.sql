@@ -160,6 +160,16 @@ WITH results AS (
     FROM results r
     WHERE d.id = r.id AND d.status = 'sending' AND d.claim_token = $7
     RETURNING d.id, d.status, r.outcome
+), parts AS (
+    -- every part's id of a long message (migration delivery_parts): its receipts count too
+    INSERT INTO delivery_parts (gateway, message_id, delivery_id, first_id, part, parts)
+    SELECT $6, p.message_id, p.delivery_id, p.first_id, p.part, p.parts
+    FROM unnest($10::bigint[], $11::text[], $12::integer[], $13::integer[], $14::text[])
+        AS p(delivery_id, message_id, part, parts, first_id)
+    WHERE p.delivery_id IN (SELECT id FROM changed WHERE outcome = 'accepted')
+    ON CONFLICT (gateway, message_id) DO UPDATE
+    SET delivery_id = EXCLUDED.delivery_id, first_id = EXCLUDED.first_id, part = EXCLUDED.part,
+        parts = EXCLUDED.parts, receipt = NULL, error = NULL, receipt_at = NULL
 ), stale AS (
     INSERT INTO delivery_attempts (delivery_id, attempt, claim_token, gateway, message_id, outcome)
     SELECT r.id, r.attempt, $7, $6, r.message_id, 'stale' FROM results r
@@ -172,6 +182,60 @@ SELECT count(*) FILTER (WHERE outcome = 'accepted') AS submitted,
        count(*) FILTER (WHERE outcome = 'retry') AS requeued,
        count(*) FILTER (WHERE outcome = 'in_doubt') AS in_doubt
 FROM changed;
+
+-- name: resolve_receipts
+-- Which message each receipt names, before the receipts statement applies them: $1..$3 are
+-- the forms its id may take (an SMSC writing ids in two bases), by receipt index, likeliest
+-- first: the first form that names a delivery, an earlier attempt or a part of this gateway
+-- wins. A part's receipt is recorded on the part; the whole message's state is returned:
+-- delivered once every part is, failed (or expired) with the first such part named.
+WITH forms AS (
+    SELECT * FROM unnest($1::integer[], $2::text[], $3::text[]) WITH ORDINALITY
+        AS f(idx, gateway, message_id, rank)
+), resolved AS (
+    SELECT DISTINCT ON (f.idx) f.idx, f.gateway, f.message_id,
+           EXISTS (SELECT 1 FROM delivery_parts p
+                   WHERE p.gateway = f.gateway AND p.message_id = f.message_id) AS is_part
+    FROM forms f
+    WHERE EXISTS (SELECT 1 FROM delivery_parts p
+                  WHERE p.gateway = f.gateway AND p.message_id = f.message_id)
+       OR EXISTS (SELECT 1 FROM deliveries d
+                  WHERE d.gateway = f.gateway AND d.gateway_message_id = f.message_id)
+       OR EXISTS (SELECT 1 FROM delivery_attempts a
+                  WHERE a.gateway = f.gateway AND a.message_id = f.message_id)
+    ORDER BY f.idx, f.rank
+), states AS (
+    SELECT * FROM unnest($4::integer[], $5::text[], $6::text[]) AS s(idx, status, error)
+), parts AS (
+    UPDATE delivery_parts p
+    SET receipt = CASE WHEN p.receipt = 'delivered' THEN p.receipt ELSE s.status END,
+        error = coalesce(s.error, p.error), receipt_at = now()
+    FROM resolved r JOIN states s USING (idx)
+    WHERE r.is_part AND p.gateway = r.gateway AND p.message_id = r.message_id
+      AND s.status IN ('delivered', 'failed', 'expired')
+    RETURNING p.gateway, p.first_id, p.message_id, p.part, p.parts, p.receipt, p.error
+), every_part AS (
+    SELECT gateway, first_id, part, parts, receipt, error FROM parts
+    UNION ALL
+    SELECT p.gateway, p.first_id, p.part, p.parts, p.receipt, p.error FROM delivery_parts p
+    WHERE (p.gateway, p.first_id) IN (SELECT gateway, first_id FROM parts)
+      AND (p.gateway, p.message_id) NOT IN (SELECT gateway, message_id FROM parts)
+), whole AS (
+    SELECT gateway, first_id,
+           count(*) FILTER (WHERE receipt = 'delivered') = max(parts) AS delivered,
+           (array_agg(receipt ORDER BY part)
+                FILTER (WHERE receipt IN ('failed', 'expired')))[1] AS failed,
+           (array_agg('part ' || part || ' of ' || parts || coalesce(': ' || error, '')
+                      ORDER BY part) FILTER (WHERE receipt IN ('failed', 'expired')))[1] AS why
+    FROM every_part GROUP BY gateway, first_id
+)
+SELECT r.idx, r.message_id, r.is_part, w.first_id,
+       CASE WHEN w.failed IS NOT NULL THEN w.failed WHEN w.delivered THEN 'delivered' END
+           AS whole,
+       w.why
+FROM resolved r
+LEFT JOIN parts p ON r.is_part AND p.gateway = r.gateway AND p.message_id = r.message_id
+LEFT JOIN whole w ON w.gateway = p.gateway AND w.first_id = p.first_id;
 
 -- name: receipts
 -- Delivery receipts, matched by the gateway's message id: first the current attempt of a
@@ -239,6 +303,7 @@ WITH silent AS (
     WHERE d.alert_id IN (SELECT id FROM alerts WHERE severity = 'life_safety'
                                                 AND created_at > now() - interval '7 days')
       AND d.status = 'submitted' AND d.priority = 0 AND d.rerouted_from IS NULL
+      AND d.gateway_message_id IS NOT NULL  -- accepted without an id: no receipt will come
       AND d.submitted_at < now() - make_interval(secs => $1)
     FOR UPDATE SKIP LOCKED
 ), archived AS (
