@@ -29,7 +29,7 @@ from alertd.cli.alert_output import (
 from alertd.cli.templates import catalog, parse_params
 from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
-from alertd.delivery import daemon, fake_gateways
+from alertd.delivery import daemon
 from alertd.errors import ForbiddenError, InputError
 from alertd.jsonable import jsonable_object
 from alertd.operators import Operator
@@ -262,27 +262,20 @@ async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
 async def alert_status(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, _):
         report = await status.status(ctx, op, args.id)
-        # Issue 14: an alert that went through a fake gateway reached nobody; say so.
-        fake = await fake_gateways.fake_note(ctx.pool, args.id)
         if not args.follow:
             if args.json:
                 out_json(report)
             else:
                 print_status(report)
-            if fake and not args.json:
-                out(f"WARNING: {fake}")
             return 0
         report, per_second = await follow(
             lambda: status.status(ctx, op, args.id), report, as_json=args.json
         )
-        fake = fake or await fake_gateways.fake_note(ctx.pool, args.id)
     if args.json:
         # Followed: how fast it went is part of the answer.
         out_json({**jsonable_object(report), "per_second": per_second})
     else:
         print_status(report, per_second)
-        if fake:
-            out(f"WARNING: {fake}")
     return 0
 
 

@@ -192,7 +192,7 @@ async def _smsc_process(latency_ms: float) -> AsyncIterator[int]:
         assert proc.stdout is not None  # noqa: S101 - asked for above
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         if not line.startswith(b"listening "):
-            raise RuntimeError("the SMSC simulator did not start (is smpp34 installed?)")
+            raise RuntimeError("the SMSC simulator (python -m alertd.tools.smsc_sim) did not start")
         yield int(line.split()[1])
     finally:
         proc.terminate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -97,6 +98,15 @@ async def test_an_allowed_fake_is_said_at_start_and_in_the_alerts_status(
     )
     assert shown.returncode == 0, shown.stderr
     assert "sent through a FAKE gateway: nothing left this machine" in shown.stdout
+    as_json = alertd(
+        "alert",
+        "status",
+        str(alert_id),
+        "--json",
+        dsn=config.database.url,
+        env={"ALERTD_OPERATOR_TOKEN": officer.token},
+    )
+    assert json.loads(as_json.stdout)["warning"] == fake_gateways.FAKE_NOTE  # scripts see it too
     # A real gateway started later under that name takes it off the list.
     await fake_gateways.record(loaded, fakes=[], real=["bench"], worker="test")
     assert await fake_gateways.fake_note(loaded, alert_id) is None
