@@ -3,6 +3,7 @@
     [gateways.primary]
     kind = "twilio"            # fake, twilio, ovh, smpp
     priority = 1               # lower goes first; failover walks up
+    weight = 1                 # share among the gateways of the same priority (by free capacity)
     rate = 100                 # SMS segments per second, from the contract
     window = 32                # submissions awaiting an answer at once
     price_eur = 0.045          # per segment
@@ -39,6 +40,7 @@ COMMON = {
     "credentials_env",
     "credentials_file",
     "timeout_s",
+    "weight",
 }
 OPTIONS: dict[str, set[str]] = {
     "fake": {"latency", "error_rate", "throttle_rate", "receipt_delay"},
@@ -87,6 +89,7 @@ class GatewayConfig:
     price_eur: Decimal = Decimal(0)
     sender: str | None = None
     timeout_s: float = 10.0
+    weight: float = 1.0  # share of first attempts among the gateways of the same priority
     options: Mapping[str, Any] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=lambda: Secrets({}))
     secret_sources: tuple[str, ...] = ()  # the environment variables the secrets came from
@@ -180,6 +183,7 @@ def parse_gateway(name: str, table: Any, environ: Mapping[str, str]) -> GatewayC
         price_eur=price,
         sender=str(table["sender"]) if "sender" in table else None,
         timeout_s=_number(name, "timeout_s", table.get("timeout_s", 10.0), 0.1, 300),
+        weight=_number(name, "weight", table.get("weight", 1), 0.01, 1000),
         options={k: v for k, v in table.items() if k in OPTIONS[kind]},
         secrets=secrets,
         secret_sources=tuple(str(v) for v in table.get("credentials_env", {}).values()),

@@ -96,12 +96,14 @@ async def record(
     token: int,
     gateway: str,
     results: Sequence[SubmitResult],
-    handover: int | None = None,
+    handover: int | Sequence[int] | None = None,
     *,
     attempts: Sequence[int] | None = None,
 ) -> Recorded:
     """Record one gateway batch (refs are delivery ids) of claim ``token`` and close its
-    hand-over; ``attempts`` (per result) labels what a fenced-out acceptance is kept as."""
+    hand-over(s) (those whose rows are all in it); ``attempts`` (per result) labels what a
+    fenced-out acceptance is kept as."""
+    handovers = [] if handover is None else [handover] if isinstance(handover, int) else handover
     row = await conn.fetchrow(
         queries("outbox")["record"],
         [int(r.ref) for r in results],
@@ -111,7 +113,7 @@ async def record(
         [r.retry_after if r.outcome is Outcome.RETRY else None for r in results],
         gateway,
         token,
-        handover,
+        list(handovers),
         list(attempts) if attempts is not None else [None] * len(results),
     )
     assert row is not None  # noqa: S101 - an aggregate returns one row

@@ -122,12 +122,13 @@ SELECT count(*) FROM renewed;
 -- gateway accepted anyway is kept as a stale attempt (its receipt may still come). In doubt
 -- (the gateway may have sent it: a timeout or a lost connection after hand-over) follows the
 -- severity's policy: life-safety sent again, information left submitted; both counted.
+-- $8: the hand-overs whose rows are all in this record (closed here).
 WITH results AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[],
                          $9::integer[])
         AS r(id, outcome, message_id, reason, retry_after, attempt)
 ), recorded AS (
-    DELETE FROM handovers WHERE id = $8
+    DELETE FROM handovers WHERE id = ANY($8::bigint[])
 ), changed AS (
     UPDATE deliveries d
     SET status = CASE r.outcome WHEN 'accepted' THEN 'submitted'
