@@ -75,20 +75,8 @@ async def enqueue(
 
 async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> list[Claimed]:
     rows = await conn.fetch(queries("outbox")["claim"], batch, lease_s, worker)
-    return [
-        Claimed(
-            r["id"],
-            r["alert_id"],
-            r["priority"],
-            r["attempts"],
-            r["rerouted_from"],
-            r["claim_token"],
-            r["phone"],
-            r["text"],
-            r["expires_at"],
-        )
-        for r in rows
-    ]
+    # The statement returns Claimed's fields in order: by position, on the hot path.
+    return [Claimed(*r) for r in rows]
 
 
 async def record(

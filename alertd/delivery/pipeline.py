@@ -125,6 +125,9 @@ class Recorder:
             return
         self._running = True
         try:
+            # Answers of the same turn of the loop (the other calls of a hand-over, often) go
+            # in this record rather than the next one.
+            await asyncio.sleep(0)
             while self._results:
                 results, self._results = self._results, []
                 attempts, self._attempts = self._attempts, []
