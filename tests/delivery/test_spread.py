@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import asyncpg
 import pytest
 
+from alertd.config import Config, load_config, with_overrides
 from alertd.config.gateways import parse_gateway
+from alertd.delivery import daemon, outbox
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.spread import pace, shares, tiers
 from alertd.errors import ConfigError
@@ -113,3 +118,43 @@ def test_weight_is_read_from_the_gateway_table() -> None:
     assert parse_gateway("a", {"kind": "fake"}, {}).weight == 1.0
     with pytest.raises(ConfigError, match=r"gateways\.a: weight must be between 0.01 and 1000"):
         parse_gateway("a", {"kind": "fake", "weight": 0}, {})
+
+
+TWO_OF_ONE_PRIORITY = """
+[gateways.big]
+kind = "fake"
+latency = 0.005
+weight = 3
+[gateways.small]
+kind = "fake"
+latency = 0.005
+"""
+
+
+async def test_the_daemon_spreads_over_the_configured_priorities_and_weights(
+    loaded: asyncpg.Pool, config: Config, tmp_path: Path
+) -> None:
+    alert_id = await seed_alert(loaded, 400)
+    toml = tmp_path / "alertd.toml"
+    toml.write_text(TWO_OF_ONE_PRIORITY)
+    assert config.database.url is not None
+    cfg = load_config({"DATABASE_URL": config.database.url}, toml)
+    cfg = with_overrides(cfg, database={"pool_min": 1, "pool_max": 4})
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        daemon.run(cfg, stop=stop, signals=False, settings=DispatchSettings(idle_s=0.05))
+    )
+
+    async def sent() -> None:
+        counts = await outbox.progress(loaded, alert_id)
+        while counts.get("delivered") != 400:
+            await asyncio.sleep(0.05)  # the daemon's progress, bounded by wait_for
+            counts = await outbox.progress(loaded, alert_id)
+
+    await asyncio.wait_for(sent(), 30)
+    stop.set()
+    assert await asyncio.wait_for(task, 30) == 0
+    rows = await loaded.fetch("SELECT gateway, count(*) AS n FROM deliveries GROUP BY gateway")
+    counts = {r["gateway"]: r["n"] for r in rows}
+    assert 400 * 0.75 * 0.8 <= counts["big"] <= 400 * 0.75 * 1.2, counts  # three shares of four
+    assert counts["big"] + counts["small"] == 400
