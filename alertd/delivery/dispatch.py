@@ -175,6 +175,7 @@ class Dispatcher:
         """One gateway's share of the batch through its pipeline; what it and the gateway log
         names the gateway (one task per gateway)."""
         name = "none" if gateway is None else gateway.name
+        lane = None if gateway is None else self.lanes[gateway.name]
         with structlog.contextvars.bound_contextvars(gateway=name):
             batch = Batch(
                 self.pool,
@@ -182,13 +183,13 @@ class Dispatcher:
                 token,
                 self.settings.lease_s,
                 rows,
-                Recorder(self.pool, token, name, pending),
+                Recorder(self.pool, token, name, pending, lane.credits if lane else None),
                 self._with_backoff,
             )
-            if gateway is None:
+            if lane is None:
                 await pipeline.nowhere(batch, "every gateway's circuit is open")
             else:
-                await pipeline.send(self.lanes[gateway.name], batch)
+                await pipeline.send(lane, batch)
 
     async def _keep_leases(self, token: int, pending: set[int], done: asyncio.Event) -> None:
         """The heartbeat of one claimed batch: every third of the lease, renew the lease of its

@@ -4,12 +4,12 @@ The dispatcher holds, per gateway, as many credits as the gateway's window, shar
 in flight. The feeder takes whatever credits are free (at least one, at most half the window),
 hands those rows over (one statement: only the rows the claim still holds are sent) and gives
 them to the gateway, in submit calls of an eighth of the window, without waiting for what is
-already there; the credits come back as each call is answered, so the next rows leave as soon as
-slots free up, not when a chunk is done.
+already there; the credits come back as each call's answers are recorded, so the next rows leave
+as soon as slots free up, not when a chunk is done.
 Results are recorded by group commit: the first answer back while no record is running records
 everything that has come back, in one statement, and whatever returns meanwhile goes in the next
-one. So the database sees a few statements per window, and a crash leaves in doubt at most the
-window (handed, not answered) plus what one record was carrying.
+one. So the database sees a few statements per window, and a crash leaves in doubt at most one
+window: a credit is held from the hand-over of its row until the row's answer is recorded.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class Credits:
 @dataclass(slots=True)
 class Lane:
     """A gateway as the dispatcher drives it: its credits, its weight, and its backlog (rows
-    given to it and not answered yet, across batches), which the spreading reads."""
+    given to it and not answered yet, across batches), which the spreading reads. A batch that
+    fails may leave credits taken; its error ends the dispatcher, which the daemon builds anew."""
 
     gateway: Gateway
     weight: float = 1.0
@@ -95,10 +96,17 @@ class Recorder:
     """Group commit of one claim's results at one gateway (see the module docstring)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, token: int, gateway: str, pending: set[int] | None = None
+        self,
+        pool: asyncpg.Pool,
+        token: int,
+        gateway: str,
+        pending: set[int] | None = None,
+        credits: Credits | None = None,
     ) -> None:
         self.pool, self.token, self.gateway = pool, token, gateway
         self.pending = pending if pending is not None else set()
+        self.credits = credits  # given back once what holds them is recorded
+        self._held = 0
         self._results: list[SubmitResult] = []
         self._attempts: list[int] = []
         self._open: dict[int, int] = {}  # hand-over id -> its rows not answered yet
@@ -110,8 +118,13 @@ class Recorder:
             self._open[handover] = rows
 
     async def add(
-        self, results: Sequence[SubmitResult], attempts: Sequence[int], handover: int | None
+        self,
+        results: Sequence[SubmitResult],
+        attempts: Sequence[int],
+        handover: int | None,
+        credits: int = 0,
     ) -> None:
+        self._held += credits
         self._results.extend(results)
         self._attempts.extend(attempts)
         if handover is not None:
@@ -132,7 +145,10 @@ class Recorder:
                 results, self._results = self._results, []
                 attempts, self._attempts = self._attempts, []
                 closing, self._closing = self._closing, []
+                held, self._held = self._held, 0
                 await self._record(results, attempts, closing)
+                if self.credits is not None:
+                    self.credits.give(held)
         finally:
             self._running = False
 
@@ -219,14 +235,16 @@ async def _submit(
 ) -> None:
     try:
         results = await lane.gateway.submit(messages(rows))
-    finally:
+    except BaseException:
         lane.credits.give(len(rows))
+        raise
+    finally:
         lane.backlog -= len(rows)
     attempts = {str(c.id): c.attempts for c in rows}
     # A gateway whose circuit just opened will not be used next: its retry-after is moot.
     failing_over = lane.gateway.health() == "open"
     results = [batch.finish(r, attempts[r.ref], failing_over) for r in results]
-    await batch.recorder.add(results, [attempts[r.ref] for r in results], handover)
+    await batch.recorder.add(results, [attempts[r.ref] for r in results], handover, len(rows))
 
 
 def messages(rows: Sequence[outbox.Claimed]) -> list[Message]:

@@ -128,8 +128,8 @@ async def test_rows_lost_before_their_hand_over_are_not_sent(loaded: asyncpg.Poo
         "UPDATE deliveries SET claim_token = claim_token + 1000 WHERE id = ANY($1::bigint[])",
         [c.id for c in claimed[:10]],
     )
-    recorder = Recorder(loaded, claimed[0].token, "smsc")
     lane = dispatcher.lanes["smsc"]
+    recorder = Recorder(loaded, claimed[0].token, "smsc", credits=lane.credits)
     await send(lane, Batch(loaded, "w1", claimed[0].token, 60, claimed, recorder, _as_is))
     assert {m.to for m in smsc.received} == {c.phone for c in claimed[10:]}
     assert (lane.credits.free, lane.backlog) == (10, 0)  # every slot came back
@@ -137,3 +137,30 @@ async def test_rows_lost_before_their_hand_over_are_not_sent(loaded: asyncpg.Poo
 
 def _as_is(result: SubmitResult, attempts: int, failing_over: bool) -> SubmitResult:
     return result
+
+
+class Watches(FakeGateway):
+    """Counts, at each call, the rows handed over and not recorded yet: what a crash now would
+    leave in doubt."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__("watched", latency=0.01, window=24, receipts=False)
+        self.pool = pool
+        self.exposed: list[int] = []
+
+    async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
+        self.exposed.append(
+            await self.pool.fetchval(
+                "SELECT count(*) FROM deliveries WHERE status = 'sending'"
+                " AND id IN (SELECT unnest(delivery_ids) FROM handovers)"
+            )
+        )
+        return await super().submit(messages)
+
+
+async def test_a_crash_would_leave_at_most_one_window_in_doubt(loaded: asyncpg.Pool) -> None:
+    await seed_alert(loaded, 600)
+    gateway = Watches(loaded)
+    assert await Dispatcher(loaded, [gateway], worker="w1").drain() == 600
+    assert max(gateway.exposed) <= 24  # handed over, not recorded: never more than the window
+    assert gateway.most_in_flight == 24  # and the window full all the same
