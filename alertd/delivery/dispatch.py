@@ -90,6 +90,10 @@ def choose(
     return tier[0] if tier else None
 
 
+def _by_priority(claimed: outbox.Claimed) -> int:
+    return claimed.priority
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -121,6 +125,7 @@ class Dispatcher:
         claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
         if not claimed:
             return 0
+        claimed.sort(key=_by_priority)  # life-safety first to the gateways (a stable sort)
         token = claimed[0].token
         now = datetime.now(UTC)
         expired = {c.id for c in claimed if c.expires_at is not None and c.expires_at <= now}

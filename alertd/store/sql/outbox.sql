@@ -70,8 +70,9 @@ WITH token AS (
         claim_token = token.t,
         attempts = d.attempts + CASE WHEN s.status = 'stopped' THEN 0 ELSE 1 END,
         updated_at = now()
-    FROM picked, subscribers s, alerts a, token
-    WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
+    FROM subscribers s, alerts a, token
+    -- By the primary key: joined with picked instead, the planner hashes the whole table.
+    WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscriber_id AND a.id = d.alert_id
     RETURNING d.id, d.alert_id, d.priority, d.attempts, d.rerouted_from, d.status, d.claim_token,
               s.phone, coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at
 )
