@@ -61,6 +61,7 @@ class FakeGateway:
         self.breaker = CircuitBreaker(clock=self.clock)
         self.received: list[Message] = []  # accepted messages, in order
         self.first_accepted_at: float | None = None  # clock time of the first acceptance
+        self.most_in_flight = 0  # the most submissions awaiting an answer at once (the window)
         self._pacer = Pacer(self.limits, self.clock)
         self._rng = random.Random(seed)  # noqa: S311 - simulated faults, not secrets
         self._ids = itertools.count(1)
@@ -88,6 +89,7 @@ class FakeGateway:
 
     async def _submit_one(self, message: Message) -> SubmitResult:
         async with self._pacer.turn(message.segments):
+            self.most_in_flight = max(self.most_in_flight, self._pacer.window.in_flight)
             if self.hang:
                 await self._closed.wait()
                 return SubmitResult.retry(message.ref, "gateway closed while hanging", 1.0)

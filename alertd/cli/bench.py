@@ -7,7 +7,7 @@ import argparse
 from alertd.cli.util import command, finite_float, out_json, positive_int, subcommands
 from alertd.config import Config
 from alertd.tools import bench_dispatch as bench_dispatch_module
-from alertd.tools import bench_gateway, bench_import
+from alertd.tools import bench_gateway, bench_import, bench_smpp
 from alertd.tools import bench_match as bench_match_module
 
 
@@ -31,6 +31,19 @@ async def bench_gateway_cmd(args: argparse.Namespace, config: Config) -> int:
 
 async def bench_dispatch(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_dispatch_module.dispatch_benchmark(config, args.deliveries, args.rate))
+    return 0
+
+
+async def bench_smpp_cmd(args: argparse.Namespace, config: Config) -> int:
+    result = await bench_smpp.smpp_benchmark(
+        config,
+        args.deliveries,
+        binds=args.binds,
+        window=args.window,
+        latency_ms=args.latency_ms,
+        baseline_deliveries=args.baseline_deliveries,
+    )
+    out_json(result)
     return 0
 
 
@@ -58,6 +71,24 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=finite_float,
         default=0.0,
         help="limit the fake gateway to this many segments a second (0: none)",
+    )
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "smpp",
+        bench_smpp_cmd,
+        "submit_sm per second through the durable path into the SMSC simulator, against one "
+        "bind at window 1",
+    )
+    p.add_argument("--deliveries", type=positive_int, default=20_000)
+    p.add_argument("--binds", type=positive_int, default=4)
+    p.add_argument("--window", type=positive_int, default=50, help="per bind")
+    p.add_argument("--latency-ms", type=finite_float, default=20.0, help="the SMSC's answer delay")
+    p.add_argument(
+        "--baseline-deliveries",
+        type=positive_int,
+        default=bench_smpp.BASELINE_DELIVERIES,
+        help="for the baseline (one bind, window 1)",
     )
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(

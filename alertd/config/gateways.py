@@ -3,6 +3,7 @@
     [gateways.primary]
     kind = "twilio"            # fake, twilio, ovh, smpp
     priority = 1               # lower goes first; failover walks up
+    weight = 1                 # share among the gateways of the same priority (by free capacity)
     rate = 100                 # SMS segments per second, from the contract
     window = 32                # submissions awaiting an answer at once
     price_eur = 0.045          # per segment
@@ -40,6 +41,7 @@ COMMON = {
     "credentials_file",
     "timeout_s",
     "breaker_cooldown_s",
+    "weight",
 }
 OPTIONS: dict[str, set[str]] = {
     "fake": {"latency", "error_rate", "throttle_rate", "receipt_delay"},
@@ -109,6 +111,7 @@ class GatewayConfig:
     sender: str | None = None
     timeout_s: float = 10.0
     breaker_cooldown_s: float = 30.0  # how long an open circuit stays open before a probe
+    weight: float = 1.0  # share of first attempts among the gateways of the same priority
     options: Mapping[str, Any] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=lambda: Secrets({}))
     secret_sources: tuple[str, ...] = ()  # the environment variables the secrets came from
@@ -209,6 +212,7 @@ def parse_gateway(
         breaker_cooldown_s=_number(
             name, "breaker_cooldown_s", table.get("breaker_cooldown_s", 30.0), 0.1, 3600
         ),
+        weight=_number(name, "weight", table.get("weight", 1), 0.01, 1000),
         options=_smpp_options(name, table) if kind == "smpp" else _options(kind, table),
         secrets=secrets,
         secret_sources=tuple(str(v) for v in table.get("credentials_env", {}).values()),

@@ -16,8 +16,9 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
+from typing import Any
 
 import asyncpg
 import structlog
@@ -176,11 +177,23 @@ async def _run(
                 ),
                 starting=not_started,
                 areas=load_postcode_areas(config.zones),
+                **_routing(config, gateways),
             )
         finally:
             for gateway in gateways:
                 with contextlib.suppress(GatewayError, OSError):
                     await gateway.close()
+
+
+def _routing(config: Config, gateways: Sequence[Gateway]) -> dict[str, Any]:
+    """The configured priorities (tiers, spread over) and weights of the gateways; gateways
+    handed in by a test that the configuration does not name keep their order, one per tier."""
+    configured = {g.name: g for g in config.gateways}
+    known = all(g.name in configured for g in gateways)
+    return {
+        "priorities": {n: c.priority for n, c in configured.items()} if known else None,
+        "weights": {n: c.weight for n, c in configured.items()},
+    }
 
 
 async def _serve(
@@ -193,13 +206,17 @@ async def _serve(
     replies: Replies,
     starting: Sequence[Gateway] = (),
     areas: PostcodeAreas | None = None,
+    priorities: Mapping[str, int] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> str | None:
     """The dispatch loop and a consumer per gateway, each supervised (see supervisor), and a
     starter per gateway that could not start. Why a task died, if one did."""
     log.info("serve.started", gateways=[g.name for g in gateways])
 
     def dispatch() -> Awaitable[None]:
-        return Dispatcher(pool, gateways, worker=worker, settings=settings).run(stop)
+        return Dispatcher(
+            pool, gateways, worker=worker, settings=settings, priorities=priorities, weights=weights
+        ).run(stop)
 
     def events(gateway: Gateway) -> Callable[[], Awaitable[None]]:
         return lambda: consume(pool, gateway, replies.catalog, replies.region)

@@ -1,17 +1,19 @@
 """The dispatch loop: claimed deliveries to gateways, results and receipts back to the outbox.
 
-One ``step`` claims a batch (life-safety first), stops what has expired, hands the rest to the
-gateway its attempt number points at (failover: after ``retries_per_gateway`` attempts a delivery
-moves to the next gateway by priority, skipping gateways whose circuit breaker is open), and
-records each gateway's results with one statement. Temporary failures come back later with
-exponential back-off and jitter; permanent ones fail at once with the gateway's reason; results in
-doubt (the gateway may have sent them) follow the severity's policy in the record statement.
+One ``step`` claims a batch (life-safety first), stops what has expired, and hands the rest to the
+tier of gateways its attempt number points at (failover: after ``retries_per_gateway`` attempts a
+delivery moves to the next priority, skipping gateways whose circuit breaker is open), spread over
+the tier's gateways by free capacity and weight (``spread``). Each gateway's rows go through a
+pipeline (``pipeline``) that keeps its window full and records results in batches as they
+return. Temporary failures come back later with exponential back-off and jitter; permanent ones
+fail at once with the gateway's reason; results in doubt (the gateway may have sent them) follow
+the severity's policy in the record statement.
 
 Leases: each claim has its token. A heartbeat renews, every third of the lease, the lease of the
 claim's rows not recorded yet, so a live daemon keeps what it is sending however slow its gateway;
-each chunk's hand-over also renews its rows if less than half their lease is left, and sends only
-the rows the claim still holds: rows it lost (the daemon stalled past its lease and they were
-given back) are not sent by it.
+each hand-over also renews its rows if less than half their lease is left, and sends only the
+rows the claim still holds: rows it lost (the daemon stalled past its lease and they were given
+back) are not sent by it.
 """
 
 from __future__ import annotations
@@ -21,18 +23,18 @@ import contextlib
 import math
 import random
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
-from alertd.delivery import outbox
+from alertd.delivery import outbox, pipeline
+from alertd.delivery.pipeline import Batch, Lane, Recorder
+from alertd.delivery.spread import choose_tier, pace, shares
 from alertd.logs import get_logger
-from gateways.base import Gateway, Message, Outcome, Receipt, SubmitResult
-from templates import segments
+from gateways.base import Gateway, Outcome, Receipt, SubmitResult
 
 log = get_logger(__name__)
 
@@ -52,9 +54,7 @@ class DispatchSettings:
     concurrency: int = 3
 
 
-SEGMENTS_PER_MESSAGE = 2  # what the alert templates allow; rates are in segments
 LEASE_SHARE = 0.5  # of the lease a claimed batch may take to send
-ASSUMED_ROUND_TRIP_S = 0.25  # of one HTTP request or submit_sm, for a gateway without a rate
 RENEW_SHARE = 1 / 3  # of the lease between two heartbeats renewing a claim's lease
 
 
@@ -71,14 +71,12 @@ def claim_size(settings: DispatchSettings, gateways: Sequence[Gateway]) -> int:
     keeps a live daemon's lease whatever happens, so this is not what makes it safe: it keeps
     the heartbeat idle in the usual case (a claim renewed over and over costs writes) and the
     rows of a daemon that died waiting no longer than a lease."""
-    paces = [
-        min(
-            g.limits.window / ASSUMED_ROUND_TRIP_S,
-            g.limits.rate / SEGMENTS_PER_MESSAGE if g.limits.rate > 0 else math.inf,
-        )
-        for g in gateways
-    ]
-    affordable = min(paces) * settings.lease_s * LEASE_SHARE / settings.concurrency
+    affordable = (
+        min(pace(g.limits) for g in gateways)
+        * settings.lease_s
+        * LEASE_SHARE
+        / settings.concurrency
+    )
     return max(1, min(settings.batch, int(affordable)))
 
 
@@ -88,11 +86,12 @@ def choose(
     """The gateway for this attempt: by priority, moving on every ``per_gateway`` attempts,
     skipping open circuits, and ``avoid`` (the gateway that lost this delivery) unless it is the
     only one left; None when every circuit is open."""
-    usable = [g for g in gateways if g.health() != "open"]
-    usable = [g for g in usable if g.name != avoid] or usable
-    if not usable:
-        return None
-    return usable[((attempts - 1) // per_gateway) % len(usable)]
+    tier = choose_tier(gateways, attempts, per_gateway, avoid)
+    return tier[0] if tier else None
+
+
+def _by_priority(claimed: outbox.Claimed) -> int:
+    return claimed.priority
 
 
 class Dispatcher:
@@ -104,13 +103,20 @@ class Dispatcher:
         worker: str,
         settings: DispatchSettings | None = None,
         seed: int | None = None,
+        priorities: Mapping[str, int] | None = None,
+        weights: Mapping[str, float] | None = None,
     ) -> None:
+        """``priorities`` (gateway name -> priority, lower first) makes tiers of the gateways of
+        the same priority, over which first attempts are spread; without it each gateway is a
+        tier of its own, in the given order. ``weights``: a gateway's share (default 1)."""
         if not gateways:
             raise ValueError("the dispatcher needs at least one gateway")
         self.pool = pool
         self.gateways = list(gateways)
         self.worker = worker
         self.settings = settings or DispatchSettings()
+        self.priorities = priorities
+        self.lanes = {g.name: Lane(g, (weights or {}).get(g.name, 1.0)) for g in self.gateways}
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
         self.claim_size = claim_size(self.settings, self.gateways)
 
@@ -119,52 +125,76 @@ class Dispatcher:
         claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
         if not claimed:
             return 0
+        claimed.sort(key=_by_priority)  # life-safety first to the gateways (a stable sort)
         token = claimed[0].token
         now = datetime.now(UTC)
-        expired = [c.id for c in claimed if c.expires_at is not None and c.expires_at <= now]
+        expired = {c.id for c in claimed if c.expires_at is not None and c.expires_at <= now}
         if expired:
-            await outbox.expire(self.pool, token, expired)
-        live = [c for c in claimed if c.id not in set(expired)]
-        by_gateway: dict[Gateway | None, list[outbox.Claimed]] = defaultdict(list)
-        for delivery in live:
-            gateway = choose(
-                self.gateways,
-                delivery.attempts,
-                self.settings.retries_per_gateway,
-                delivery.rerouted_from,
-            )
-            by_gateway[gateway].append(delivery)
-        await asyncio.gather(
-            *(self._send_in_chunks(g, batch, token) for g, batch in by_gateway.items())
-        )
-        return len(claimed)
-
-    async def _send_in_chunks(
-        self, gateway: Gateway | None, batch: list[outbox.Claimed], token: int
-    ) -> None:
-        """Record after every chunk: what a crash can leave accepted but unrecorded (in doubt)
-        is bounded by the gateway's window, shared by the batches in flight. While this runs,
-        a heartbeat renews the lease of the rows not recorded yet."""
-        size = (
-            len(batch)
-            if gateway is None
-            else max(1, gateway.limits.window // self.settings.concurrency)
-        )
-        pending = {c.id for c in batch}
+            await outbox.expire(self.pool, token, list(expired))
+        live = [c for c in claimed if c.id not in expired] if expired else claimed
+        routed = self._route(live)
+        pending = {c.id for c in live}
         done = asyncio.Event()
         heartbeat = asyncio.create_task(self._keep_leases(token, pending, done))
         try:
-            # One task per gateway (gathered by step): what it and the gateway log names it.
-            with structlog.contextvars.bound_contextvars(
-                gateway="none" if gateway is None else gateway.name
-            ):
-                for first in range(0, len(batch), size):
-                    chunk = batch[first : first + size]
-                    await self._send(gateway, chunk, token)
-                    pending.difference_update(c.id for c in chunk)
+            async with pipeline.task_group() as group:
+                for gateway, rows in routed.items():
+                    group.create_task(self._send(gateway, rows, token, pending))
         finally:
             done.set()
             await heartbeat
+        return len(claimed)
+
+    def _route(self, live: Sequence[outbox.Claimed]) -> dict[Gateway | None, list[outbox.Claimed]]:
+        """Each row to its attempt's tier, then spread over the tier by free capacity."""
+        per = self.settings.retries_per_gateway
+        by_tier: dict[tuple[int, str | None], list[outbox.Claimed]] = {}
+        for c in live:
+            by_tier.setdefault(((c.attempts - 1) // per, c.rerouted_from), []).append(c)
+        routed: dict[Gateway | None, list[outbox.Claimed]] = {}
+        for (stage, avoid), rows in by_tier.items():
+            tier = choose_tier(self.gateways, stage * per + 1, per, avoid, self.priorities)
+            if not tier:
+                routed.setdefault(None, []).extend(rows)
+                continue
+            lanes = [self.lanes[g.name] for g in tier]
+            counts = shares(
+                len(rows),
+                [pace(g.limits) * ln.weight for g, ln in zip(tier, lanes, strict=True)],
+                [ln.backlog for ln in lanes],
+            )
+            first = 0
+            for gateway, count in zip(tier, counts, strict=True):
+                if count:
+                    routed.setdefault(gateway, []).extend(rows[first : first + count])
+                    first += count
+        return routed
+
+    async def _send(
+        self,
+        gateway: Gateway | None,
+        rows: list[outbox.Claimed],
+        token: int,
+        pending: set[int],
+    ) -> None:
+        """One gateway's share of the batch through its pipeline; what it and the gateway log
+        names the gateway (one task per gateway)."""
+        name = "none" if gateway is None else gateway.name
+        lane = None if gateway is None else self.lanes[gateway.name]
+        with structlog.contextvars.bound_contextvars(gateway=name):
+            batch = Batch(
+                self.pool,
+                self.worker,
+                token,
+                self.settings.lease_s,
+                rows,
+                Recorder(self.pool, token, name, pending, lane.credits if lane else None),
+                self._with_backoff,
+            )
+            if lane is None:
+                await pipeline.nowhere(batch, "every gateway's circuit is open")
+            else:
+                await pipeline.send(lane, batch)
 
     async def _keep_leases(self, token: int, pending: set[int], done: asyncio.Event) -> None:
         """The heartbeat of one claimed batch: every third of the lease, renew the lease of its
@@ -177,56 +207,6 @@ class Dispatcher:
                 await outbox.renew(self.pool, token, sorted(pending), self.settings.lease_s)
             except (asyncpg.PostgresError, OSError) as exc:  # the next beat tries again
                 log.warning("dispatch.lease_not_renewed", error=str(exc))
-
-    async def _send(self, gateway: Gateway | None, batch: list[outbox.Claimed], token: int) -> None:
-        if gateway is None:  # every circuit open: try again later, through whichever recovers
-            results = [
-                SubmitResult.retry(str(c.id), "every gateway's circuit is open", 0) for c in batch
-            ]
-            name, handed = "none", None
-        else:
-            handover = await outbox.handover(
-                self.pool,
-                self.worker,
-                token,
-                [c.id for c in batch],
-                lease_s=self.settings.lease_s,
-            )
-            if len(handover.held) < len(batch):
-                log.warning("dispatch.lease_lost", deliveries=len(batch) - len(handover.held))
-                batch = [c for c in batch if c.id in handover.held]
-                if not batch:
-                    return
-            messages = [
-                Message(
-                    str(c.id),
-                    c.phone,
-                    c.text or "",
-                    segments(c.text or ""),
-                    expires_at=c.expires_at,
-                    urgent=c.priority == outbox.LIFE_SAFETY,
-                )
-                for c in batch
-            ]
-            handed = handover.id
-            results = await gateway.submit(messages)
-            name = gateway.name
-        attempts = {str(c.id): c.attempts for c in batch}
-        # A gateway whose circuit just opened will not be used next: its retry-after is moot.
-        failing_over = gateway is None or gateway.health() == "open"
-        results = [self._with_backoff(r, attempts[r.ref], failing_over) for r in results]
-        recorded = await outbox.record(
-            self.pool, token, name, results, handed, attempts=[attempts[r.ref] for r in results]
-        )
-        if recorded.in_doubt:
-            log.warning("dispatch.in_doubt", deliveries=recorded.in_doubt)
-        log.debug(
-            "dispatch.batch",
-            submitted=recorded.submitted,
-            failed=recorded.failed,
-            requeued=recorded.requeued,
-            in_doubt=recorded.in_doubt,
-        )
 
     def _with_backoff(
         self, result: SubmitResult, attempts: int, failing_over: bool
@@ -243,10 +223,13 @@ class Dispatcher:
         """Steps until nothing is claimable now (or ``stop`` is set); returns how many were
         claimed in all."""
         stop = stop or asyncio.Event()
-        counts = await asyncio.gather(
-            *(self._drain_one(stop) for _ in range(self.settings.concurrency))
-        )
-        return sum(counts)
+        # A TaskGroup, not gather: a batch that dies cancels the others and its error is raised,
+        # rather than leaving them running unobserved.
+        async with pipeline.task_group() as group:
+            runs = [
+                group.create_task(self._drain_one(stop)) for _ in range(self.settings.concurrency)
+            ]
+        return sum(r.result() for r in runs)
 
     async def _drain_one(self, stop: asyncio.Event) -> int:
         total = 0

@@ -77,20 +77,8 @@ async def enqueue(
 
 async def claim(conn: Queryable, batch: int, lease_s: float, worker: str) -> list[Claimed]:
     rows = await conn.fetch(queries("outbox")["claim"], batch, lease_s, worker)
-    return [
-        Claimed(
-            r["id"],
-            r["alert_id"],
-            r["priority"],
-            r["attempts"],
-            r["rerouted_from"],
-            r["claim_token"],
-            r["phone"],
-            r["text"],
-            r["expires_at"],
-        )
-        for r in rows
-    ]
+    # The statement returns Claimed's fields in order: by position, on the hot path.
+    return [Claimed(*r) for r in rows]
 
 
 async def record(
@@ -98,13 +86,15 @@ async def record(
     token: int,
     gateway: str,
     results: Sequence[SubmitResult],
-    handover: int | None = None,
+    handover: int | Sequence[int] | None = None,
     *,
     attempts: Sequence[int] | None = None,
 ) -> Recorded:
     """Record one gateway batch (refs are delivery ids) of claim ``token`` and close its
-    hand-over; ``attempts`` (per result) labels what a fenced-out acceptance is kept as. The
-    part ids of a long message are kept (its receipts are matched part by part)."""
+    hand-over(s) (those whose rows are all in it); ``attempts`` (per result) labels what a
+    fenced-out acceptance is kept as. The part ids of a long message are kept (its receipts are
+    matched part by part)."""
+    handovers = [] if handover is None else [handover] if isinstance(handover, int) else handover
     parts = [
         (int(r.ref), part_id, number, len(r.part_ids), r.part_ids[0])
         for r in results
@@ -120,7 +110,7 @@ async def record(
         [r.retry_after if r.outcome is Outcome.RETRY else None for r in results],
         gateway,
         token,
-        handover,
+        list(handovers),
         list(attempts) if attempts is not None else [None] * len(results),
         *(list(column) for column in zip(*parts, strict=True)) if parts else ([],) * 5,
     )

@@ -74,11 +74,12 @@ WITH token AS (
         claim_token = token.t,
         attempts = d.attempts + CASE WHEN w.why IS NULL THEN 1 ELSE 0 END,
         updated_at = now()
-    FROM picked, subscribers s, alerts a, token,
+    FROM subscribers s, alerts a, token,
          LATERAL (SELECT CASE WHEN a.status = 'cancelled' THEN 'the alert was cancelled'
                               WHEN s.status = 'stopped' THEN 'the subscriber said STOP'
                          END AS why) w
-    WHERE d.id = picked.id AND s.id = d.subscriber_id AND a.id = d.alert_id
+    -- By the primary key: joined with picked instead, the planner hashes the whole table.
+    WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscriber_id AND a.id = d.alert_id
     RETURNING d.id, d.alert_id, d.priority, d.attempts, d.rerouted_from, d.status, d.claim_token,
               s.phone, coalesce(a.texts ->> d.language, a.texts ->> 'fr') AS text, a.expires_at
 )
@@ -129,12 +130,13 @@ SELECT count(*) FROM renewed;
 -- gateway accepted anyway is kept as a stale attempt (its receipt may still come). In doubt
 -- (the gateway may have sent it: a timeout or a lost connection after hand-over) follows the
 -- severity's policy: life-safety sent again, information left submitted; both counted.
+-- $8: the hand-overs whose rows are all in this record (closed here).
 WITH results AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::float8[],
                          $9::integer[])
         AS r(id, outcome, message_id, reason, retry_after, attempt)
 ), recorded AS (
-    DELETE FROM handovers WHERE id = $8
+    DELETE FROM handovers WHERE id = ANY($8::bigint[])
 ), changed AS (
     UPDATE deliveries d
     SET status = CASE r.outcome WHEN 'accepted' THEN 'submitted'
