@@ -24,7 +24,7 @@ import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
-from alertd.delivery import enqueue, fake_gateways, outbox, supervisor
+from alertd.delivery import enqueue, fake_gateways, live_index, live_sync, outbox, supervisor
 from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
@@ -213,9 +213,17 @@ async def _serve(
         )
         for g in gateways
     ]
+    # The subscriber index in memory (issue 15): loaded once, kept fresh from the change log.
+    index = live_index.LiveIndex(pool)
     side.append(
         asyncio.create_task(
-            supervisor.supervise("resume", lambda: _resume(pool, areas, stop), pool, stop),
+            supervisor.supervise("index", lambda: live_sync.follow(index, stop), pool, stop),
+            name="index",
+        )
+    )
+    side.append(
+        asyncio.create_task(
+            supervisor.supervise("resume", lambda: _resume(pool, index, stop), pool, stop),
             name="resume",
         )
     )
@@ -248,10 +256,12 @@ async def _serve(
     return died
 
 
-async def _resume(pool: asyncpg.Pool, areas: PostcodeAreas | None, stop: asyncio.Event) -> None:
-    """Finish, every RESUME_EVERY_S, the alerts an interrupted ``alert send`` left half-written."""
+async def _resume(pool: asyncpg.Pool, index: live_index.LiveIndex, stop: asyncio.Event) -> None:
+    """Finish, every RESUME_EVERY_S, the alerts an interrupted ``alert send`` left half-written;
+    matched from the in-memory index once it is loaded (from the database before)."""
     given_up: set[int] = set()
+    matcher = live_index.matcher(index)
     while not stop.is_set():
-        await enqueue.resume_interrupted(pool, areas, given_up=given_up)
+        await enqueue.resume_interrupted(pool, given_up=given_up, matcher=matcher)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), RESUME_EVERY_S)
