@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 
 import asyncpg
@@ -46,6 +47,11 @@ SHUTDOWN_GRACE_S = 10.0
 EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
 RESUME_EVERY_S = 2.0  # how often alerts whose enqueue was interrupted are looked for
 DAEMON_NAME = migrate.DAEMON_NAME  # its connections' application_name, with the worker
+# What the layers above serve for as long as the daemon runs (health and metrics, the API): given
+# the daemon's pool, its gateways and its in-memory subscriber index.
+Listener = Callable[
+    [asyncpg.Pool, Sequence[Gateway], live_index.LiveIndex], AbstractAsyncContextManager[None]
+]
 
 
 async def daemons(conn: Queryable) -> int:
@@ -89,6 +95,7 @@ async def run(
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
+    listeners: Sequence[Listener] = (),
 ) -> int:
     """Serve until ``stop`` (SIGTERM, Ctrl-C); 0, or EXIT_TASK_DIED when a task of the daemon
     died (logged as ``serve.task_died`` with the reason). ``gateways``: built from the
@@ -101,6 +108,7 @@ async def run(
         signals=signals,
         gateways=gateways,
         allow_fake=allow_fake,
+        listeners=listeners,
     )
     return EXIT_TASK_DIED if died else 0
 
@@ -113,6 +121,7 @@ async def serve(
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
+    listeners: Sequence[Listener] = (),
 ) -> str | None:
     """As ``run``; None after a clean stop, else why a task died."""
     if not config.gateways and not gateways:
@@ -137,7 +146,7 @@ async def serve(
     built = list(gateways) if gateways is not None else [build(g) for g in config.gateways]
     # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
     with structlog.contextvars.bound_contextvars(worker=worker):
-        return await _run(config, built, worker, stop, settings, fakes=fakes)
+        return await _run(config, built, worker, stop, settings, fakes=fakes, listeners=listeners)
 
 
 async def _run(
@@ -148,13 +157,18 @@ async def _run(
     settings: DispatchSettings | None,
     *,
     fakes: Sequence[str] = (),
+    listeners: Sequence[Listener] = (),
 ) -> str | None:
     """Why a task died, if one did. Gateways that cannot start start with an open circuit (and are
     started again in the background); every gateway is closed on the way out, whatever happens."""
     async with (
         open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
         _webhooks(config.serve, gateways),
+        contextlib.AsyncExitStack() as served,
     ):
+        index = live_index.LiveIndex(db.pool)
+        for listener in listeners:
+            await served.enter_async_context(listener(db.pool, gateways, index))
         await fake_gateways.record(
             db.pool,
             fakes=fakes,
@@ -176,6 +190,7 @@ async def _run(
                 ),
                 starting=not_started,
                 areas=load_postcode_areas(config.zones),
+                index=index,
             )
         finally:
             for gateway in gateways:
@@ -193,6 +208,7 @@ async def _serve(
     replies: Replies,
     starting: Sequence[Gateway] = (),
     areas: PostcodeAreas | None = None,
+    index: live_index.LiveIndex | None = None,
 ) -> str | None:
     """The dispatch loop and a consumer per gateway, each supervised (see supervisor), and a
     starter per gateway that could not start. Why a task died, if one did."""
@@ -214,7 +230,7 @@ async def _serve(
         for g in gateways
     ]
     # The subscriber index in memory (issue 15): loaded once, kept fresh from the change log.
-    index = live_index.LiveIndex(pool)
+    index = index or live_index.LiveIndex(pool)
     side.append(
         asyncio.create_task(
             supervisor.supervise("index", lambda: live_sync.follow(index, stop), pool, stop),

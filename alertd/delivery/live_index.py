@@ -71,27 +71,34 @@ class AlertSpec:
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    """Who an alert reaches: subscriber ids (sorted) by how they were found, their languages."""
+    """Who an alert reaches: subscriber ids (sorted) by how they were found, and their languages
+    as codes (one per id of by_address then by_postcode) into ``names``: no Python object per
+    recipient until one is asked for."""
 
     by_address: IdArray
     by_postcode: IdArray
-    languages: Mapping[int, str]  # subscriber id -> language, for those reached
+    language_codes: npt.NDArray[np.int16]
+    names: tuple[str, ...]
     unplaced: int = 0  # known by postcode only, no postcode areas to place them: left out
 
     @property
     def recipients(self) -> int:
         return len(self.by_address) + len(self.by_postcode)
 
+    @property
+    def languages(self) -> dict[int, str]:
+        """Subscriber id -> language, for those reached."""
+        ids = np.concatenate([self.by_address, self.by_postcode]).tolist()
+        return {i: self.names[c] for i, c in zip(ids, self.language_codes.tolist(), strict=True)}
+
     def by_language(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for lang in self.languages.values():
-            counts[lang] = counts.get(lang, 0) + 1
-        return dict(sorted(counts.items()))
+        counts = np.bincount(self.language_codes, minlength=len(self.names))
+        return {self.names[c]: int(n) for c, n in enumerate(counts) if n}
 
     def to_matched(self) -> Matched:
         """As ``enqueue.match`` gives it, to write the deliveries."""
         return Matched(
-            self.by_address.tolist(), self.by_postcode.tolist(), dict(self.languages), self.unplaced
+            self.by_address.tolist(), self.by_postcode.tolist(), self.languages, self.unplaced
         )
 
 
@@ -130,6 +137,7 @@ class LiveIndex:
         self.size = 0  # subscribers who can receive an alert
         self._lock = asyncio.Lock()  # one catch-up at a time: each change applied once, in order
         self._snapshot = ""
+        self._last_id = 0
         self._read_at: datetime | None = None
         self._languages: list[str] = []
         self._topics: list[str] = []
@@ -160,7 +168,8 @@ class LiveIndex:
         self._languages = list(loaded.languages)
         self._topics = list(loaded.topic_names)
         self._spatial = SubscriberIndex.from_arrays(ids, loaded.lon, loaded.lat, loaded.postcode)
-        self._snapshot, self._read_at = loaded.snapshot, loaded.read_at
+        self._snapshot, self._last_id = loaded.snapshot, loaded.last_id
+        self._read_at = loaded.read_at
         self.size = len(ids)
         self.ready = True
 
@@ -182,8 +191,9 @@ class LiveIndex:
                     []
                     if stale
                     else await conn.fetch(
-                        queries("live_index")["changes_since"] + " LIMIT $2",
+                        queries("live_index")["changes_since"],
                         self._snapshot,
+                        self._last_id,
                         RELOAD_ABOVE + 1,
                     )
                 )
@@ -196,6 +206,7 @@ class LiveIndex:
                 self.ready = False
                 raise
             self._snapshot, self._read_at = now["snapshot"], now["read_at"]
+            self._last_id = max(self._last_id, now["last_id"])
             return len(rows)
 
     def apply(self, changes: Iterable[Mapping[str, Any] | asyncpg.Record]) -> None:
@@ -260,15 +271,12 @@ class LiveIndex:
 
         by_address, by_postcode = keep(found.by_address), keep(found.by_postcode)
         reached = np.concatenate([by_address, by_postcode])
-        names = ["fr", *self._languages]  # position 0: none (never: language is required)
-        languages = {
-            int(i): names[p] for i, p in zip(reached, self._cols.language[reached], strict=True)
-        }
+        names = ("fr", *self._languages)  # position 0: none (never: language is required)
         unplaced = 0
         if areas is None:
             everyone = np.flatnonzero(self._cols.eligible & ~self._cols.located)
             unplaced = int(self._candidates(everyone, wanted, mask, life_safety, exercise).sum())
-        return Reach(by_address, by_postcode, languages, unplaced)
+        return Reach(by_address, by_postcode, self._cols.language[reached], names, unplaced)
 
     def _candidates(
         self, ids: IdArray, tenants: IdArray, mask: np.uint64, life_safety: bool, exercise: bool
@@ -329,11 +337,14 @@ async def preview(index: LiveIndex | None, spec: AlertSpec, pool: asyncpg.Pool) 
 
 
 def _of_matched(found: Matched) -> Reach:
-    ids = sorted(found.ids())
+    by_address, by_postcode = sorted(found.by_address), sorted(found.by_postcode)
+    names = tuple(sorted({found.language[i] for i in found.ids()}))
+    codes = [names.index(found.language[i]) for i in (*by_address, *by_postcode)]
     return Reach(
-        np.asarray(sorted(found.by_address), dtype=np.int64),
-        np.asarray(sorted(found.by_postcode), dtype=np.int64),
-        {i: found.language[i] for i in ids},
+        np.asarray(by_address, dtype=np.int64),
+        np.asarray(by_postcode, dtype=np.int64),
+        np.asarray(codes, dtype=np.int16),
+        names,
         found.unplaced,
     )
 

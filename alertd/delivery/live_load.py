@@ -57,6 +57,7 @@ class Loaded:
     languages: tuple[str, ...]
     topic_names: tuple[str, ...]
     snapshot: str  # pg_current_snapshot() of the load: changes after it come from the log
+    last_id: int  # the last change-log id the load's snapshot saw
     read_at: datetime
 
 
@@ -101,7 +102,9 @@ async def load(conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> L
             )
             parts.append(_columns(parse_copy(bytes(buffer))))
             del buffer
-    return _assemble(parts, languages, topic_names, vocab["snapshot"], vocab["read_at"])
+    return _assemble(
+        parts, languages, topic_names, (vocab["snapshot"], vocab["last_id"]), vocab["read_at"]
+    )
 
 
 def _columns(rows: npt.NDArray[np.void]) -> dict[str, npt.NDArray[np.generic]]:
@@ -122,7 +125,7 @@ def _assemble(
     parts: list[dict[str, npt.NDArray[np.generic]]],
     languages: list[str],
     topic_names: list[str],
-    snapshot: str,
+    position: tuple[str, int],
     read_at: datetime,
 ) -> Loaded:
     empty = _columns(np.empty(0, dtype=ROW))
@@ -134,6 +137,7 @@ def _assemble(
         **columns,  # type: ignore[arg-type]
         languages=tuple(languages),
         topic_names=tuple(topic_names),
-        snapshot=snapshot,
+        snapshot=position[0],
+        last_id=position[1],
         read_at=read_at,
     )

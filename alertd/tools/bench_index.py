@@ -121,7 +121,10 @@ async def _change_visible(pool: asyncpg.Pool, index: LiveIndex, tenant: int, n: 
                 tenant,
                 f"+33799{i:07d}",
             )
-            while index.size == before:  # noqa: ASYNC110 - polling is the measurement
+            while index.size == before:
+                if task.done():
+                    task.result()  # what stopped it
+                    raise RuntimeError("the index stopped following the change log")
                 await asyncio.sleep(0.001)
             took.append(time.perf_counter() - started)
     finally:

@@ -7,6 +7,7 @@ SELECT coalesce((SELECT array_agg(DISTINCT language ORDER BY language) FROM subs
        coalesce((SELECT array_agg(DISTINCT t ORDER BY t) FROM subscribers, unnest(topics) t), '{}')
            AS topics,
        pg_current_snapshot()::text AS snapshot,
+       (SELECT coalesce(max(id), 0) FROM subscriber_changes) AS last_id,
        now() AS read_at;
 
 -- name: copy_chunk
@@ -26,16 +27,19 @@ SELECT coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi FROM subscribers;
 
 -- name: changes_since
 -- The changes of the transactions the previous snapshot ($1) did not see and that are committed
--- now, in order; with the snapshot to give the next call.
+-- now, in order: those after the last id read ($2), and those of the transactions that were in
+-- progress then (their ids may be lower: ids are taken before commit). Both by index.
 SELECT id, kind, subscriber_id, tenant_id, lon, lat, postcode, language, topics, status,
        phone_kind, exercise
 FROM subscriber_changes
-WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+WHERE (id > $2 OR xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot))))
   AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
-ORDER BY id;
+ORDER BY id
+LIMIT $3;
 
 -- name: snapshot_now
 SELECT pg_current_snapshot()::text AS snapshot, now() AS read_at,
+       (SELECT coalesce(max(id), 0) FROM subscriber_changes) AS last_id,
        (SELECT until FROM subscriber_changes_pruned) AS pruned_until;
 
 -- name: prune
