@@ -28,12 +28,22 @@ SELECT coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi FROM subscribers;
 -- name: changes_since
 -- The changes of the transactions the previous snapshot ($1) did not see and that are committed
 -- now, in order: those after the last id read ($2), and those of the transactions that were in
--- progress then (their ids may be lower: ids are taken before commit). Both by index.
-SELECT id, kind, subscriber_id, tenant_id, lon, lat, postcode, language, topics, status,
-       phone_kind, exercise
-FROM subscriber_changes
-WHERE (id > $2 OR xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot))))
-  AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
+-- progress then (their ids may be lower: ids are taken before commit). Two index scans (an OR
+-- of the two would read the whole log; ORDER BY … LIMIT keeps the first on the primary key
+-- even before the log's statistics exist).
+SELECT * FROM (
+    (SELECT id, kind, subscriber_id, tenant_id, lon, lat, postcode, language, topics, status,
+            phone_kind, exercise
+     FROM subscriber_changes
+     WHERE id > $2 AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
+     ORDER BY id LIMIT $3)
+    UNION ALL
+    SELECT id, kind, subscriber_id, tenant_id, lon, lat, postcode, language, topics, status,
+           phone_kind, exercise
+    FROM subscriber_changes
+    WHERE id <= $2 AND xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot)))
+      AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
+) c
 ORDER BY id
 LIMIT $3;
 
