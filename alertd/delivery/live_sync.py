@@ -47,6 +47,10 @@ async def follow(
         await conn.add_listener(CHANNEL, notified)
         try:
             while not stop.is_set():
+                if conn.is_closed():  # NOTIFYs would never come again: start afresh
+                    raise asyncpg.exceptions.ConnectionDoesNotExistError(
+                        "the connection listening for subscriber changes was lost"
+                    )
                 woken.clear()  # before reading: a NOTIFY during the read wakes the next one
                 applied = await index.catch_up()
                 if applied:

@@ -257,3 +257,51 @@ async def test_resume_matches_from_the_index(town: tuple) -> None:  # type: igno
     done = await enqueue.resume_interrupted(pool, after_s=0, matcher=matcher(index))
     assert [(r.alert_id, r.recipients) for r in done] == [(alert_id, 3)]
     assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE alert_id = $1", alert_id) == 3
+
+
+async def test_a_lost_listener_reconnects_and_catches_up(town: tuple) -> None:  # type: ignore[type-arg]
+    """The LISTEN connection killed: the change made meanwhile (its NOTIFY lost) is applied once
+    the supervisor has started following again, and NOTIFY works again after."""
+    from alertd.delivery import supervisor
+
+    pool, tenant, zone = town
+    index = LiveIndex(pool)
+    await index.load()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        supervisor.supervise("index", lambda: live_sync.follow(index, stop, poll_s=0.3), pool, stop)
+    )
+    try:
+        listener = None
+        for _ in range(100):
+            listener = await pool.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN%'"
+            )
+            if listener:
+                break
+            await asyncio.sleep(0.02)
+        assert listener
+        await pool.execute("SELECT pg_terminate_backend($1)", listener)
+        await _add(
+            pool,
+            tenant,
+            ("+33600000015", 2.3431, 51.0292, None, "fr", "active", "mobile", [], False),
+        )
+        started = time.monotonic()
+        while index.size < 7:
+            assert time.monotonic() - started < 5.0, "the change made while away never came"
+            await asyncio.sleep(0.02)
+        relistening = None
+        while not relistening:
+            assert time.monotonic() - started < 5.0, "nobody listens again"
+            relistening = await pool.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN%' AND pid <> $1",
+                listener,
+            )
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+    await _agree(pool, index, tenant, zone)
