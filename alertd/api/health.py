@@ -25,6 +25,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from alertd.delivery import metrics
+from alertd.delivery.live_index import LiveIndex
 from alertd.errors import AlertdError
 from alertd.logs import get_logger
 from alertd.store import migrate
@@ -36,12 +37,21 @@ READY_TIMEOUT_S = 1.0
 UNREACHABLE: tuple[type[BaseException], ...] = (*DATABASE_LOST, TimeoutError)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("alertd_health_pool", asyncpg.Pool)
 GATEWAYS: web.AppKey[Sequence[Gateway]] = web.AppKey("alertd_health_gateways", Sequence)
+INDEX: web.AppKey[LiveIndex | None] = web.AppKey("alertd_health_index", object)  # type: ignore[arg-type]
 
 
-def add_routes(app: web.Application, *, pool: asyncpg.Pool, gateways: Sequence[Gateway]) -> None:
-    """Add /healthz, /readyz and /metrics to ``app``."""
+def add_routes(
+    app: web.Application,
+    *,
+    pool: asyncpg.Pool,
+    gateways: Sequence[Gateway],
+    index: LiveIndex | None = None,
+) -> None:
+    """Add /healthz, /readyz and /metrics to ``app``; ``index``: the daemon's subscriber index,
+    whose state they report (a preview answers from the database while it loads)."""
     app[POOL] = pool
     app[GATEWAYS] = gateways
+    app[INDEX] = index
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", scrape)
@@ -79,10 +89,14 @@ async def readiness(pool: asyncpg.Pool, gateways: Sequence[Gateway]) -> tuple[bo
 
 async def readyz(request: web.Request) -> web.Response:
     ready, body = await readiness(request.app[POOL], request.app[GATEWAYS])
+    if (index := request.app[INDEX]) is not None:  # said, not required: previews fall back
+        body["subscriber_index"] = {"loaded": index.ready, "subscribers": index.size}
     return web.json_response(body, status=200 if ready else 503)
 
 
-async def exposition(pool: asyncpg.Pool, gateways: Sequence[Gateway]) -> bytes:
+async def exposition(
+    pool: asyncpg.Pool, gateways: Sequence[Gateway], index: LiveIndex | None = None
+) -> bytes:
     """The Prometheus text of one scrape; without the database's figures when it is away."""
     scraped = CollectorRegistry(auto_describe=False)
     try:
@@ -91,25 +105,32 @@ async def exposition(pool: asyncpg.Pool, gateways: Sequence[Gateway]) -> bytes:
     except UNREACHABLE as exc:
         log.warning("metrics.database_unreachable", error=type(exc).__name__)
         figures = None
-    if figures is not None:
-        scraped.register(metrics.ScrapeCollector(figures, breakers(gateways)))
-    else:
-        scraped.register(metrics.ScrapeCollector(metrics.DatabaseFigures(), breakers(gateways)))
+    scraped.register(
+        metrics.ScrapeCollector(
+            figures or metrics.DatabaseFigures(),
+            breakers(gateways),
+            None if index is None else (index.ready, index.size),
+        )
+    )
     return generate_latest(metrics.REGISTRY) + generate_latest(scraped)
 
 
 async def scrape(request: web.Request) -> web.Response:
-    body = await exposition(request.app[POOL], request.app[GATEWAYS])
+    body = await exposition(request.app[POOL], request.app[GATEWAYS], request.app[INDEX])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @contextlib.asynccontextmanager
 async def listening(
-    listen: str, *, pool: asyncpg.Pool, gateways: Sequence[Gateway]
+    listen: str,
+    *,
+    pool: asyncpg.Pool,
+    gateways: Sequence[Gateway],
+    index: LiveIndex | None = None,
 ) -> AsyncIterator[None]:
     """Serve the three routes on ``listen`` (host:port) for the block."""
     app = web.Application()
-    add_routes(app, pool=pool, gateways=gateways)
+    add_routes(app, pool=pool, gateways=gateways, index=index)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, _, port = listen.rpartition(":")

@@ -35,7 +35,11 @@ def listeners(config: Config) -> list[daemon.Listener]:
     listen = config.serve.metrics_listen
     if not listen:
         return []
-    return [lambda pool, gateways, _index: health.listening(listen, pool=pool, gateways=gateways)]
+    return [
+        lambda pool, gateways, index: health.listening(
+            listen, pool=pool, gateways=gateways, index=index
+        )
+    ]
 
 
 def register(parser: argparse.ArgumentParser) -> None:

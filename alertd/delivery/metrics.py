@@ -118,9 +118,15 @@ def _counts(value: Any) -> dict[str, int]:
 class ScrapeCollector(Collector):
     """The figures of one scrape (database, circuit breakers) as gauges."""
 
-    def __init__(self, figures: DatabaseFigures, breakers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        figures: DatabaseFigures,
+        breakers: Mapping[str, str],
+        index: tuple[bool, int] | None = None,  # the subscriber index: loaded, subscribers
+    ) -> None:
         self.figures = figures
         self.breakers = breakers
+        self.index = index
 
     def collect(self) -> Iterator[Metric]:
         f = self.figures
@@ -151,6 +157,18 @@ class ScrapeCollector(Collector):
             for known in BREAKER_STATES:
                 breaker.add_metric([gateway, known], 1.0 if state == known else 0.0)
         yield breaker
+        if self.index is not None:
+            loaded, size = self.index
+            yield GaugeMetricFamily(
+                "alertd_subscriber_index_loaded",
+                "1 when the daemon's in-memory subscriber index is loaded.",
+                value=1.0 if loaded else 0.0,
+            )
+            yield GaugeMetricFamily(
+                "alertd_subscriber_index_subscribers",
+                "Subscribers who can receive an alert, in the daemon's index.",
+                value=size,
+            )
 
 
 def _by(name: str, doc: str, label: str, counts: Mapping[str, int]) -> GaugeMetricFamily:

@@ -116,6 +116,7 @@ def _free_port() -> int:
 async def test_serve_answers_on_metrics_listen(
     loaded: asyncpg.Pool, config: Config, tmp_path: Path
 ) -> None:
+    await seed_alert(loaded, 3, enqueue=False)
     port = _free_port()
     toml = tmp_path / "alertd.toml"
     toml.write_text(
@@ -147,8 +148,19 @@ async def test_serve_answers_on_metrics_listen(
                     await asyncio.sleep(0.05)
             else:
                 raise AssertionError("serve never listened on metrics_listen")
+            # The daemon loads its subscriber index (the 3 seeded residents) and says so.
+            for _ in range(100):
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as answer:
+                    index = (await answer.json())["subscriber_index"]
+                if index["loaded"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert index == {"loaded": True, "subscribers": 3}
             async with http.get(f"http://127.0.0.1:{port}/metrics") as answer:
-                assert "alertd_outbox_messages" in await answer.text()
+                text = await answer.text()
+            assert "alertd_outbox_messages" in text
+            assert "alertd_subscriber_index_loaded 1.0" in text
+            assert "alertd_subscriber_index_subscribers 3.0" in text
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 30) == 0
