@@ -12,6 +12,7 @@ become a label). The dispatcher calls ``observe_submit`` and the receipt consume
 
 from __future__ import annotations
 
+import enum
 import json
 import platform
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,12 +25,13 @@ from prometheus_client.registry import Collector
 
 import alertd
 from alertd.store.types import Queryable
+from gateways.base import Outcome, ReceiptStatus
 
 # Our own registry, not prometheus_client's global one: each daemon (and each test) in a process
 # exposes exactly alertd's metrics.
 REGISTRY = CollectorRegistry(auto_describe=True)
-OUTCOMES = ("accepted", "rejected", "retry", "failed", "timeout", "in_doubt", "other")
-RECEIPTS = ("delivered", "failed", "expired", "unknown", "other")
+OUTCOMES = (*(o.value for o in Outcome), "other")
+RECEIPTS = (*(r.value for r in ReceiptStatus), "other")
 DELIVERY_STATES = ("queued", "sending", "submitted", "delivered", "failed", "cancelled")
 BREAKER_STATES = ("closed", "half_open", "open")
 
@@ -56,19 +58,20 @@ BUILD = Info("alertd_build", "The running alertd.", registry=REGISTRY)
 BUILD.info({"version": alertd.__version__, "python": platform.python_version()})
 
 
-def _word(value: str, allowed: Sequence[str]) -> str:
-    return value if value in allowed else "other"
+def _word(value: str | enum.Enum, allowed: Sequence[str]) -> str:
+    word = value.value if isinstance(value, enum.Enum) else value
+    return word if word in allowed else "other"
 
 
-def observe_submit(gateway: str, outcome: str, seconds: float) -> None:
-    """One message submitted to ``gateway`` (a configured name): its outcome (one of OUTCOMES)
-    and how long the gateway took."""
+def observe_submit(gateway: str, outcome: Outcome | str, seconds: float) -> None:
+    """One message submitted to ``gateway`` (a configured name): its outcome (gateways.base's
+    Outcome) and how long the gateway took to answer the submission it was part of."""
     SUBMISSIONS.labels(gateway, _word(outcome, OUTCOMES)).inc()
     SUBMIT_SECONDS.labels(gateway).observe(max(seconds, 0.0))
 
 
-def observe_receipt(gateway: str, status: str) -> None:
-    """One delivery receipt from ``gateway``: its status (one of RECEIPTS)."""
+def observe_receipt(gateway: str, status: ReceiptStatus | str) -> None:
+    """One delivery receipt from ``gateway``: its status (gateways.base's ReceiptStatus)."""
     RECEIPTS_TOTAL.labels(gateway, _word(status, RECEIPTS)).inc()
 
 

@@ -18,6 +18,7 @@ from alertd.cli.serve import listeners
 from alertd.config import Config, load_config
 from alertd.delivery import daemon, metrics
 from alertd.delivery.dispatch import DispatchSettings
+from gateways.base import Outcome, ReceiptStatus
 from gateways.fake import FakeGateway
 from tests.support.seed import seed_alert
 
@@ -66,7 +67,8 @@ async def test_metrics_follow_prometheus_conventions_without_phones(loaded: asyn
     await loaded.execute("UPDATE deliveries SET created_at = now() - interval '90 seconds'")
     metrics.observe_submit("primary", "accepted", 0.02)
     metrics.observe_submit("primary", "+33730000001", 0.5)  # never a label: counted as other
-    metrics.observe_receipt("primary", "delivered")
+    metrics.observe_receipt("primary", ReceiptStatus.DELIVERED)
+    metrics.observe_submit("primary", Outcome.IN_DOUBT, 0.1)
     gateway = FakeGateway("primary")
     client = await _client(loaded, [gateway])
     try:
@@ -91,6 +93,7 @@ async def test_metrics_follow_prometheus_conventions_without_phones(loaded: asyn
         re.MULTILINE,
     )
     assert re.search(r'outcome="other"\} [1-9]', text)
+    assert re.search(r'outcome="in_doubt"\} [1-9]', text)
     assert re.search(
         r'^alertd_gateway_receipts_total\{gateway="primary",status="delivered"\}',
         text,
