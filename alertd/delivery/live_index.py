@@ -12,7 +12,7 @@ Use::
 
     index = LiveIndex(pool)
     await index.load()                      # once; then keep it fresh with live_sync.follow()
-    reach = await preview(index, AlertSpec(tenant_id, geometries, life_safety=True))
+    reach = await preview(index, AlertSpec(tenant_id, geometries, life_safety=True))  # or (…, pool)
     reach.recipients, reach.by_language()   # the same people as enqueue.match, exactly
 """
 
@@ -138,6 +138,9 @@ class LiveIndex:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self.ready = False
+        # Why the index cannot hold this database (more than 63 topics): previews then come from
+        # the database, and it is not loaded again in a loop.
+        self.unusable: str | None = None
         self.size = 0  # subscribers who can receive an alert
         self._lock = asyncio.Lock()  # one catch-up at a time: each change applied once, in order
         self._snapshot = ""
@@ -153,10 +156,19 @@ class LiveIndex:
             await self._load()
 
     async def _load(self) -> None:
-        async with self.pool.acquire() as conn:
-            loaded = await live_load.load(conn)
+        try:
+            async with self.pool.acquire() as conn:
+                loaded = await live_load.load(conn)
+        except OverflowError as exc:
+            self._give_up(str(exc))
+            return
         self._install(loaded)
         log.info("index.loaded", subscribers=self.size)
+
+    def _give_up(self, why: str) -> None:
+        self.ready = False
+        self.unusable = why
+        log.error("index.unusable", error=why, note="previews are read from the database")
 
     def _install(self, loaded: live_load.Loaded) -> None:
         cols = _Columns()
@@ -181,6 +193,8 @@ class LiveIndex:
         """Apply the changes committed since the last read; how many. Reloads instead when the
         log was pruned past this index's last read, was reset (TRUNCATE), or holds too many."""
         async with self._lock:
+            if self.unusable is not None:
+                return 0
             if not self.ready:
                 await self._load()
                 return 0
@@ -209,9 +223,9 @@ class LiveIndex:
                 return len(rows)
             try:
                 self.apply(rows)
-            except OverflowError:
-                self.ready = False
-                raise
+            except OverflowError as exc:
+                self._give_up(str(exc))
+                return len(rows)
             self._snapshot, self._read_at = now["snapshot"], now["read_at"]
             self._last_id = max(self._last_id, now["last_id"])
             return len(rows)
@@ -313,12 +327,18 @@ def zone_of(geometries: Sequence[Mapping[str, Any]]) -> Area:
         raise InputError(f"the alert's zone cannot be used: {exc}") from None
 
 
-async def preview(index: LiveIndex | None, spec: AlertSpec, pool: asyncpg.Pool) -> Reach:
+async def preview(
+    index: LiveIndex | None, spec: AlertSpec, pool: asyncpg.Pool | None = None
+) -> Reach:
     """Who ``spec`` reaches, from the in-memory index once it has caught up with every change
     committed before the call (so a preview sees what was just imported); from the database
     (``enqueue.match``, the per-call path) while no index is ready. The same people either way.
-    Raises InputError for an unusable zone."""
+    ``pool``: the index's unless given (required without an index). Raises InputError for an
+    unusable zone."""
     zone = zone_of(spec.geometries)
+    pool = pool or (index.pool if index is not None else None)
+    if pool is None:
+        raise ValueError("preview needs a pool when it has no index")
     if index is None or not index.ready:
         return _of_matched(
             await match(

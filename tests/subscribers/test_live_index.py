@@ -305,3 +305,22 @@ async def test_a_lost_listener_reconnects_and_catches_up(town: tuple) -> None:  
         stop.set()
         await task
     await _agree(pool, index, tenant, zone)
+
+
+async def test_more_topics_than_the_index_holds_fall_back_to_the_database(
+    town: tuple,  # type: ignore[type-arg]
+) -> None:
+    pool, tenant, zone = town
+    index = LiveIndex(pool)
+    await index.load()
+    many = [f"t{i}" for i in range(64)]
+    await _add(
+        pool, tenant, ("+33600000016", 2.3431, 51.0292, None, "fr", "active", "mobile", many, False)
+    )
+    assert await index.catch_up() == 1
+    assert index.unusable is not None
+    assert not index.ready
+    await index.catch_up()  # not loaded again and again
+    spec = AlertSpec(tenant, [zone], life_safety=False, topics=("t63",))
+    reach = await preview(index, spec)
+    assert reach.recipients == 1  # from the database: nobody is missed
