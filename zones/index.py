@@ -215,6 +215,16 @@ class SubscriberIndex:
             raise ValueError("subscriber ids must be unique")
         self._build(ids_a, lon_a, lat_a, codes)
 
+    @classmethod
+    def from_arrays(
+        cls, ids: IdArray, lon: FloatArray, lat: FloatArray, codes: npt.NDArray[np.int32]
+    ) -> SubscriberIndex:
+        """From columns already in numpy (postcodes as numbers, -1 for none; ids unique): no
+        Python object per subscriber, for a million of them loaded at once."""
+        index = cls.__new__(cls)
+        index._build(ids, lon, lat, codes)
+        return index
+
     def _build(
         self, ids: IdArray, lon: FloatArray, lat: FloatArray, codes: npt.NDArray[np.int32]
     ) -> None:

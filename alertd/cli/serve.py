@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alertd.api import health
 from alertd.config import Config
 from alertd.delivery import daemon
 
@@ -20,11 +21,25 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
                 "leaves this machine; every alert's status says so",
                 file=sys.stderr,
             )
-    died = await daemon.serve(config, allow_fake=args.allow_fake_gateway)
+    died = await daemon.serve(
+        config, allow_fake=args.allow_fake_gateway, listeners=listeners(config)
+    )
     if died is None:
         return 0
     print(f"alertd serve: stopped because {died}; see the log (serve.task_died)", file=sys.stderr)
     return daemon.EXIT_TASK_DIED
+
+
+def listeners(config: Config) -> list[daemon.Listener]:
+    """What serve also serves: health and metrics on ``[serve] metrics_listen``, when set."""
+    listen = config.serve.metrics_listen
+    if not listen:
+        return []
+    return [
+        lambda pool, gateways, index: health.listening(
+            listen, pool=pool, gateways=gateways, index=index
+        )
+    ]
 
 
 def register(parser: argparse.ArgumentParser) -> None:

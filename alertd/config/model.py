@@ -95,6 +95,9 @@ class ServeConfig:
     # The daemon's public origin as the providers call it (https://alertd.example.org), when a
     # proxy stands in front: webhook signatures cover the URL the provider used.
     public_url: str = ""
+    # host:port where `alertd serve` answers /healthz, /readyz and /metrics (Prometheus); empty:
+    # not served.
+    metrics_listen: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 
-from alertd.delivery import inbound, outbox
+from alertd.delivery import inbound, metrics, outbox
 from alertd.logs import get_logger, mask_phone
 from alertd.store.lost import DATABASE_LOST
 from gateways import events
@@ -126,6 +126,7 @@ async def _store(
             for receipt in receipts + [r for _, r in due]:
                 if id(receipt) not in left:
                     events.settle(receipt, True)
+                    metrics.observe_receipt(receipt.gateway, receipt.status)
         batch[:] = [e for e in batch if not isinstance(e, Receipt)]
     confirming = set()
     for message in [e for e in batch if isinstance(e, Inbound)]:

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from typing import Any
 
@@ -25,7 +26,7 @@ import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
-from alertd.delivery import enqueue, fake_gateways, outbox, supervisor
+from alertd.delivery import enqueue, fake_gateways, live_index, live_sync, outbox, supervisor
 from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
@@ -47,6 +48,11 @@ SHUTDOWN_GRACE_S = 10.0
 EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
 RESUME_EVERY_S = 2.0  # how often alerts whose enqueue was interrupted are looked for
 DAEMON_NAME = migrate.DAEMON_NAME  # its connections' application_name, with the worker
+# What the layers above serve for as long as the daemon runs (health and metrics, the API): given
+# the daemon's pool, its gateways and its in-memory subscriber index.
+Listener = Callable[
+    [asyncpg.Pool, Sequence[Gateway], live_index.LiveIndex], AbstractAsyncContextManager[None]
+]
 
 
 async def daemons(conn: Queryable) -> int:
@@ -90,6 +96,7 @@ async def run(
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
+    listeners: Sequence[Listener] = (),
 ) -> int:
     """Serve until ``stop`` (SIGTERM, Ctrl-C); 0, or EXIT_TASK_DIED when a task of the daemon
     died (logged as ``serve.task_died`` with the reason). ``gateways``: built from the
@@ -102,6 +109,7 @@ async def run(
         signals=signals,
         gateways=gateways,
         allow_fake=allow_fake,
+        listeners=listeners,
     )
     return EXIT_TASK_DIED if died else 0
 
@@ -114,6 +122,7 @@ async def serve(
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
+    listeners: Sequence[Listener] = (),
 ) -> str | None:
     """As ``run``; None after a clean stop, else why a task died."""
     if not config.gateways and not gateways:
@@ -138,7 +147,7 @@ async def serve(
     built = list(gateways) if gateways is not None else [build(g) for g in config.gateways]
     # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
     with structlog.contextvars.bound_contextvars(worker=worker):
-        return await _run(config, built, worker, stop, settings, fakes=fakes)
+        return await _run(config, built, worker, stop, settings, fakes=fakes, listeners=listeners)
 
 
 async def _run(
@@ -149,13 +158,18 @@ async def _run(
     settings: DispatchSettings | None,
     *,
     fakes: Sequence[str] = (),
+    listeners: Sequence[Listener] = (),
 ) -> str | None:
     """Why a task died, if one did. Gateways that cannot start start with an open circuit (and are
     started again in the background); every gateway is closed on the way out, whatever happens."""
     async with (
         open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
         _webhooks(config.serve, gateways),
+        contextlib.AsyncExitStack() as served,
     ):
+        index = live_index.LiveIndex(db.pool)
+        for listener in listeners:
+            await served.enter_async_context(listener(db.pool, gateways, index))
         await fake_gateways.record(
             db.pool,
             fakes=fakes,
@@ -178,6 +192,7 @@ async def _run(
                 starting=not_started,
                 areas=load_postcode_areas(config.zones),
                 **_routing(config, gateways),
+                index=index,
             )
         finally:
             for gateway in gateways:
@@ -208,6 +223,7 @@ async def _serve(
     areas: PostcodeAreas | None = None,
     priorities: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
+    index: live_index.LiveIndex | None = None,
 ) -> str | None:
     """The dispatch loop and a consumer per gateway, each supervised (see supervisor), and a
     starter per gateway that could not start. Why a task died, if one did."""
@@ -230,9 +246,17 @@ async def _serve(
         )
         for g in gateways
     ]
+    # The subscriber index in memory (issue 15): loaded once, kept fresh from the change log.
+    index = index or live_index.LiveIndex(pool)
     side.append(
         asyncio.create_task(
-            supervisor.supervise("resume", lambda: _resume(pool, areas, stop), pool, stop),
+            supervisor.supervise("index", lambda: live_sync.follow(index, stop), pool, stop),
+            name="index",
+        )
+    )
+    side.append(
+        asyncio.create_task(
+            supervisor.supervise("resume", lambda: _resume(pool, index, stop), pool, stop),
             name="resume",
         )
     )
@@ -265,10 +289,12 @@ async def _serve(
     return died
 
 
-async def _resume(pool: asyncpg.Pool, areas: PostcodeAreas | None, stop: asyncio.Event) -> None:
-    """Finish, every RESUME_EVERY_S, the alerts an interrupted ``alert send`` left half-written."""
+async def _resume(pool: asyncpg.Pool, index: live_index.LiveIndex, stop: asyncio.Event) -> None:
+    """Finish, every RESUME_EVERY_S, the alerts an interrupted ``alert send`` left half-written;
+    matched from the in-memory index once it is loaded (from the database before)."""
     given_up: set[int] = set()
+    matcher = live_index.matcher(index)
     while not stop.is_set():
-        await enqueue.resume_interrupted(pool, areas, given_up=given_up)
+        await enqueue.resume_interrupted(pool, given_up=given_up, matcher=matcher)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), RESUME_EVERY_S)

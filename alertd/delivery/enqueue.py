@@ -13,7 +13,7 @@ the daemon finishes it (``resume_interrupted``), as re-running ``alert send`` wo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -212,11 +212,13 @@ async def resume_interrupted(
     postcode_areas: object = None,  # unused: the areas are the tenant's, read from the database
     after_s: float = RESUME_AFTER_S,
     given_up: set[int] | None = None,
+    matcher: Callable[[Queryable, asyncpg.Record], Awaitable[Matched]] | None = None,
 ) -> list[Resumed]:
     """Finish the alerts whose enqueue was interrupted: still ``sending`` ``after_s`` after it
     began, and nobody enqueuing them now. Updates and all-clears are not resumed here (they go to
     the alert's recipients, not to a zone): re-running their command finishes them. An alert that
-    cannot be finished (its zone unusable now) is logged once and added to ``given_up``."""
+    cannot be finished (its zone unusable now) is logged once and added to ``given_up``.
+    ``matcher``: who the alert reaches (the daemon's in-memory index; ``match_alert`` else)."""
     given_up = set() if given_up is None else given_up
     resumed: list[Resumed] = []
     rows = await pool.fetch(queries("alerts")["interrupted"], after_s)
@@ -229,7 +231,7 @@ async def resume_interrupted(
                 continue  # finished or cancelled meanwhile
             why: str | None = None
             try:
-                found = await match_alert(pool, alert)
+                found = await (matcher or match_alert)(pool, alert)
             except InputError as exc:
                 given_up.add(alert_id)
                 why = str(exc)

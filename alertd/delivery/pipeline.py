@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 
-from alertd.delivery import outbox
+from alertd.delivery import metrics, outbox
 from alertd.logs import get_logger
 from gateways.base import Gateway, Message, SubmitResult
 from templates import segments
@@ -233,6 +234,7 @@ async def _hand_over(
 async def _submit(
     lane: Lane, batch: Batch, rows: list[outbox.Claimed], handover: int | None
 ) -> None:
+    started = time.monotonic()
     try:
         results = await lane.gateway.submit(messages(rows))
     except BaseException:
@@ -240,6 +242,9 @@ async def _submit(
         raise
     finally:
         lane.backlog -= len(rows)
+    metrics.observe_submits(
+        lane.gateway.name, (r.outcome for r in results), time.monotonic() - started
+    )
     attempts = {str(c.id): c.attempts for c in rows}
     # A gateway whose circuit just opened will not be used next: its retry-after is moot.
     failing_over = lane.gateway.health() == "open"

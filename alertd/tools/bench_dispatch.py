@@ -48,7 +48,9 @@ async def dispatch_benchmark(config: Config, deliveries: int, rate: float) -> di
         async with open_database(scratch) as db:
             await db.pool.execute(_SUBSCRIBERS.format(n=deliveries))
             before = await _floor(db.pool, deliveries, DispatchSettings())
-            await db.pool.execute("TRUNCATE deliveries, delivery_attempts, delivery_parts, handovers")
+            await db.pool.execute(
+                "TRUNCATE deliveries, delivery_attempts, delivery_parts, handovers"
+            )
             path = await _durable_path(db.pool, deliveries, rate)
             after = await _floor(db.pool, deliveries, DispatchSettings())
     floor = (before + after) / 2

@@ -12,6 +12,8 @@ TABLES = {
     "tenants",
     "operators",
     "subscribers",
+    "subscriber_changes",
+    "subscriber_changes_pruned",
     "zones",
     "alerts",
     "alert_zones",
