@@ -66,6 +66,9 @@ class Operator:
     tenant_code: str
     name: str
     role: str
+    # "live", or "test": a token for training and integration work, whose sends never leave
+    # the machine (alertd/api/auth.py).
+    token_kind: str = "live"  # noqa: S105 - a kind of token, not a secret
 
 
 def new_token() -> str:
@@ -197,4 +200,6 @@ async def authenticate(pool: asyncpg.Pool, token: str) -> Operator | None:
     row = await pool.fetchrow(queries("operators")["by_token"], hash_token(token))
     if row is None:
         return None
-    return Operator(row["id"], row["tenant_id"], row["tenant_code"], row["name"], row["role"])
+    return Operator(
+        row["id"], row["tenant_id"], row["tenant_code"], row["name"], row["role"], row["token_kind"]
+    )

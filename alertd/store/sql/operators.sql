@@ -26,7 +26,7 @@ RETURNING id, tenant_id, name, role;
 UPDATE operators o SET last_used_at = now()
 FROM tenants t
 WHERE o.token_hash = $1 AND o.disabled_at IS NULL AND t.id = o.tenant_id
-RETURNING o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role;
+RETURNING o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role, o.token_kind;
 
 -- name: account_of
 -- The active account of this e-mail within the intercommunality of tenant $1.

@@ -1,0 +1,123 @@
+"""Alerts over HTTP: the same lifecycle as the CLI, with roles, territories and idempotency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from tests.api.conftest import Tokens, auth, draft_body
+
+Client = TestClient[Any, Any]
+
+
+async def _draft(client: Client, token: str, **changes: Any) -> int:
+    resp = await client.post("/v1/alerts", json=draft_body(**changes), headers=auth(token))
+    assert resp.status == 201, await resp.text()
+    return int((await resp.json())["alert"])
+
+
+async def test_create_preview_send_status(client: Client, tokens: Tokens) -> None:
+    resp = await client.post("/v1/alerts", json=draft_body(), headers=auth(tokens.officer))
+    assert resp.status == 201
+    created = await resp.json()
+    assert created["recipients"] == 40
+    alert = created["alert"]
+    resp = await client.get(f"/v1/alerts/{alert}/preview", headers=auth(tokens.viewer))
+    assert (await resp.json())["recipients"] == 40
+    resp = await client.post(
+        f"/v1/alerts/{alert}/send",
+        json={},
+        headers=auth(tokens.officer, **{"Idempotency-Key": "k1"}),
+    )
+    assert resp.status == 200, await resp.text()
+    sent = await resp.json()
+    assert sent["status"] == "sent" and sent["recipients"] == 40
+    resp = await client.get(f"/v1/alerts/{alert}", headers=auth(tokens.viewer))
+    assert (await resp.json())["status"] == "sent"
+    resp = await client.get("/v1/alerts", headers=auth(tokens.viewer))
+    assert [a["id"] for a in await resp.json()] == [alert]
+
+
+async def test_retried_send_returns_the_first_response_and_sends_once(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    alert = await _draft(client, tokens.officer)
+    headers = auth(tokens.officer, **{"Idempotency-Key": "send-once"})
+    first = await client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers)
+    again = await client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers)
+    assert first.status == again.status == 200
+    assert await first.json() == await again.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # The send was done once: one delivery per recipient, one audit entry of the send.
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE alert_id = $1", alert) == 40
+    sends = await loaded.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'alert.send' AND target = $1",
+        f"alert:{alert}",
+    )
+    assert sends == 1
+
+
+async def test_same_key_with_another_request_is_422(client: Client, tokens: Tokens) -> None:
+    first = await _draft(client, tokens.officer)
+    second = await _draft(client, tokens.officer)
+    headers = auth(tokens.officer, **{"Idempotency-Key": "reused"})
+    assert (await client.post(f"/v1/alerts/{first}/send", json={}, headers=headers)).status == 200
+    resp = await client.post(f"/v1/alerts/{second}/send", json={}, headers=headers)
+    assert resp.status == 422
+    assert "different request" in (await resp.json())["detail"]
+
+
+async def test_send_without_idempotency_key_is_refused(client: Client, tokens: Tokens) -> None:
+    alert = await _draft(client, tokens.officer)
+    resp = await client.post(f"/v1/alerts/{alert}/send", json={}, headers=auth(tokens.officer))
+    assert resp.status == 400
+    assert "Idempotency-Key" in (await resp.json())["detail"]
+
+
+async def test_roles_and_territory_as_the_cli(client: Client, tokens: Tokens) -> None:
+    resp = await client.post("/v1/alerts", json=draft_body(), headers=auth(tokens.viewer))
+    assert resp.status == 403
+    assert "needs the operator role" in (await resp.json())["detail"]
+    alert = await _draft(client, tokens.officer)
+    resp = await client.get(f"/v1/alerts/{alert}", headers=auth(tokens.gravelines))
+    assert resp.status == 403
+    assert "outside the territory" in (await resp.json())["detail"]
+    resp = await client.get(f"/v1/alerts/{alert}", headers=auth(tokens.admin))
+    assert resp.status == 200  # the intercommunality reads its communes' alerts
+
+
+async def test_test_token_previews_but_never_sends(client: Client, tokens: Tokens) -> None:
+    alert = await _draft(client, tokens.test)
+    resp = await client.post(
+        f"/v1/alerts/{alert}/send", json={}, headers=auth(tokens.test, **{"Idempotency-Key": "t"})
+    )
+    assert resp.status == 403
+    assert "test token" in (await resp.json())["detail"]
+
+
+async def test_deliveries_paged_and_masked(client: Client, tokens: Tokens) -> None:
+    alert = await _draft(client, tokens.officer)
+    await client.post(
+        f"/v1/alerts/{alert}/send",
+        json={},
+        headers=auth(tokens.officer, **{"Idempotency-Key": "d"}),
+    )
+    seen: list[dict[str, Any]] = []
+    url = f"/v1/alerts/{alert}/deliveries?limit=15"
+    while True:
+        page = await (await client.get(url, headers=auth(tokens.officer))).json()
+        seen += page["items"]
+        if page["next_cursor"] is None:
+            break
+        url = f"/v1/alerts/{alert}/deliveries?limit=15&cursor={page['next_cursor']}"
+    assert len(seen) == 40 and len({d["id"] for d in seen}) == 40
+    assert all(d["phone"].startswith("+*********") for d in seen)
+    assert seen[0]["status"] == "queued"
+    page = await (await client.get(url, headers=auth(tokens.admin))).json()
+    assert page["items"] == [] or page["items"][0]["phone"].startswith("+3374")
+    first = await (
+        await client.get(f"/v1/alerts/{alert}/deliveries?limit=1", headers=auth(tokens.admin))
+    ).json()
+    assert first["items"][0]["phone"].startswith("+3374")  # the admin reads it in clear
