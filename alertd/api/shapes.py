@@ -39,10 +39,22 @@ def schema_of(hint: Any) -> Schema:
         if issubclass(origin, Mapping):
             return {"type": "object", "additionalProperties": schema_of(args[1]) if args else {}}
         if issubclass(origin, tuple) and args and args[-1] is not Ellipsis:
-            return {"type": "array", "prefixItems": [schema_of(a) for a in args]}
+            # A fixed tuple: its length, and any of its element types (prefixItems would say
+            # which is where, but not every OpenAPI tool reads it yet).
+            return {
+                "type": "array",
+                "items": _any_of([schema_of(a) for a in args]),
+                "minItems": len(args),
+                "maxItems": len(args),
+            }
         if issubclass(origin, Sequence | frozenset | set):
             return {"type": "array", "items": schema_of(args[0]) if args else {}}
     return {}
+
+
+def _any_of(schemas: list[Schema]) -> Schema:
+    unique = [s for i, s in enumerate(schemas) if s not in schemas[:i]]
+    return unique[0] if len(unique) == 1 else {"anyOf": unique}
 
 
 def dataclass_schema(cls: type) -> Schema:
