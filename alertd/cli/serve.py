@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alertd.api import server
 from alertd.config import Config
 from alertd.delivery import daemon
 
@@ -20,7 +21,11 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
                 "leaves this machine; every alert's status says so",
                 file=sys.stderr,
             )
-    died = await daemon.serve(config, allow_fake=args.allow_fake_gateway)
+    died = await daemon.serve(
+        config,
+        allow_fake=args.allow_fake_gateway,
+        alongside=lambda pool: server.serving(config, pool),
+    )
     if died is None:
         return 0
     print(f"alertd serve: stopped because {died}; see the log (serve.task_died)", file=sys.stderr)

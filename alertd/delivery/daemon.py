@@ -41,6 +41,8 @@ from gateways.fake import FakeGateway
 from templates import Catalog
 from zones import PostcodeAreas
 
+Alongside = Callable[[asyncpg.Pool], contextlib.AbstractAsyncContextManager[None]]
+
 log = get_logger(__name__)
 SHUTDOWN_GRACE_S = 10.0
 EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
@@ -113,8 +115,10 @@ async def serve(
     signals: bool = True,
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
+    alongside: Alongside | None = None,
 ) -> str | None:
-    """As ``run``; None after a clean stop, else why a task died."""
+    """As ``run``; None after a clean stop, else why a task died. ``alongside``: something the
+    daemon also serves on its pool while it runs (the HTTP API, which sits above this layer)."""
     if not config.gateways and not gateways:
         raise InputError(
             "no gateway is configured: add [gateways.NAME] tables (see "
@@ -137,7 +141,7 @@ async def serve(
     built = list(gateways) if gateways is not None else [build(g) for g in config.gateways]
     # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
     with structlog.contextvars.bound_contextvars(worker=worker):
-        return await _run(config, built, worker, stop, settings, fakes=fakes)
+        return await _run(config, built, worker, stop, settings, fakes=fakes, alongside=alongside)
 
 
 async def _run(
@@ -148,13 +152,17 @@ async def _run(
     settings: DispatchSettings | None,
     *,
     fakes: Sequence[str] = (),
+    alongside: Alongside | None = None,
 ) -> str | None:
     """Why a task died, if one did. Gateways that cannot start start with an open circuit (and are
     started again in the background); every gateway is closed on the way out, whatever happens."""
     async with (
         open_database(config, application_name=f"{DAEMON_NAME} {worker}"[:63]) as db,
         _webhooks(config.serve, gateways),
+        contextlib.AsyncExitStack() as extras,
     ):
+        if alongside is not None:
+            await extras.enter_async_context(alongside(db.pool))
         await fake_gateways.record(
             db.pool,
             fakes=fakes,

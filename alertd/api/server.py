@@ -1,0 +1,32 @@
+"""The API's listener, run by ``alertd serve`` beside the dispatch loop, on the daemon's pool."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from alertd.api.app import create_app
+from alertd.config import Config
+
+log = structlog.get_logger("alertd.api")
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """The API on ``[serve] api_listen`` while the block runs; nothing when it is empty."""
+    if not config.serve.api_listen:
+        yield
+        return
+    runner = web.AppRunner(create_app(config, pool), access_log=None)
+    await runner.setup()
+    host, _, port = config.serve.api_listen.rpartition(":")
+    try:
+        await web.TCPSite(runner, host, int(port)).start()
+        log.info("serve.api", listen=config.serve.api_listen)
+        yield
+    finally:
+        await runner.cleanup()
