@@ -9,7 +9,7 @@ import structlog
 from aiohttp import web
 
 from alertd.alerts import lifecycle
-from alertd.api import handlers_alerts, handlers_catalog
+from alertd.api import handlers_admin, handlers_alerts, handlers_catalog, handlers_people
 from alertd.api.endpoint import answer, endpoint
 from alertd.api.openapi import document
 from alertd.api.problems import problem_body
@@ -28,7 +28,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def all_routes() -> list[Route]:
-    return [*handlers_alerts.ROUTES, *handlers_catalog.ROUTES]
+    return [
+        *handlers_alerts.ROUTES,
+        *handlers_catalog.ROUTES,
+        *handlers_admin.ROUTES,
+        *handlers_people.ROUTES,
+    ]
 
 
 def create_app(

@@ -65,7 +65,7 @@ def _admit(limiter: RateLimiter, token: str) -> None:
 async def _authenticated(
     route: Route, env: Env, op: Operator, request: web.Request
 ) -> web.Response:
-    path = {name: int(request.match_info[name]) for name in route.path_params}
+    path = {name: int(request.match_info[name]) for name in route.path_params if name != "code"}
     query = read_query(request, route)
     body = await read_body(request, route)
     if route.sends:
@@ -73,7 +73,8 @@ async def _authenticated(
     key = None
     if route.method == "POST":
         key = idempotency.key_of(request.headers.get("Idempotency-Key"), required=route.sends)
-    call = Call(env, op, f"operator:{op.id}", body, path, query, request)
+    code = request.match_info.get("code")
+    call = Call(env, op, f"operator:{op.id}", body, path, code, query, request)
     if key is None:
         status, value = await _run(route, call)
         return answer(status, value)

@@ -8,7 +8,7 @@ from typing import Any
 from alertd import __version__
 from alertd.api.idempotency import MAX_KEY
 from alertd.api.problems import PROBLEM_SCHEMA, PROBLEM_TYPE
-from alertd.api.routes import Route
+from alertd.api.routes import CODE_PATTERN, Route
 
 # Every authenticated operation may answer these (the route's own errors among them).
 _PROBLEMS = {
@@ -78,7 +78,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+            "schema": {"type": "string", "pattern": f"^{CODE_PATTERN}$"}
+            if name == "code"
+            else {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
         }
         for name in route.path_params
     ]

@@ -16,6 +16,8 @@ from alertd.config import Config
 from alertd.operators import Operator
 
 Schema = dict[str, Any]
+ID_PATTERN = "[0-9]{1,18}"
+CODE_PATTERN = "[0-9A-Za-z]{1,20}"
 ANY_OBJECT: Schema = {"type": "object"}
 
 
@@ -36,7 +38,8 @@ class Call:
     op: Operator
     actor: str  # as the audit log names the operator: operator:<id>
     body: Mapping[str, Any]
-    path: Mapping[str, int]
+    path: Mapping[str, int]  # the ids in the path
+    code: str | None  # a tenant's code in the path ({code}), if any
     query: Mapping[str, Any]
     request: web.Request
 
@@ -74,9 +77,12 @@ class Route:
         return [p[1:-1] for p in self.path.split("/") if p.startswith("{")]
 
     def aiohttp_path(self, prefix: str) -> str:
-        # Every path parameter is a positive id: the router refuses anything else with a 404.
+        # A path parameter is a positive id, or a tenant's code (INSEE or SIREN, 2A004 in
+        # Corsica): the router refuses anything else with a 404.
         return prefix + "".join(
-            f"/{{{p[1:-1]}:[0-9]{{1,18}}}}" if p.startswith("{") else f"/{p}"
+            f"/{{{p[1:-1]}:{CODE_PATTERN if p == '{code}' else ID_PATTERN}}}"
+            if p.startswith("{")
+            else f"/{p}"
             for p in self.path.split("/")
             if p
         )

@@ -42,3 +42,10 @@ SELECT $1::bigint = $2::bigint OR EXISTS (
     WHERE a.id = $1 AND b.id = $2 AND lower(a.email) = lower(b.email)
       AND a.identity_root = b.identity_root
 );
+
+-- name: tenant_of
+SELECT o.tenant_id, t.code, o.name, o.role FROM operators o JOIN tenants t ON t.id = o.tenant_id
+WHERE o.id = $1;
+
+-- name: set_token_kind
+UPDATE operators SET token_kind = $2 WHERE id = $1 RETURNING tenant_id;
