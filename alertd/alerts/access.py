@@ -57,3 +57,15 @@ async def check_approver(conn: Queryable, op: Operator, alert: asyncpg.Record) -
             f"nobody approves their own alert: operator {op.name!r} is its author (or the same "
             f"person, by e-mail); another approver must approve alert {alert['id']}"
         )
+
+
+async def check_tenant(conn: Queryable, op: Operator, code: str, doing: str) -> int:
+    """The id of the tenant named, when it lies within the operator's territory: what an
+    operator may read or change of a tenant (its zones, operators, residents, settings)."""
+    tenant = await get_tenant(conn, code)
+    if tenant["id"] not in await scope(conn, op):
+        raise ForbiddenError(
+            f"operator {op.name!r} ({op.tenant_code}) cannot {doing} of {tenant['name']} "
+            f"({code}): outside their territory"
+        )
+    return int(tenant["id"])

@@ -9,7 +9,7 @@ tenant (an intercommunality) is created on the server, not over HTTP.
 from __future__ import annotations
 
 from alertd import operators, tenants
-from alertd.alerts.access import require, scope
+from alertd.alerts.access import check_tenant, require, scope
 from alertd.api.routes import Call, Reply, Route, Schema, array, integer, number, obj, text
 from alertd.api.shapes import dataclass_schema, list_schema
 from alertd.errors import ForbiddenError, InputError, NotFoundError
@@ -45,14 +45,7 @@ NEW_OPERATOR: Schema = obj(
 
 
 async def tenant_in_scope(call: Call, code: str, doing: str) -> int:
-    """The tenant's id, when it lies within the operator's territory."""
-    tenant = await tenants.get_tenant(call.env.pool, code)
-    if tenant["id"] not in await scope(call.env.pool, call.op):
-        raise ForbiddenError(
-            f"operator {call.op.name!r} ({call.op.tenant_code}) cannot {doing} of "
-            f"{tenant['name']} ({code}): outside their territory"
-        )
-    return int(tenant["id"])
+    return await check_tenant(call.env.pool, call.op, code, doing)
 
 
 async def _codes_in_scope(call: Call) -> set[str]:

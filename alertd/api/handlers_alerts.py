@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from alertd.alerts import followups, lifecycle, status
+from alertd.alerts import approvals, followups, lifecycle, status
 from alertd.alerts.followup_plan import Plan
 from alertd.alerts.followups import Cancelled, FollowUp
 from alertd.alerts.previews import Preview
@@ -113,6 +113,14 @@ async def approve(call: Call) -> Reply:
         else {"alert_id": alert_id, "status": "approved", "recipients": None, "written": 0}
     )
     return Reply(await _with_daemons(call, value, alert_id))
+
+
+async def give_back(call: Call) -> Reply:
+    """The approver returns it to its author, with the reason (four eyes, as for approving)."""
+    alert = await lifecycle.load(call.env.pool, call.op, call.path["id"])
+    await lifecycle.check_approver(call.env.pool, call.op, alert)
+    await approvals.give_back(call.env.pool, alert, call.body["reason"], call.actor)
+    return Reply({"alert_id": alert["id"], "status": "draft", "reason": call.body["reason"]})
 
 
 async def _with_daemons(
@@ -239,6 +247,15 @@ ROUTES = [
         APPROVED,
         body=obj(),
         sends=True,
+    ),
+    Route(
+        "POST",
+        f"{ID}/return",
+        give_back,
+        "return an alert waiting for approval to its author, with the reason",
+        "alerts",
+        {"type": "object", "required": ["alert_id", "status", "reason"]},
+        body=obj(["reason"], reason=text(500, 1)),
     ),
     Route(
         "POST",

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from alertd.alerts import hazard_zones
-from alertd.alerts.access import require, scope
+from alertd.alerts.access import check_tenant, require, scope
 from alertd.alerts.texts import TemplateLine, TemplatePreview, describe, template_lines
 from alertd.api.routes import Call, Reply, Route, Schema, integer, number, obj, string_map, text
 from alertd.api.shapes import dataclass_schema, list_schema
 from alertd.api.zone_input import CIRCLE, zone_of
-from alertd.errors import ForbiddenError, InputError
+from alertd.errors import InputError
 from alertd.operators import Operator
-from alertd.tenants import get_tenant
 from templates import TemplateError
 
 ZONE: Schema = obj(
@@ -38,12 +37,7 @@ TEMPLATE_PREVIEW: Schema = obj(
 
 
 async def _check_tenant(call: Call, op: Operator, code: str, doing: str) -> None:
-    """The zone's tenant lies within the operator's territory."""
-    tenant = await get_tenant(call.env.pool, code)
-    if tenant["id"] not in await scope(call.env.pool, op):
-        raise ForbiddenError(
-            f"operator {op.name!r} ({op.tenant_code}) cannot {doing} of {tenant['name']} ({code})"
-        )
+    await check_tenant(call.env.pool, op, code, doing)
 
 
 async def _save(call: Call, extra: dict[str, object]) -> Reply:
@@ -99,6 +93,14 @@ async def show_zone(call: Call) -> Reply:
     return Reply(info)
 
 
+async def delete_zone(call: Call) -> Reply:
+    require(call.op, "operator", "deleting a zone")
+    code = await hazard_zones.zone_tenant(call.env.pool, call.path["id"])
+    await _check_tenant(call, call.op, code, "delete the zones")
+    await hazard_zones.delete_zone(call.env.pool, call.path["id"], call.actor)
+    return Reply({"deleted": call.path["id"]})
+
+
 async def list_templates(call: Call) -> Reply:
     return Reply(template_lines(call.env.ctx.catalog))
 
@@ -150,6 +152,14 @@ ROUTES = [
         "a zone's area, shape and the residents inside",
         "zones",
         dataclass_schema(hazard_zones.ZoneInfo),
+    ),
+    Route(
+        "DELETE",
+        "/zones/{id}",
+        delete_zone,
+        "delete a zone no alert used",
+        "zones",
+        {"type": "object", "required": ["deleted"]},
     ),
     Route(
         "GET",

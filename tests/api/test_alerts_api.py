@@ -121,3 +121,49 @@ async def test_deliveries_paged_and_masked(client: Client, tokens: Tokens) -> No
         await client.get(f"/v1/alerts/{alert}/deliveries?limit=1", headers=auth(tokens.admin))
     ).json()
     assert first["items"][0]["phone"].startswith("+3374")  # the admin reads it in clear
+
+
+async def test_approver_returns_an_alert_with_a_reason(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    await loaded.execute("UPDATE tenants SET approval_threshold = 10 WHERE code = '59183'")
+    alert = await _draft(client, tokens.officer)
+    resp = await client.post(
+        f"/v1/alerts/{alert}/send",
+        json={},
+        headers=auth(tokens.officer, **{"Idempotency-Key": "p"}),
+    )
+    assert (await resp.json())["status"] == "pending_approval"
+    why = {"reason": "la digue de Malo, pas le port"}
+    resp = await client.post(f"/v1/alerts/{alert}/return", json=why, headers=auth(tokens.officer))
+    assert resp.status == 403  # the author does not return their own alert
+    resp = await client.post(f"/v1/alerts/{alert}/return", json=why, headers=auth(tokens.approver))
+    assert resp.status == 200, await resp.text()
+    status = await (await client.get(f"/v1/alerts/{alert}", headers=auth(tokens.officer))).json()
+    assert status["status"] == "draft"
+    details = await loaded.fetchval(
+        "SELECT details FROM audit_log WHERE action = 'alert.returned' AND target = $1",
+        f"alert:{alert}",
+    )
+    assert details["reason"] == why["reason"]
+    resp = await client.post(f"/v1/alerts/{alert}/return", json=why, headers=auth(tokens.approver))
+    assert resp.status == 409  # a draft is not waiting for approval
+
+
+async def test_a_zone_no_alert_used_is_deleted_one_alerted_is_kept(
+    client: Client, tokens: Tokens
+) -> None:
+    ids = []
+    for name in ("a", "b"):
+        zone = {"name": name, "circle": {"lon": 2.3431, "lat": 51.0292, "radius_m": 300}}
+        resp = await client.post("/v1/zones/circle", json=zone, headers=auth(tokens.officer))
+        ids.append((await resp.json())["id"])
+    body = {k: v for k, v in draft_body(zone_ids=[ids[1]]).items() if k != "circle"}
+    assert (await client.post("/v1/alerts", json=body, headers=auth(tokens.officer))).status == 201
+    resp = await client.delete(f"/v1/zones/{ids[0]}", headers=auth(tokens.gravelines))
+    assert resp.status == 403
+    resp = await client.delete(f"/v1/zones/{ids[0]}", headers=auth(tokens.officer))
+    assert resp.status == 200
+    assert (await client.get(f"/v1/zones/{ids[0]}", headers=auth(tokens.officer))).status == 404
+    resp = await client.delete(f"/v1/zones/{ids[1]}", headers=auth(tokens.officer))
+    assert resp.status == 409 and "kept" in (await resp.json())["detail"]
