@@ -89,7 +89,11 @@ async def _authenticated(
         # A server error or a cancelled request: the key is free again, so a retry does the work.
         await idempotency.release(env.pool, op.id, key)
         raise
-    await idempotency.store(env.pool, op.id, key, status, value)
+    if status >= 300:
+        # Refused: nothing was done, so the retry may do it (once the alert is there, approved…).
+        await idempotency.release(env.pool, op.id, key)
+    else:
+        await idempotency.store(env.pool, op.id, key, status, value)
     return answer(status, value)
 
 

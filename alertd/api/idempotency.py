@@ -1,8 +1,8 @@
 """``Idempotency-Key``: a retried request that sends gets the first response, and sends nothing.
 
 The key is claimed in PostgreSQL before the work (so two daemons behind a load balancer agree),
-with a hash of the request; the response is stored after it. A 5xx or a crash releases the key,
-so the client's retry does the work; a 4xx is kept, as the same request would get it again.
+with a hash of the request; a success's response is stored after it. A refusal (4xx), a 5xx or
+a crash releases the key: nothing was done, so the client's retry does the work.
 """
 
 from __future__ import annotations

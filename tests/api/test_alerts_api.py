@@ -167,3 +167,17 @@ async def test_a_zone_no_alert_used_is_deleted_one_alerted_is_kept(
     assert (await client.get(f"/v1/zones/{ids[0]}", headers=auth(tokens.officer))).status == 404
     resp = await client.delete(f"/v1/zones/{ids[1]}", headers=auth(tokens.officer))
     assert resp.status == 409 and "kept" in (await resp.json())["detail"]
+
+
+async def test_a_refused_send_does_not_hold_its_key(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    """Refused, nothing was sent: the same key works once the refusal no longer holds."""
+    alert = await _draft(client, tokens.officer)
+    headers = auth(tokens.viewer, **{"Idempotency-Key": "later"})
+    resp = await client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers)
+    assert resp.status == 403
+    await loaded.execute("UPDATE operators SET role = 'operator' WHERE name = 'Lecteur'")
+    resp = await client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers)
+    assert resp.status == 200, await resp.text()
+    assert "Idempotent-Replayed" not in resp.headers
