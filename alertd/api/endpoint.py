@@ -69,7 +69,7 @@ async def _authenticated(
     query = read_query(request, route)
     body = await read_body(request, route)
     if route.sends:
-        check_may_send(op)
+        await check_may_send(env.pool, op, path["id"])
     key = None
     if route.method == "POST":
         key = idempotency.key_of(request.headers.get("Idempotency-Key"), required=route.sends)

@@ -9,7 +9,7 @@ from alertd.alerts import approvals, followups, lifecycle, status
 from alertd.alerts.followup_plan import Plan
 from alertd.alerts.followups import Cancelled, FollowUp
 from alertd.alerts.previews import Preview
-from alertd.api import deliveries
+from alertd.api import deliveries, training
 from alertd.api.routes import (
     BOOLEAN,
     Call,
@@ -130,8 +130,15 @@ async def _with_daemons(
     return {
         **value,
         "daemons": await daemon.daemons(call.env.pool),
-        "note": await fake_gateways.fake_note(call.env.pool, alert_id),
+        "note": await _note(call, alert_id),
     }
+
+
+async def _note(call: Call, alert_id: int) -> str | None:
+    """Said when nothing reaches a phone: a test token's alert, or a fake gateway."""
+    return await training.note(call.env.pool, alert_id) or await fake_gateways.fake_note(
+        call.env.pool, alert_id
+    )
 
 
 async def update_preview(call: Call) -> Reply:
@@ -180,8 +187,7 @@ async def cancel(call: Call) -> Reply:
 
 async def get_status(call: Call) -> Reply:
     report = await status.status(call.env.ctx, call.op, call.path["id"])
-    note = await fake_gateways.fake_note(call.env.pool, call.path["id"])
-    return Reply({**jsonable_object(report), "note": note})
+    return Reply({**jsonable_object(report), "note": await _note(call, call.path["id"])})
 
 
 async def list_alerts(call: Call) -> Reply:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
 from aiohttp import web
 
+from alertd.api import training
 from alertd.api.app import create_app
 from alertd.config import Config
 
@@ -17,7 +20,16 @@ log = structlog.get_logger("alertd.api")
 
 @contextlib.asynccontextmanager
 async def serving(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
-    """The API on ``[serve] api_listen`` while the block runs; nothing when it is empty."""
+    """The training gateway, and the API on ``[serve] api_listen`` (none when it is empty),
+    while the block runs. The training gateway runs even without the API: a test token also
+    works from the CLI."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    async with training.running(pool, worker), _api(config, pool):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _api(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
     if not config.serve.api_listen:
         yield
         return

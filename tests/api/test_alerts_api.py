@@ -88,13 +88,51 @@ async def test_roles_and_territory_as_the_cli(client: Client, tokens: Tokens) ->
     assert resp.status == 200  # the intercommunality reads its communes' alerts
 
 
-async def test_test_token_previews_but_never_sends(client: Client, tokens: Tokens) -> None:
+async def test_test_token_sends_to_the_training_gateway_only(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    from alertd.api import training
+
     alert = await _draft(client, tokens.test)
     resp = await client.post(
         f"/v1/alerts/{alert}/send", json={}, headers=auth(tokens.test, **{"Idempotency-Key": "t"})
     )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["note"] == training.TRAINING_NOTE
+    # Parked as they were written: the dispatch loop, which claims 'queued', never sees them.
+    rows = await loaded.fetch("SELECT status, leased_by FROM deliveries WHERE alert_id = $1", alert)
+    assert len(rows) == 40
+    assert {(r["status"], r["leased_by"]) for r in rows} == {("sending", "training")}
+    assert await training.take(loaded) == 40
+    resp = await client.get(f"/v1/alerts/{alert}", headers=auth(tokens.test))
+    status = await resp.json()
+    assert status["progress"]["delivered"] == 40
+    assert status["note"] == training.TRAINING_NOTE
+    gateways = await loaded.fetch(
+        "SELECT DISTINCT gateway FROM deliveries WHERE alert_id = $1", alert
+    )
+    assert [g["gateway"] for g in gateways] == ["training"]
+    # Its all-clear is training too, whoever sends it.
+    resp = await client.post(
+        f"/v1/alerts/{alert}/all-clear",
+        json={},
+        headers=auth(tokens.officer, **{"Idempotency-Key": "c"}),
+    )
+    assert resp.status == 200, await resp.text()
+    child = (await resp.json())["all_clear_id"]
+    parked = await loaded.fetchval(
+        "SELECT count(*) FROM deliveries WHERE alert_id = $1 AND leased_by = 'training'", child
+    )
+    assert parked == 40
+
+
+async def test_a_test_token_never_sends_a_live_alert(client: Client, tokens: Tokens) -> None:
+    alert = await _draft(client, tokens.officer)  # a live token's draft
+    resp = await client.post(
+        f"/v1/alerts/{alert}/send", json={}, headers=auth(tokens.test, **{"Idempotency-Key": "t"})
+    )
     assert resp.status == 403
-    assert "test token" in (await resp.json())["detail"]
+    assert "a live token sends it" in (await resp.json())["detail"]
 
 
 async def test_deliveries_paged_and_masked(client: Client, tokens: Tokens) -> None:

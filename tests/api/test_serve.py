@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -77,9 +78,32 @@ async def test_serve_answers_the_api_and_delivers_what_it_sends(
                 if status["progress"].get("delivered") == 40:
                     break
                 await asyncio.sleep(0.05)
+            training = await _training_alert(http, base, tokens.test)
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 30) is None
     assert status["progress"]["delivered"] == 40
     # Through a fake gateway: the status says so, as `alertd alert status` does.
     assert "FAKE" in status["note"]
+    # The test token's alert went to the training gateway, never to the daemon's gateway.
+    assert training["progress"]["delivered"] == 40 and "training" in training["note"]
+    by_gateway = await loaded.fetch(
+        "SELECT gateway, count(*) FROM deliveries WHERE alert_id = $1 GROUP BY 1",
+        training["alert"],
+    )
+    assert [tuple(r) for r in by_gateway] == [("training", 40)]
+
+
+async def _training_alert(http: aiohttp.ClientSession, base: str, token: str) -> dict[str, Any]:
+    async with http.post(f"{base}/alerts", json=draft_body(), headers=auth(token)) as resp:
+        alert = (await resp.json())["alert"]
+    headers = auth(token, **{"Idempotency-Key": "training-1"})
+    async with http.post(f"{base}/alerts/{alert}/send", json={}, headers=headers) as resp:
+        assert resp.status == 200
+    for _ in range(200):
+        async with http.get(f"{base}/alerts/{alert}", headers=auth(token)) as resp:
+            status: dict[str, Any] = await resp.json()
+        if status["progress"].get("delivered") == 40:
+            break
+        await asyncio.sleep(0.05)
+    return status
