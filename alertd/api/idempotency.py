@@ -17,6 +17,8 @@ import asyncpg
 from alertd.api.problems import ApiProblem
 
 MAX_KEY = 255
+# How long a key holds: a client retries within minutes; a day covers a night's outage.
+KEEP_S = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +99,12 @@ async def release(pool: asyncpg.Pool, operator_id: int, key: str) -> None:
         operator_id,
         key,
     )
+
+
+async def purge(pool: asyncpg.Pool, older_than_s: float = KEEP_S) -> int:
+    """Forget the keys older than that (their requests are long answered); how many."""
+    done = await pool.execute(
+        "DELETE FROM api_idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
+        older_than_s,
+    )
+    return int(done.split()[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -11,7 +12,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from alertd.api import training
+from alertd.api import idempotency, training
 from alertd.api.app import create_app
 from alertd.config import Config
 
@@ -24,8 +25,31 @@ async def serving(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
     while the block runs. The training gateway runs even without the API: a test token also
     works from the CLI."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    async with training.running(pool, worker), _api(config, pool):
+    async with training.running(pool, worker), _purging(pool), _api(config, pool):
         yield
+
+
+@contextlib.asynccontextmanager
+async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """Idempotency keys are kept a day, then forgotten, once an hour."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                purged = await idempotency.purge(pool)
+                if purged:
+                    log.info("api.idempotency_purged", keys=purged)
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("api.idempotency_purge_failed", error=str(exc))
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(loop(), name="idempotency-purge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager

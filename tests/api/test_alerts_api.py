@@ -219,3 +219,36 @@ async def test_a_refused_send_does_not_hold_its_key(
     resp = await client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers)
     assert resp.status == 200, await resp.text()
     assert "Idempotent-Replayed" not in resp.headers
+
+
+async def test_the_same_send_twice_at_once_sends_once(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    import asyncio
+
+    alert = await _draft(client, tokens.officer)
+    headers = auth(tokens.officer, **{"Idempotency-Key": "both"})
+    answers = await asyncio.gather(
+        *(client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers) for _ in range(4))
+    )
+    statuses = sorted(a.status for a in answers)
+    assert statuses[0] == 200 and set(statuses) <= {200, 409}
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE alert_id = $1", alert) == 40
+    sends = await loaded.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'alert.send' AND target = $1",
+        f"alert:{alert}",
+    )
+    assert sends == 1
+
+
+async def test_old_idempotency_keys_are_forgotten(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    from alertd.api import idempotency
+
+    alert = await _draft(client, tokens.officer)
+    headers = auth(tokens.officer, **{"Idempotency-Key": "old"})
+    await client.post(f"/v1/alerts/{alert}/send", json={}, headers=headers)
+    assert await idempotency.purge(loaded) == 0  # a fresh key stays
+    await loaded.execute("UPDATE api_idempotency_keys SET created_at = now() - interval '2 days'")
+    assert await idempotency.purge(loaded) == 1
