@@ -28,7 +28,7 @@ class Stored:
 
 
 def key_of(header: str | None, *, required: bool) -> str | None:
-    if header is None or not header.strip():
+    if header is None:
         if required:
             raise ApiProblem(
                 400,
@@ -37,7 +37,7 @@ def key_of(header: str | None, *, required: bool) -> str | None:
             )
         return None
     key = header.strip()
-    if len(key) > MAX_KEY or not key.isprintable():
+    if not key or len(key) > MAX_KEY or not key.isprintable():
         raise ApiProblem(400, f"the Idempotency-Key must be 1 to {MAX_KEY} printable characters")
     return key
 

@@ -47,6 +47,10 @@ async def read_body(request: web.Request, route: Route) -> Mapping[str, Any]:
 
 
 def read_query(request: web.Request, route: Route) -> dict[str, Any]:
+    unknown = sorted(set(request.query) - set(route.query))
+    if unknown:  # as for the body: a misspelt parameter must not be ignored without a word
+        known = ", ".join(route.query) or "none"
+        raise ApiProblem(422, f"unknown query parameter {unknown[0]!r} (known: {known})")
     values: dict[str, Any] = {}
     for name, schema in route.query.items():
         raw = request.query.get(name)

@@ -11,20 +11,21 @@ import requests
 import schemathesis
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis import checks
+from schemathesis import GenerationMode, checks
 
 from alertd import operators
 from alertd.api.app import create_app
 from alertd.config import Config
 from tests.api.conftest import Tokens, auth, draft_body
 
-EXAMPLES = 40  # per operation: ~20 operations, about 20 s in all
+EXAMPLES = 50  # per operation, valid and invalid: ~30 operations, about 30 s in all
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
     checks.content_type_conformance,
     checks.response_schema_conformance,
     checks.response_headers_conformance,
+    checks.negative_data_rejection,
 ]
 
 
@@ -54,7 +55,11 @@ def _fuzz(base_url: str, token: str) -> tuple[list[str], set[str]]:
 def _fuzz_one(
     operation: Any, base_url: str, token: str, failures: list[str], reached: set[str]
 ) -> None:
-    @given(case=operation.as_strategy())
+    # Valid requests, and requests made invalid on purpose (wrong types, missing fields, values
+    # out of range): both must get a documented answer, the invalid ones a 4xx.
+    strategy = operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE)
+
+    @given(case=strategy)
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -63,9 +68,12 @@ def _fuzz_one(
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        headers = auth(token)
-        if "Idempotency-Key" in (case.headers or {}):
-            headers["Idempotency-Key"] = case.headers["Idempotency-Key"]
+        given_headers = dict(case.headers or {})
+        negative = case._meta is not None and case._meta.generation.mode.is_negative
+        # Our token, unless the invalid request is precisely one without a token.
+        headers = {} if negative and "Authorization" not in given_headers else auth(token)
+        if "Idempotency-Key" in given_headers:
+            headers["Idempotency-Key"] = given_headers["Idempotency-Key"]
         response = case.call(base_url=base_url, headers=headers)
         if response.status_code < 300:
             reached.add(operation.label)
