@@ -21,8 +21,8 @@ from templates import Catalog, TemplateError
 
 PREFIX = "/v1"
 MAX_BODY = 8 * 1024 * 1024  # a zone of a few MB fits; a runaway upload gets 413
-DEFAULT_RATE = 20.0  # requests a second per token, sustained
-DEFAULT_BURST = 100  # a console loading a page fires a few dozen at once
+# A burst of five seconds' worth: a console loading a page fires a few dozen requests at once.
+BURST_S = 5.0
 log = structlog.get_logger("alertd.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,13 +40,14 @@ def create_app(
     config: Config,
     pool: asyncpg.Pool,
     *,
-    rate: float = DEFAULT_RATE,
-    burst: int = DEFAULT_BURST,
+    rate: float | None = None,
+    burst: int | None = None,
     routes: Sequence[Route] | None = None,
 ) -> web.Application:
     env = Env(config, pool, context(config, pool))
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_problems])
-    limiter = RateLimiter(rate, burst)
+    rate = config.serve.api_rate if rate is None else rate
+    limiter = RateLimiter(rate, max(1, round(rate * BURST_S)) if burst is None else burst)
     table = list(routes if routes is not None else all_routes())
     spec = document(table, PREFIX)
     for route in table:

@@ -54,6 +54,8 @@ async def test_wrong_types_and_unknown_fields_are_422(client: Client, tokens: To
     assert "colour" in (await _problem(resp, 422))["detail"]
     resp = await client.get("/v1/alerts?limit=lots", headers=auth(tokens.officer))
     await _problem(resp, 422)
+    resp = await client.get("/v1/alerts?limt=5", headers=auth(tokens.officer))
+    assert "unknown query parameter 'limt'" in (await _problem(resp, 422))["detail"]
 
 
 async def test_domain_errors_carry_the_cli_message(client: Client, tokens: Tokens) -> None:
