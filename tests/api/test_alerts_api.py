@@ -252,3 +252,37 @@ async def test_old_idempotency_keys_are_forgotten(
     assert await idempotency.purge(loaded) == 0  # a fresh key stays
     await loaded.execute("UPDATE api_idempotency_keys SET created_at = now() - interval '2 days'")
     assert await idempotency.purge(loaded) == 1
+
+
+async def test_a_retried_create_with_a_key_drafts_once(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    headers = auth(tokens.officer, **{"Idempotency-Key": "draft-1"})
+    first = await client.post("/v1/alerts", json=draft_body(), headers=headers)
+    again = await client.post("/v1/alerts", json=draft_body(), headers=headers)
+    assert first.status == again.status == 201
+    assert (await first.json())["alert"] == (await again.json())["alert"]
+    assert await loaded.fetchval("SELECT count(*) FROM alerts") == 1
+
+
+async def test_replies_are_paged_and_masked(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    alert = await _draft(client, tokens.officer)
+    await loaded.execute(
+        "INSERT INTO inbound_messages (gateway, sender, body, kind, alert_id) "
+        "SELECT 'primary', '+336123456' || lpad(i::text, 2, '0'), 'Merci', 'reply', $1 "
+        "FROM generate_series(1, 3) i",
+        alert,
+    )
+    page = await (
+        await client.get(f"/v1/alerts/{alert}/replies?limit=2", headers=auth(tokens.officer))
+    ).json()
+    assert [r["sender"] for r in page["items"]] == ["+*********01", "+*********02"]
+    last = await (
+        await client.get(
+            f"/v1/alerts/{alert}/replies?cursor={page['next_cursor']}", headers=auth(tokens.admin)
+        )
+    ).json()
+    assert [r["sender"] for r in last["items"]] == ["+33612345603"]
+    assert last["next_cursor"] is None
