@@ -258,7 +258,8 @@ async def delete_zone(pool: asyncpg.Pool, zone_id: int, actor: str) -> None:
             row = await conn.fetchrow(
                 "DELETE FROM zones WHERE id = $1 RETURNING tenant_id, name", zone_id
             )
-        except asyncpg.ForeignKeyViolationError:
+        # RESTRICT: PostgreSQL 15 says foreign_key_violation, 18 restrict_violation.
+        except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError):
             raise ConflictError(
                 f"zone {zone_id} was used by an alert: it is kept, as the record of whom that "
                 "alert reached"
