@@ -69,3 +69,14 @@ async def check_tenant(conn: Queryable, op: Operator, code: str, doing: str) -> 
             f"({code}): outside their territory"
         )
     return int(tenant["id"])
+
+
+def check_may_send(op: Operator, alert: asyncpg.Record) -> None:
+    """A test token never makes a message leave the machine: it sends only training alerts
+    (drafted with a test token; the training gateway takes their messages)."""
+    if op.token_kind != "live" and not alert["training"]:  # noqa: S105 - a kind, not a secret
+        raise ForbiddenError(
+            f"a test token sends only alerts drafted with a test token (they go to the "
+            f"training gateway and never leave the machine); alert {alert['id']} is a live "
+            "one: a live token sends it"
+        )

@@ -15,10 +15,6 @@ from alertd.api.problems import ApiProblem
 from alertd.operators import Operator
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alertd"'}
-TEST_SEND_REFUSED = (
-    "a test token sends only alerts drafted with a test token (they go to the training gateway "
-    "and never leave the machine); alert {id} is a live one: a live token sends it"
-)
 
 
 def bearer(request: web.Request) -> str:
@@ -39,16 +35,3 @@ async def operator_of(pool: asyncpg.Pool, token: str) -> Operator:
     if op is None:
         raise ApiProblem(401, "this operator token is unknown, rotated or disabled", _CHALLENGE)
     return op
-
-
-async def check_may_send(pool: asyncpg.Pool, op: Operator, alert_id: int) -> None:
-    """A test token never makes a message leave the machine: it sends training alerts only."""
-    if op.token_kind == "live":  # noqa: S105 - a kind of token, not a secret
-        return
-    training = await pool.fetchval(
-        "SELECT training FROM alerts WHERE id = (SELECT coalesce(parent_id, id) FROM alerts "
-        "WHERE id = $1)",
-        alert_id,
-    )
-    if training is False:  # None: no such alert, which the handler says
-        raise ApiProblem(403, TEST_SEND_REFUSED.format(id=alert_id))
