@@ -20,10 +20,13 @@ CREATE TRIGGER alerts_training BEFORE INSERT ON alerts
 -- A training alert's deliveries never wait in 'queued', where the dispatch loop claims: in the
 -- same statement that writes them they are parked in 'sending', leased for ever by 'training'
 -- (no daemon's reclaim touches them), for the training gateway to take. One statement-level
--- trigger: nothing to do, at the cost of one index probe, while no training alert exists.
+-- trigger: nothing to do, at the cost of one index probe, while no training alert is open (a
+-- closed or cancelled alert is never written deliveries again: its follow-ups are alerts of
+-- their own, training too).
 CREATE FUNCTION deliveries_park_training() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM alerts WHERE training) THEN
+    IF NOT EXISTS (SELECT 1 FROM alerts WHERE training AND status NOT IN ('closed', 'cancelled'))
+    THEN
         RETURN NULL;
     END IF;
     UPDATE deliveries d
