@@ -2,7 +2,7 @@
 
 Each carries a message written for the person at the keyboard (often the duty officer at night):
 what went wrong and what to do about it. The CLI prints the message on one line and exits with
-the class's exit code; the API (later) maps the same classes to HTTP statuses.
+the class's exit code; the HTTP API (alertd/api/problems.py) maps the same classes to HTTP statuses.
 """
 
 from __future__ import annotations

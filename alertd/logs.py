@@ -49,6 +49,18 @@ def mask_text(text: str) -> str:
     return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
 
 
+# A phone number quoted in a message ("phone '06 12 34 56 7' is not a valid number"): masked
+# whatever its shape, since a refused number is often one the log patterns do not recognise.
+_QUOTED_PHONE = re.compile(r"(phone\s+)('[^']*'|\"[^\"]*\")", re.IGNORECASE)
+
+
+def mask_message(text: str) -> str:
+    """A message for a person (stderr, an API's problem detail) with phone numbers masked as in
+    the logs, malformed ones included."""
+    text = _QUOTED_PHONE.sub(lambda m: m.group(1) + mask_phone(m.group(2)), text)
+    return mask_text(text)
+
+
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)

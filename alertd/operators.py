@@ -22,6 +22,7 @@ from alertd.store.types import Queryable
 from alertd.tenants import get_tenant
 
 ROLES = ("viewer", "operator", "approver", "admin")
+TOKEN_KINDS = ("live", "test")
 TOKEN_PREFIX = "alertd_"  # noqa: S105 - a marker that makes leaked tokens greppable
 # Enough to catch a name typed where the address goes; the mailbox itself is never contacted.
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -66,6 +67,9 @@ class Operator:
     tenant_code: str
     name: str
     role: str
+    # "live", or "test": a token for training and integration work, whose sends never leave
+    # the machine (alertd/api/auth.py).
+    token_kind: str = "live"  # noqa: S105 - a kind of token, not a secret
 
 
 def new_token() -> str:
@@ -197,4 +201,25 @@ async def authenticate(pool: asyncpg.Pool, token: str) -> Operator | None:
     row = await pool.fetchrow(queries("operators")["by_token"], hash_token(token))
     if row is None:
         return None
-    return Operator(row["id"], row["tenant_id"], row["tenant_code"], row["name"], row["role"])
+    return Operator(
+        row["id"], row["tenant_id"], row["tenant_code"], row["name"], row["role"], row["token_kind"]
+    )
+
+
+async def set_token_kind(pool: asyncpg.Pool, operator_id: int, kind: str, actor: str) -> None:
+    """``test``: the operator's token works everywhere, and what it sends never leaves the
+    machine (training, integration work); ``live``: a real one."""
+    if kind not in TOKEN_KINDS:
+        raise InputError(f"token kind {kind!r} is not one of {', '.join(TOKEN_KINDS)}")
+    async with pool.acquire() as conn, conn.transaction():
+        tenant_id = await conn.fetchval(queries("operators")["set_token_kind"], operator_id, kind)
+        if tenant_id is None:
+            raise NotFoundError(f"operator {operator_id} does not exist")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="operator.token_kind",
+            target=f"operator:{operator_id}",
+            tenant_id=tenant_id,
+            details={"kind": kind},
+        )

@@ -57,3 +57,26 @@ async def check_approver(conn: Queryable, op: Operator, alert: asyncpg.Record) -
             f"nobody approves their own alert: operator {op.name!r} is its author (or the same "
             f"person, by e-mail); another approver must approve alert {alert['id']}"
         )
+
+
+async def check_tenant(conn: Queryable, op: Operator, code: str, doing: str) -> int:
+    """The id of the tenant named, when it lies within the operator's territory: what an
+    operator may read or change of a tenant (its zones, operators, residents, settings)."""
+    tenant = await get_tenant(conn, code)
+    if tenant["id"] not in await scope(conn, op):
+        raise ForbiddenError(
+            f"operator {op.name!r} ({op.tenant_code}) cannot {doing} of {tenant['name']} "
+            f"({code}): outside their territory"
+        )
+    return int(tenant["id"])
+
+
+def check_may_send(op: Operator, alert: asyncpg.Record) -> None:
+    """A test token never makes a message leave the machine: it sends only training alerts
+    (drafted with a test token; the training gateway takes their messages)."""
+    if op.token_kind != "live" and not alert["training"]:  # noqa: S105 - a kind, not a secret
+        raise ForbiddenError(
+            f"a test token sends only alerts drafted with a test token (they go to the "
+            f"training gateway and never leave the machine); alert {alert['id']} is a live "
+            "one: a live token sends it"
+        )

@@ -7,7 +7,7 @@ import asyncpg
 
 from alertd import audit
 from alertd.alerts import checks
-from alertd.errors import ConflictError
+from alertd.errors import ConflictError, InputError
 from alertd.logs import get_logger
 from alertd.store.queries import queries
 
@@ -53,4 +53,29 @@ async def ask(pool: asyncpg.Pool, alert: asyncpg.Record, recipients: int, actor:
             target=f"alert:{alert['id']}",
             tenant_id=alert["tenant_id"],
             details={"recipients": recipients, "threshold": alert["approval_threshold"]},
+        )
+
+
+async def give_back(pool: asyncpg.Pool, alert: asyncpg.Record, reason: str, actor: str) -> None:
+    """An approver returns an alert (or an update) waiting for approval to its author, with the
+    reason: it is a draft again, to correct and send anew. The caller checked the approver."""
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InputError("say why the alert is returned (1 to 500 characters)")
+    async with pool.acquire() as conn, conn.transaction():
+        moved = await conn.fetchval(
+            queries("alerts")["set_status"], alert["id"], "draft", ["pending_approval"]
+        )
+        if moved is None:
+            raise ConflictError(
+                f"alert {alert['id']} is not waiting for approval ({alert['status']}): only an "
+                "alert waiting for approval is returned to its author"
+            )
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.returned",
+            target=f"alert:{alert['id']}",
+            tenant_id=alert["tenant_id"],
+            details={"reason": reason},
         )

@@ -21,6 +21,7 @@ from typing import Any
 
 from alertd import audit
 from alertd.alerts import checks, lifecycle
+from alertd.alerts.access import check_may_send
 from alertd.alerts.followup_plan import (
     AFTER_CANCEL,
     SENT,
@@ -148,6 +149,7 @@ async def update(
     takes the alert's reach above the threshold, the update waits for a second person."""
     lifecycle.require(op, "operator", "updating an alert")
     root = await root_alert(ctx.pool, op, alert_id, "updated", SENT + AFTER_CANCEL)
+    check_may_send(op, root)
     work = await plan_update(
         ctx,
         op,
@@ -181,6 +183,7 @@ async def approve_update(
     work = await _pending_work(ctx, op, update_id)
     pending = await lifecycle.load(ctx.pool, op, update_id)
     await lifecycle.check_approver(ctx.pool, op, pending)
+    check_may_send(op, pending)
     checks.check_still_valid(pending, datetime.now(UTC))
     async with ctx.pool.acquire() as conn, conn.transaction():
         status = await conn.fetchval(
@@ -263,6 +266,7 @@ async def all_clear(
     not sent it any more. The alert is closed (a cancelled one stays cancelled)."""
     lifecycle.require(op, "operator", "giving the all-clear")
     root = await root_alert(ctx.pool, op, alert_id, "closed by an all-clear", SENT + AFTER_CANCEL)
+    check_may_send(op, root)
     # Its texts are checked before anything changes: a mistake drops nothing, sends nothing.
     follow_up_texts(ctx.catalog, root, "all_clear", "all_clear", {**root["params"], **params})
     await ctx.pool.fetchval(queries("alerts")["drop_queued"], alert_id)

@@ -239,3 +239,38 @@ async def show_zone(pool: asyncpg.Pool, zone_id: int) -> ZoneInfo:
         postcode_areas="imported" if areas is not None else "not imported",
         subscribers_indexed=len(index),
     )
+
+
+async def zone_tenant(conn: Queryable, zone_id: int) -> str:
+    """The code of the tenant that owns the zone (to check it lies within an operator's reach)."""
+    code = await conn.fetchval(
+        "SELECT t.code FROM zones z JOIN tenants t ON t.id = z.tenant_id WHERE z.id = $1", zone_id
+    )
+    if code is None:
+        raise NotFoundError(f"zone {zone_id} does not exist (see `alertd zones list`)")
+    return str(code)
+
+
+async def delete_zone(pool: asyncpg.Pool, zone_id: int, actor: str) -> None:
+    """Delete a zone no alert used: one that was alerted stays, as the record of who was."""
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            row = await conn.fetchrow(
+                "DELETE FROM zones WHERE id = $1 RETURNING tenant_id, name", zone_id
+            )
+        # RESTRICT: PostgreSQL 15 says foreign_key_violation, 18 restrict_violation.
+        except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError):
+            raise ConflictError(
+                f"zone {zone_id} was used by an alert: it is kept, as the record of whom that "
+                "alert reached"
+            ) from None
+        if row is None:
+            raise NotFoundError(f"zone {zone_id} does not exist (see `alertd zones list`)")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="zone.delete",
+            target=f"zone:{zone_id}",
+            tenant_id=row["tenant_id"],
+            details={"name": row["name"]},
+        )

@@ -20,7 +20,15 @@ import asyncpg
 
 from alertd import audit
 from alertd.alerts import approvals, checks, previews
-from alertd.alerts.access import RANK, check_approver, load, require, scope, target_tenant
+from alertd.alerts.access import (
+    RANK,
+    check_approver,
+    check_may_send,
+    load,
+    require,
+    scope,
+    target_tenant,
+)
 from alertd.alerts.previews import Preview, stored_texts
 from alertd.alerts.texts import missing_params, render_texts
 from alertd.config import METROPOLE_EXTENT
@@ -255,6 +263,7 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
     tenant's threshold. Safe to repeat: a send that was interrupted resumes."""
     require(op, "operator", "sending an alert")
     alert = await load(ctx.pool, op, alert_id)
+    check_may_send(op, alert)
     if alert["message_kind"] != "alert":
         raise ConflictError(
             f"alert {alert_id} is an {alert['message_kind']}: it is sent with its alert "
@@ -332,6 +341,7 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
             "it is approved as a follow-up (alertd alert approve), not as an alert"
         )
     await check_approver(ctx.pool, op, alert)
+    check_may_send(op, alert)
     if alert["status"] == "sending" and alert["approved_by"] is not None:
         # Approved and sent, but its enqueue was interrupted: approving again finishes it.
         return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)

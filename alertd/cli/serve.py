@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alertd.api import health
+from alertd.api import health, server
 from alertd.config import Config
 from alertd.delivery import daemon
 
@@ -22,7 +22,9 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
                 file=sys.stderr,
             )
     died = await daemon.serve(
-        config, allow_fake=args.allow_fake_gateway, listeners=listeners(config)
+        config,
+        allow_fake=args.allow_fake_gateway,
+        listeners=listeners(config),
     )
     if died is None:
         return 0
@@ -31,15 +33,18 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def listeners(config: Config) -> list[daemon.Listener]:
-    """What serve also serves: health and metrics on ``[serve] metrics_listen``, when set."""
+    """What serve also serves: the training gateway and the HTTP API on ``[serve] api_listen``
+    (when set), health and metrics on ``[serve] metrics_listen`` (when set: a private address,
+    apart from the API)."""
+    served: list[daemon.Listener] = [lambda pool, gateways, index: server.serving(config, pool)]
     listen = config.serve.metrics_listen
-    if not listen:
-        return []
-    return [
-        lambda pool, gateways, index: health.listening(
-            listen, pool=pool, gateways=gateways, index=index
+    if listen:
+        served.append(
+            lambda pool, gateways, index: health.listening(
+                listen, pool=pool, gateways=gateways, index=index
+            )
         )
-    ]
+    return served
 
 
 def register(parser: argparse.ArgumentParser) -> None:

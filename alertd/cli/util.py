@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from alertd import jsonable
 from alertd.config import Config
-from alertd.logs import mask_phone, mask_text
+from alertd.logs import mask_message
+
+__all__ = ["mask_message"]  # moved to alertd.logs, so that the API masks its problems the same way
 
 Handler = Callable[[argparse.Namespace, Config], Awaitable[int]]
-# A phone number quoted in a message ("phone '06 12 34 56 7' is not a valid number"): masked
-# whatever its shape, since a refused number is often one the log patterns do not recognise.
-_QUOTED_PHONE = re.compile(r"(phone\s+)('[^']*'|\"[^\"]*\")", re.IGNORECASE)
-
-
-def mask_message(text: str) -> str:
-    """A message for stderr with phone numbers masked as in the logs, malformed ones included."""
-    text = _QUOTED_PHONE.sub(lambda m: m.group(1) + mask_phone(m.group(2)), text)
-    return mask_text(text)
 
 
 def out(text: str = "") -> None:

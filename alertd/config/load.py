@@ -202,6 +202,8 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("dispatch", "receipt_timeout_s"): _parse_number(float, 0, 7 * 86_400),
     ("serve", "webhook_listen"): _parse_listen,
     ("serve", "metrics_listen"): _parse_listen,
+    ("serve", "api_listen"): _parse_listen,
+    ("serve", "api_rate"): _parse_number(float, 0.1, 100_000),
     ("serve", "public_url"): _parse_url,
     ("operator", "token"): _parse_token,
 }

@@ -92,6 +92,11 @@ class ServeConfig:
     # host:port where `alertd serve` receives the gateways' webhooks (receipts, inbound SMS) at
     # /webhooks/<gateway name>/…; empty: no webhook server.
     webhook_listen: str = ""
+    # host:port where `alertd serve` answers the HTTP API (/v1/…); empty: no API. A listener of
+    # its own: the webhooks face the providers, the API faces operators and other systems.
+    api_listen: str = ""
+    # Requests a second per API token, sustained (bursts of five seconds' worth); beyond, 429.
+    api_rate: float = 20.0
     # The daemon's public origin as the providers call it (https://alertd.example.org), when a
     # proxy stands in front: webhook signatures cover the URL the provider used.
     public_url: str = ""

@@ -124,7 +124,9 @@ async def serve(
     allow_fake: bool = False,
     listeners: Sequence[Listener] = (),
 ) -> str | None:
-    """As ``run``; None after a clean stop, else why a task died."""
+    """As ``run``; None after a clean stop, else why a task died. ``listeners``: what the daemon
+    also serves while it runs, on its pool, gateways and index (the HTTP API, health and metrics,
+    which sit above this layer)."""
     if not config.gateways and not gateways:
         raise InputError(
             "no gateway is configured: add [gateways.NAME] tables (see "

@@ -27,6 +27,7 @@ TABLES = {
     "delivery_counts",
     "handovers",
     "tenant_postcode_areas",
+    "api_idempotency_keys",
     "schema_migrations",
 }
 

@@ -23,10 +23,18 @@ WHERE id = $1 AND disabled_at IS NULL
 RETURNING id, tenant_id, name, role;
 
 -- name: by_token
-UPDATE operators o SET last_used_at = now()
-FROM tenants t
-WHERE o.token_hash = $1 AND o.disabled_at IS NULL AND t.id = o.tenant_id
-RETURNING o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role;
+-- last_used_at is written at most once a minute: an API client's every request would otherwise
+-- write (and lock) the operator's row, queueing that token's concurrent requests behind it.
+WITH found AS (
+    SELECT o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role, o.token_kind, o.last_used_at
+    FROM operators o JOIN tenants t ON t.id = o.tenant_id
+    WHERE o.token_hash = $1 AND o.disabled_at IS NULL
+), touched AS (
+    UPDATE operators SET last_used_at = now()
+    WHERE id = (SELECT id FROM found)
+      AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+)
+SELECT id, tenant_id, tenant_code, name, role, token_kind FROM found;
 
 -- name: account_of
 -- The active account of this e-mail within the intercommunality of tenant $1.
@@ -42,3 +50,10 @@ SELECT $1::bigint = $2::bigint OR EXISTS (
     WHERE a.id = $1 AND b.id = $2 AND lower(a.email) = lower(b.email)
       AND a.identity_root = b.identity_root
 );
+
+-- name: tenant_of
+SELECT o.tenant_id, t.code, o.name, o.role FROM operators o JOIN tenants t ON t.id = o.tenant_id
+WHERE o.id = $1;
+
+-- name: set_token_kind
+UPDATE operators SET token_kind = $2 WHERE id = $1 RETURNING tenant_id;

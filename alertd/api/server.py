@@ -1,0 +1,68 @@
+"""The API's listener, run by ``alertd serve`` beside the dispatch loop, on the daemon's pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from alertd.api import idempotency, training
+from alertd.api.app import create_app
+from alertd.config import Config
+
+log = structlog.get_logger("alertd.api")
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """The training gateway, and the API on ``[serve] api_listen`` (none when it is empty),
+    while the block runs. The training gateway runs even without the API: a test token also
+    works from the CLI."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    async with training.running(pool, worker), _purging(pool), _api(config, pool):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """Idempotency keys are kept a day, then forgotten, once an hour."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                purged = await idempotency.purge(pool)
+                if purged:
+                    log.info("api.idempotency_purged", keys=purged)
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("api.idempotency_purge_failed", error=str(exc))
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(loop(), name="idempotency-purge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def _api(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
+    if not config.serve.api_listen:
+        yield
+        return
+    runner = web.AppRunner(create_app(config, pool), access_log=None)
+    await runner.setup()
+    host, _, port = config.serve.api_listen.rpartition(":")
+    try:
+        await web.TCPSite(runner, host, int(port)).start()
+        log.info("serve.api", listen=config.serve.api_listen)
+        yield
+    finally:
+        await runner.cleanup()

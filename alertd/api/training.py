@@ -1,0 +1,82 @@
+"""The training gateway: takes what test tokens' alerts send, in the daemon's own process, and
+marks it delivered. Nothing leaves the machine; every such alert's status says so.
+
+The database parks a training alert's deliveries as they are written (migration
+``training``), so the dispatch loop never sees them; this loop is the only one that takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import structlog
+
+from alertd.delivery import fake_gateways
+
+NAME = "training"
+TRAINING_NOTE = (
+    "a test token's alert: taken by the in-process training gateway, nothing left this machine"
+)
+BATCH = 5_000
+IDLE_S = 0.2
+log = structlog.get_logger("alertd.api.training")
+
+_TAKE = """
+WITH picked AS (
+    SELECT d.id FROM deliveries d
+    WHERE d.leased_by = 'training' AND d.status = 'sending'
+    ORDER BY d.id LIMIT $1 FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d
+SET status = CASE WHEN a.status = 'cancelled' THEN 'cancelled' ELSE 'delivered' END,
+    gateway = $2, leased_by = NULL, lease_until = NULL, attempts = d.attempts + 1,
+    submitted_at = now(), delivered_at = CASE WHEN a.status = 'cancelled' THEN NULL ELSE now() END,
+    error = CASE WHEN a.status = 'cancelled' THEN 'the alert was cancelled' END,
+    updated_at = now()
+FROM picked, alerts a
+WHERE d.id = picked.id AND a.id = d.alert_id
+"""
+
+
+async def take(pool: asyncpg.Pool) -> int:
+    """One batch of parked training deliveries, taken; how many."""
+    done = await pool.execute(_TAKE, BATCH, NAME)
+    return int(done.split()[-1])
+
+
+async def note(pool: asyncpg.Pool, alert_id: int) -> str | None:
+    training = await pool.fetchval(
+        "SELECT training FROM alerts WHERE id = (SELECT coalesce(parent_id, id) FROM alerts "
+        "WHERE id = $1)",
+        alert_id,
+    )
+    return TRAINING_NOTE if training else None
+
+
+async def run(pool: asyncpg.Pool, worker: str) -> None:
+    # Listed with the fake gateways: `alertd alert status` says FAKE for these alerts too.
+    await fake_gateways.record(pool, fakes=[NAME], real=[], worker=worker)
+    while True:
+        try:
+            taken = await take(pool)
+        except (asyncpg.PostgresError, OSError) as exc:  # the database went away: try again
+            log.warning("training.error", error=str(exc))
+            taken = 0
+        if taken:
+            log.info("training.taken", deliveries=taken)
+        if taken < BATCH:
+            await asyncio.sleep(IDLE_S)
+
+
+@contextlib.asynccontextmanager
+async def running(pool: asyncpg.Pool, worker: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(run(pool, worker), name="training-gateway")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
