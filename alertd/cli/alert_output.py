@@ -186,7 +186,11 @@ def print_status(report: Status, per_second: float | None = None) -> None:
         )
     if report.cancelled_at is not None:
         out(f"  cancelled {local_time(report.cancelled_at, report.timezone)}")
-    out("  " + progress.line(progress.from_counts(report.progress, per_second)))
+    waiting = not_sent_yet(report)
+    if waiting is not None:
+        out("  " + waiting)
+    else:
+        out("  " + progress.line(progress.from_counts(report.progress, per_second)))
     if report.enqueue is not None:
         of = f" of {report.recipients}" if report.recipients is not None else ""
         if report.enqueue == "interrupted":
@@ -224,7 +228,23 @@ def finished(report: Status) -> bool:
     )
 
 
+def not_sent_yet(report: Status) -> str | None:
+    """What stands between the alert and its recipients when it is not being sent at all: a
+    progress line would say "done" over nothing."""
+    if report.status == "pending_approval":
+        return (
+            f"nothing sent: waiting for a second operator's approval "
+            f"(alertd alert approve {report.alert})"
+        )
+    if report.status == "draft":
+        return f"nothing sent: a draft (alertd alert send {report.alert})"
+    return None
+
+
 def follow_line(report: Status, state: progress.Progress) -> str:
+    waiting = not_sent_yet(report)
+    if waiting is not None:
+        return waiting
     line = progress.line(state)
     if report.followups:
         line += f"  (with {len(report.followups)} follow-up(s))"
@@ -253,8 +273,8 @@ async def follow(
             elif not as_json and time.monotonic() - last_line >= LOG_EVERY_S:
                 out(follow_line(report, state))
                 last_line = time.monotonic()
-            if finished(report):
-                break
+            if finished(report) or not_sent_yet(report) is not None:
+                break  # done, or nothing will move until someone acts
             await asyncio.sleep(FOLLOW_EVERY_S)
             report = await fetch()
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -102,3 +102,23 @@ async def test_a_tenant_chooses_its_time_zone(world: World) -> None:
     assert (await status.status(world.ctx, world.officer, alert_id)).timezone == "America/Cayenne"
     with pytest.raises(InputError, match="time zone 'Paris' is unknown"):
         await tenants.update_tenant(world.ctx.pool, "59183", "t", timezone="Paris")
+
+
+async def test_following_an_alert_waiting_for_approval_says_so_and_returns(world: World) -> None:
+    """It drew an empty bar and said `done` over an alert nobody had approved yet."""
+    await world.ctx.pool.execute("UPDATE tenants SET approval_threshold = 10 WHERE code = '59183'")
+    alert_id = await _sent(world)  # 40 recipients: above the threshold, it waits
+    report = await status.status(world.ctx, world.officer, alert_id)
+    assert report.status == "pending_approval"
+    looks = 0
+
+    async def fetch() -> status.Status:
+        nonlocal looks
+        looks += 1
+        return report
+
+    await alert_output.follow(fetch, report, as_json=True)
+    assert looks == 0  # nothing will move until a second person approves: no endless watch
+    waiting = alert_output.not_sent_yet(report)
+    assert waiting is not None and f"alertd alert approve {alert_id}" in waiting
+    assert alert_output.follow_line(report, progress.from_counts(report.progress)) == waiting
