@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from alertd.tools.smsc_sim.process import smsc_process
 from gateways.base import Gateway, Message, Outcome
 from gateways.fake import FakeGateway
 from gateways.http_twilio import TwilioGateway
@@ -175,30 +176,6 @@ async def _per_window(
     return figures
 
 
-@asynccontextmanager
-async def _smsc_process(latency_ms: float) -> AsyncIterator[int]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "alertd.tools.smsc_sim",
-        "--port",
-        "0",
-        "--latency-ms",
-        str(latency_ms),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None  # noqa: S101 - asked for above
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not line.startswith(b"listening "):
-            raise RuntimeError("the SMSC simulator (python -m alertd.tools.smsc_sim) did not start")
-        yield int(line.split()[1])
-    finally:
-        proc.terminate()
-        await proc.wait()
-
-
 async def smpp_benchmark(
     messages: int, windows: tuple[int, ...] = (1, 64), latency_ms: float = 0.0
 ) -> dict[str, Any]:
@@ -208,7 +185,7 @@ async def smpp_benchmark(
         "messages": messages,
         "smsc_latency_ms": latency_ms,
     }
-    async with _smsc_process(latency_ms) as port:
+    async with smsc_process(latency_ms) as port:
 
         def smpp(window: int) -> Gateway:
             return SmppGateway(

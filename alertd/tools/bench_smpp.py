@@ -12,15 +12,11 @@ file, when the simulator offers it; null otherwise), every recorded message id d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.enqueue import Matched, write
 from alertd.store.database import dsn_for, open_database
 from alertd.tools.bench_import import scratch_database
+from alertd.tools.smsc_sim.process import smsc_process
 from gateways.base import Gateway
 from gateways.smpp import SmppGateway
 
@@ -111,7 +108,7 @@ async def _run(
     await write(pool, alert_id, outbox.LIFE_SAFETY, Matched(ids, [], dict.fromkeys(ids, "fr")))
     with tempfile.TemporaryDirectory(prefix="alertd-bench-smpp-") as folder:
         stats_path = Path(folder) / "smsc.json"
-        async with _smsc(latency_ms, stats_path) as port:
+        async with smsc_process(latency_ms, stats_path) as port:
             gateways, priorities = smpp_gateways(port, setup)
             seconds = await _dispatch(pool, alert_id, n, gateways, priorities)
         stats = _read_stats(stats_path)
@@ -202,36 +199,3 @@ def _read_stats(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-@asynccontextmanager
-async def _smsc(latency_ms: float, stats: Path) -> AsyncIterator[int]:
-    """The simulator in its own process (its own CPU, as a real SMSC); stopped by SIGTERM, on
-    which it writes its counters a last time."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "alertd.tools.smsc_sim",
-        "--port",
-        "0",
-        "--latency-ms",
-        str(latency_ms),
-        "--stats",
-        str(stats),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        assert proc.stdout is not None  # noqa: S101 - asked for above
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not line.startswith(b"listening "):
-            raise RuntimeError("the SMSC simulator (python -m alertd.tools.smsc_sim) did not start")
-        yield int(line.split()[1])
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
