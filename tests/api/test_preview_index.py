@@ -138,7 +138,7 @@ async def test_the_index_matcher_gives_the_same_people_as_the_database(
 async def test_send_and_an_update_plan_match_from_the_index(
     clients: tuple[Client, Client], loaded: asyncpg.Pool, index: CountingIndex
 ) -> None:
-    _, by_index = clients
+    by_db, by_index = clients
     tokens = await _world(loaded)
     await index.load()
     alert, _ = await _create(by_index, tokens.officer)
@@ -153,6 +153,22 @@ async def test_send_and_an_update_plan_match_from_the_index(
     assert index.asked > asked
     written = await loaded.fetchval("SELECT count(*) FROM deliveries WHERE alert_id = $1", alert)
     assert sent["recipients"] == written > 0
+    # An update to a wider zone: its plan (newcomers, leavers) from the index, as from the db.
+    wider = {
+        "circle": {"lon": DUNKERQUE[0], "lat": DUNKERQUE[1], "radius_m": 2000},
+        "params": {"message": "La digue tient."},
+    }
+    plans = []
+    for client in (by_index, by_db):
+        asked = index.asked
+        resp = await client.post(
+            f"/v1/alerts/{alert}/update/preview", json=wider, headers=auth(tokens.officer)
+        )
+        assert resp.status == 200, await resp.text()
+        plans.append(await resp.json())
+        assert index.asked == asked + (client is by_index)
+    assert plans[0] == plans[1]
+    assert plans[0]["holders"] == written
 
 
 async def test_without_a_loaded_index_the_database_answers(
