@@ -165,7 +165,7 @@ async def _measure(
         for i in range(previews):
             took.append(await _timed(http, "GET", f"/v1/alerts/{alerts[i % len(alerts)]}/preview"))
         preview_s = time.perf_counter() - started
-        first_s, recipients = await _send(http, gateway, alerts[0])
+        first_s, answered_s, recipients = await _send(http, gateway, alerts[0])
         polls, poll_s = await _poll(http, alerts[0])
     rss, peak = rss_mb(), peak_rss_mb()
     baseline = await _baseline(config, pool, alerts)
@@ -176,6 +176,7 @@ async def _measure(
         "previews_per_s": round(previews / preview_s, 1),
         "preview": _ms(took),
         "send_to_first_submission_ms": round(first_s * 1000, 1),
+        "send_answered_ms": round(answered_s * 1000, 1),
         "sent_recipients": recipients,
         "status_clients": POLLERS,
         "status_per_s": round(len(polls) / poll_s, 1),
@@ -196,8 +197,11 @@ async def _draft(http: aiohttp.ClientSession, zone: dict[str, Any]) -> int:
         return int((await resp.json())["alert"])
 
 
-async def _send(http: aiohttp.ClientSession, gateway: FakeGateway, alert: int) -> tuple[float, int]:
-    """Seconds from the send request to the fake gateway's first acceptance; recipients."""
+async def _send(
+    http: aiohttp.ClientSession, gateway: FakeGateway, alert: int
+) -> tuple[float, float, int]:
+    """Seconds from the send request to the fake gateway's first acceptance, and to the send's
+    answer (every delivery written); recipients."""
     before = len(gateway.received)
     started = time.perf_counter()
     sending = asyncio.create_task(
@@ -209,7 +213,8 @@ async def _send(http: aiohttp.ClientSession, gateway: FakeGateway, alert: int) -
         await asyncio.sleep(0.001)
     first = time.perf_counter() - started
     sent = await sending
-    return first, int(sent["recipients"])
+    answered = time.perf_counter() - started
+    return first, answered, int(sent["recipients"])
 
 
 async def _json(request: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ async def test_api_benchmark_measures_the_daemons_api(config: Config) -> None:
         assert 0 < result[key]["p50_ms"] <= result[key]["p99_ms"]
     assert result["sent_recipients"] > 0
     assert result["send_to_first_submission_ms"] > 0
+    assert result["send_answered_ms"] > 0
     assert result["status_clients"] == POLLERS and result["status_per_s"] > 0
     assert result["rss_mb"] > 0
     assert "\n" not in json.dumps(result)
