@@ -130,6 +130,9 @@ async def test_the_index_matcher_gives_the_same_people_as_the_database(
         assert sorted(memory.by_address) == sorted(db.by_address), spec
         assert sorted(memory.by_postcode) == sorted(db.by_postcode), spec
         assert memory.languages() == db.languages(), spec
+        assert memory.languages(db.ids()) == db.languages(db.ids()), spec
+        assert {i: memory.language[i] for i in db.ids()} == {i: db.language[i] for i in db.ids()}
+        assert memory.ids() == db.ids(), spec
         assert memory.unplaced == db.unplaced, spec
         assert db.ids(), spec
     assert index.asked == 3
@@ -153,6 +156,12 @@ async def test_send_and_an_update_plan_match_from_the_index(
     assert index.asked > asked
     written = await loaded.fetchval("SELECT count(*) FROM deliveries WHERE alert_id = $1", alert)
     assert sent["recipients"] == written > 0
+    wrong = await loaded.fetchval(
+        "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+        "WHERE d.alert_id = $1 AND d.language <> s.language",
+        alert,
+    )
+    assert wrong == 0  # each in their own language, looked up in the index
     # An update to a wider zone: its plan (newcomers, leavers) from the index, as from the db.
     wider = {
         "circle": {"lon": DUNKERQUE[0], "lat": DUNKERQUE[1], "radius_m": 2000},
