@@ -147,7 +147,7 @@ async def plan_update(
             ctx=ctx,
             outside_territory=outside_territory,
         )
-        inside = await enqueue.match(
+        inside = await lifecycle.matcher(ctx)(
             ctx.pool,
             tenant_id=root["tenant_id"],
             geometries=geometries,

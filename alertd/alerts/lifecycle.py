@@ -29,7 +29,7 @@ from alertd.alerts.access import (
     scope,
     target_tenant,
 )
-from alertd.alerts.previews import Preview, stored_texts
+from alertd.alerts.previews import Matcher, Preview, stored_texts
 from alertd.alerts.texts import missing_params, render_texts
 from alertd.config import METROPOLE_EXTENT
 from alertd.delivery import enqueue
@@ -69,6 +69,13 @@ class Context:
     prices: Mapping[str, Decimal] = field(default_factory=dict)
     rate: float = 0.0  # the primary gateway's, in segments per second; 0: not configured
     extent: Extent = METROPOLE_EXTENT  # the deployment's, for tenants without their own
+    # Who a zone reaches: the daemon's in-memory index under the API (milliseconds instead of
+    # seconds at a million subscribers); None: the database (enqueue.match), as the CLI does.
+    matcher: Matcher | None = None
+
+
+def matcher(ctx: Context) -> Matcher:
+    return ctx.matcher or enqueue.match
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +135,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
             ctx=ctx,
             outside_territory=draft.outside_territory,
         )
-        found = await enqueue.match(
+        found = await matcher(ctx)(
             conn,
             tenant_id=tenant_id,
             geometries=geometries,
@@ -240,7 +247,15 @@ async def preview(ctx: Context, op: Operator, alert_id: int) -> Preview:
 async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
     """Who is inside the alert's zones now, counted on the alert (the approval threshold and the
     list read the count)."""
-    found = await enqueue.match_alert(ctx.pool, await enqueue.alert_zones(ctx.pool, alert_id))
+    alert = await enqueue.alert_zones(ctx.pool, alert_id)
+    found = await matcher(ctx)(
+        ctx.pool,
+        tenant_id=alert["tenant_id"],
+        geometries=enqueue.geometries_of(alert),
+        life_safety=alert["severity"] == "life_safety",
+        topics=alert["topics"],
+        exercise=alert["exercise"],
+    )
     await ctx.pool.execute(
         queries("alerts")["set_recipients"],
         alert_id,

@@ -3,16 +3,34 @@ language, the text per language, segments, cost, time, and until when it is vali
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 import asyncpg
 
 from alertd.alerts.texts import Text, estimate
 from alertd.delivery import enqueue
+from alertd.store.types import Queryable
 from templates import analyse
+
+
+class Matcher(Protocol):
+    """Who a zone reaches, as ``enqueue.match`` answers it: the database path (the CLI's), or
+    the daemon's in-memory index (the API's, set on the lifecycle's Context)."""
+
+    async def __call__(
+        self,
+        conn: Queryable,
+        *,
+        tenant_id: int,
+        geometries: Sequence[Mapping[str, Any]],
+        life_safety: bool,
+        topics: Sequence[str],
+        exercise: bool,
+    ) -> enqueue.Matched: ...
 
 
 @dataclass(frozen=True, slots=True)

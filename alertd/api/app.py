@@ -11,11 +11,13 @@ from aiohttp import web
 from alertd.alerts import lifecycle
 from alertd.api import handlers_admin, handlers_alerts, handlers_catalog, handlers_people
 from alertd.api.endpoint import answer, endpoint
+from alertd.api.indexed import index_matcher
 from alertd.api.openapi import document
 from alertd.api.problems import problem_body
 from alertd.api.ratelimit import RateLimiter
 from alertd.api.routes import Env, Route
 from alertd.config import Config
+from alertd.delivery.live_index import LiveIndex
 from alertd.errors import AlertdError, InputError
 from templates import Catalog, TemplateError
 
@@ -43,8 +45,11 @@ def create_app(
     rate: float | None = None,
     burst: int | None = None,
     routes: Sequence[Route] | None = None,
+    index: LiveIndex | None = None,
 ) -> web.Application:
-    env = Env(config, pool, context(config, pool))
+    """``index``: the daemon's subscriber index, which previews and sends match zones against
+    once it is loaded (the database before, and without one)."""
+    env = Env(config, pool, context(config, pool, index))
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_problems])
     rate = config.serve.api_rate if rate is None else rate
     limiter = RateLimiter(rate, max(1, round(rate * BURST_S)) if burst is None else burst)
@@ -69,8 +74,11 @@ def catalog(config: Config) -> Catalog:
         raise InputError(str(exc)) from None
 
 
-def context(config: Config, pool: asyncpg.Pool) -> lifecycle.Context:
-    """The lifecycle's context, built from the configuration as the CLI builds it."""
+def context(
+    config: Config, pool: asyncpg.Pool, index: LiveIndex | None = None
+) -> lifecycle.Context:
+    """The lifecycle's context, built from the configuration as the CLI builds it; matching
+    zones against ``index`` when given."""
     return lifecycle.Context(
         pool,
         catalog(config),
@@ -78,6 +86,7 @@ def context(config: Config, pool: asyncpg.Pool) -> lifecycle.Context:
         {g.name: g.price_eur for g in config.gateways},
         config.gateways[0].rate if config.gateways else 0.0,
         config.zones.extent,
+        index_matcher(index) if index is not None else None,
     )
 
 

@@ -15,17 +15,20 @@ from aiohttp import web
 from alertd.api import idempotency, training
 from alertd.api.app import create_app
 from alertd.config import Config
+from alertd.delivery.live_index import LiveIndex
 
 log = structlog.get_logger("alertd.api")
 
 
 @contextlib.asynccontextmanager
-async def serving(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
+async def serving(
+    config: Config, pool: asyncpg.Pool, *, index: LiveIndex | None = None
+) -> AsyncIterator[None]:
     """The training gateway, and the API on ``[serve] api_listen`` (none when it is empty),
     while the block runs. The training gateway runs even without the API: a test token also
-    works from the CLI."""
+    works from the CLI. ``index``: the daemon's subscriber index, for previews and sends."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    async with training.running(pool, worker), _purging(pool), _api(config, pool):
+    async with training.running(pool, worker), _purging(pool), _api(config, pool, index):
         yield
 
 
@@ -53,11 +56,11 @@ async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def _api(config: Config, pool: asyncpg.Pool) -> AsyncIterator[None]:
+async def _api(config: Config, pool: asyncpg.Pool, index: LiveIndex | None) -> AsyncIterator[None]:
     if not config.serve.api_listen:
         yield
         return
-    runner = web.AppRunner(create_app(config, pool), access_log=None)
+    runner = web.AppRunner(create_app(config, pool, index=index), access_log=None)
     await runner.setup()
     host, _, port = config.serve.api_listen.rpartition(":")
     try:

@@ -6,8 +6,8 @@ import argparse
 
 from alertd.cli.util import command, finite_float, out_json, positive_int, subcommands
 from alertd.config import Config
+from alertd.tools import bench_api, bench_gateway, bench_import, bench_index, bench_smpp
 from alertd.tools import bench_dispatch as bench_dispatch_module
-from alertd.tools import bench_gateway, bench_import, bench_index, bench_smpp
 from alertd.tools import bench_match as bench_match_module
 
 
@@ -55,6 +55,11 @@ async def bench_import_cmd(args: argparse.Namespace, config: Config) -> int:
 
 async def bench_index_cmd(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_index.index_benchmark(config, args.subscribers, args.previews))
+    return 0
+
+
+async def bench_api_cmd(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_api.api_benchmark(config, args.subscribers, args.previews))
     return 0
 
 
@@ -139,6 +144,16 @@ def register(parser: argparse.ArgumentParser) -> None:
         "index",
         bench_index_cmd,
         "previews from the daemon's in-memory subscriber index against loading it per call",
+    )
+    p.add_argument("--subscribers", type=positive_int, default=1_000_000)
+    p.add_argument("--previews", type=positive_int, default=100)
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "api",
+        bench_api_cmd,
+        "previews, send to first submission and status polling over the daemon's HTTP API, "
+        "against the CLI's per-call preview",
     )
     p.add_argument("--subscribers", type=positive_int, default=1_000_000)
     p.add_argument("--previews", type=positive_int, default=100)

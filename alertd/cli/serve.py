@@ -36,7 +36,9 @@ def listeners(config: Config) -> list[daemon.Listener]:
     """What serve also serves: the training gateway and the HTTP API on ``[serve] api_listen``
     (when set), health and metrics on ``[serve] metrics_listen`` (when set: a private address,
     apart from the API)."""
-    served: list[daemon.Listener] = [lambda pool, gateways, index: server.serving(config, pool)]
+    served: list[daemon.Listener] = [
+        lambda pool, gateways, index: server.serving(config, pool, index=index)
+    ]
     listen = config.serve.metrics_listen
     if listen:
         served.append(
