@@ -34,6 +34,9 @@ from zones.geojson import dissolve
 
 log = get_logger(__name__)
 BATCH = 10_000
+# The first committed batch is small: the daemons start sending it while the rest is written
+# (the first SMS leaves within a second of the send, not after 10 000 rows).
+FIRST_BATCH = 1_000
 LOCK_SPACE = 7_401  # the advisory locks' first key: "an alert's enqueue"; the second: its id
 RESUME_AFTER_S = 5.0  # an alert `sending` this long without an enqueue holding it: interrupted
 
@@ -118,10 +121,13 @@ async def write(
     """Write the deliveries (of ``only`` these, when given) in committed batches; returns how
     many were new."""
     written = 0
+    first_batch = True
     for ids, how in ((matched.by_address, "address"), (matched.by_postcode, "postcode")):
         chosen = ids if only is None else [i for i in ids if i in only]
-        for first in range(0, len(chosen), BATCH):
-            chunk = chosen[first : first + BATCH]
+        start = 0
+        while start < len(chosen):
+            size = FIRST_BATCH if first_batch else BATCH
+            chunk, start, first_batch = chosen[start : start + size], start + size, False
             written += await outbox.enqueue(
                 pool,
                 alert_id,

@@ -9,6 +9,7 @@ from alertd.alerts import hazard_zones, territory_data
 from alertd.config import METROPOLE_EXTENT
 from alertd.delivery import enqueue
 from alertd.errors import InputError
+from tests.support.seed import seed_alert
 
 CENTRE = (2.3431, 51.0292)  # Dunkerque
 
@@ -123,3 +124,24 @@ async def test_an_alert_without_a_zone_is_refused(town: tuple[asyncpg.Pool, int]
     )
     with pytest.raises(InputError, match="has no zone"):
         await enqueue.enqueue_alert(pool, alert_id)
+
+
+async def test_the_first_batch_is_small_so_sending_starts_at_once(loaded: asyncpg.Pool) -> None:
+    """The daemons can send only what is committed: the first commit holds FIRST_BATCH rows,
+    not BATCH, so the first SMS leaves while the rest is written."""
+    alert_id = await seed_alert(loaded, 2_500, enqueue=False)
+    ids = [r["id"] for r in await loaded.fetch("SELECT id FROM subscribers ORDER BY id")]
+    await loaded.execute(
+        """
+        CREATE TABLE batches (n bigint);
+        CREATE FUNCTION count_batch() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO batches SELECT count(*) FROM added; RETURN NULL; END $$;
+        CREATE TRIGGER count_batch AFTER INSERT ON deliveries REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION count_batch();
+        """
+    )
+    matched = enqueue.Matched(ids[:2_000], ids[2_000:], dict.fromkeys(ids, "fr"))
+    assert await enqueue.write(loaded, alert_id, 1, matched) == 2_500
+    sizes = [r["n"] for r in await loaded.fetch("SELECT n FROM batches")]
+    assert sizes[0] == enqueue.FIRST_BATCH < enqueue.BATCH
+    assert sum(sizes) == 2_500
