@@ -49,9 +49,9 @@ class Status:
     daemons: int = 0  # `alertd serve` processes connected now: none, nothing is being sent
     timezone: str = "Europe/Paris"  # the tenant's: times are shown in it
     cancelled_at: datetime | None = None
-    # Set when a message of the alert or its follow-ups went through a fake gateway (reached
-    # nobody): every reader of the status (CLI, JSON, API) must see it.
-    warning: str | None = None
+    # Set when nothing of the alert reached a phone (a training alert, or a fake gateway):
+    # every reader of the status (CLI, JSON, API) must see it.
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ async def status(ctx: lifecycle.Context, op: Operator, alert_id: int) -> Status:
         daemons=await daemon.daemons(ctx.pool),
         timezone=alert["timezone"],
         cancelled_at=alert["cancelled_at"],
-        warning=await fake_gateways.fake_note(ctx.pool, alert_id),
+        note=await fake_gateways.reach_note(ctx.pool, alert_id),
     )
 
 

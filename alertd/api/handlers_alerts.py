@@ -9,7 +9,7 @@ from alertd.alerts import approvals, followups, lifecycle, status
 from alertd.alerts.followup_plan import Plan
 from alertd.alerts.followups import Cancelled, FollowUp
 from alertd.alerts.previews import Preview
-from alertd.api import deliveries, training
+from alertd.api import deliveries
 from alertd.api.routes import (
     BOOLEAN,
     Call,
@@ -136,9 +136,7 @@ async def _with_daemons(
 
 async def _note(call: Call, alert_id: int) -> str | None:
     """Said when nothing reaches a phone: a test token's alert, or a fake gateway."""
-    return await training.note(call.env.pool, alert_id) or await fake_gateways.fake_note(
-        call.env.pool, alert_id
-    )
+    return await fake_gateways.reach_note(call.env.pool, alert_id)
 
 
 async def update_preview(call: Call) -> Reply:
@@ -187,7 +185,7 @@ async def cancel(call: Call) -> Reply:
 
 async def get_status(call: Call) -> Reply:
     report = await status.status(call.env.ctx, call.op, call.path["id"])
-    return Reply({**jsonable_object(report), "note": await _note(call, call.path["id"])})
+    return Reply(jsonable_object(report))
 
 
 async def list_alerts(call: Call) -> Reply:

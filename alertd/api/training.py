@@ -17,9 +17,7 @@ import structlog
 from alertd.delivery import fake_gateways
 
 NAME = "training"
-TRAINING_NOTE = (
-    "a test token's alert: taken by the in-process training gateway, nothing left this machine"
-)
+TRAINING_NOTE = fake_gateways.TRAINING_NOTE
 BATCH = 5_000
 IDLE_S = 0.2
 log = structlog.get_logger("alertd.api.training")
@@ -45,15 +43,6 @@ async def take(pool: asyncpg.Pool) -> int:
     """One batch of parked training deliveries, taken; how many."""
     done = await pool.execute(_TAKE, BATCH, NAME)
     return int(done.split()[-1])
-
-
-async def note(pool: asyncpg.Pool, alert_id: int) -> str | None:
-    training = await pool.fetchval(
-        "SELECT training FROM alerts WHERE id = (SELECT coalesce(parent_id, id) FROM alerts "
-        "WHERE id = $1)",
-        alert_id,
-    )
-    return TRAINING_NOTE if training else None
 
 
 async def run(pool: asyncpg.Pool, worker: str) -> None:

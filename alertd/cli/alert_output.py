@@ -205,8 +205,8 @@ def print_status(report: Status, per_second: float | None = None) -> None:
         out(f"  {child.message_kind} {child.id} ({child.status.replace('_', ' ')}): {line}")
     if report.daemons == 0 and not finished(report):
         out("  " + NO_DAEMON)
-    if report.warning is not None:
-        out(f"WARNING: {report.warning}")
+    if report.note is not None:
+        out(f"WARNING: {report.note}")
 
 
 def overall(report: Status) -> dict[str, int]:

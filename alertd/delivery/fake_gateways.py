@@ -14,6 +14,9 @@ from alertd.errors import ConfigError
 from alertd.store.types import Queryable
 
 FAKE_NOTE = "sent through a FAKE gateway: nothing left this machine"
+TRAINING_NOTE = (
+    "a test token's alert: taken by the in-process training gateway, nothing left this machine"
+)
 
 
 def refuse_unless_allowed(gateways: Sequence[GatewayConfig], *, allowed: bool) -> list[str]:
@@ -54,3 +57,14 @@ async def fake_note(conn: Queryable, alert_id: int) -> str | None:
         alert_id,
     )
     return FAKE_NOTE if through_fake else None
+
+
+async def reach_note(conn: Queryable, alert_id: int) -> str | None:
+    """Said wherever an alert's status is read, when nothing of it reached a phone: a training
+    alert (a test token's), or messages that went through a fake gateway."""
+    training = await conn.fetchval(
+        "SELECT training FROM alerts WHERE id = (SELECT coalesce(parent_id, id) FROM alerts "
+        "WHERE id = $1)",
+        alert_id,
+    )
+    return TRAINING_NOTE if training else await fake_note(conn, alert_id)

@@ -100,9 +100,9 @@ async def test_status_and_list_json_keys_stay_those_the_readme_shows(world: Worl
         "daemons",
         "timezone",
         "cancelled_at",
-        "warning",
+        "note",
     ]
-    assert shown["warning"] is None  # no fake gateway here
+    assert shown["note"] is None  # no fake gateway here
     assert shown["progress"] == {"queued": 40, "in_doubt": 0, "rerouted": 0}
     assert shown["followups"] == [
         {

@@ -106,7 +106,7 @@ async def test_an_allowed_fake_is_said_at_start_and_in_the_alerts_status(
         dsn=config.database.url,
         env={"ALERTD_OPERATOR_TOKEN": officer.token},
     )
-    assert json.loads(as_json.stdout)["warning"] == fake_gateways.FAKE_NOTE  # scripts see it too
+    assert json.loads(as_json.stdout)["note"] == fake_gateways.FAKE_NOTE  # scripts see it too
     # A real gateway started later under that name takes it off the list.
     await fake_gateways.record(loaded, fakes=[], real=["bench"], worker="test")
     assert await fake_gateways.fake_note(loaded, alert_id) is None
