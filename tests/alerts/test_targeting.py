@@ -96,15 +96,27 @@ async def test_a_few_residents_more_or_less_are_within_the_tolerance(world: Worl
 async def test_the_territory_import_command_stores_areas_outline_and_extent(
     world: World, db_dsn: str
 ) -> None:
+    # Administration needs an admin's token once operators exist (the world has some).
+    admin = {
+        "ALERTD_OPERATOR_TOKEN": (
+            await operators.rotate_token(world.ctx.pool, world.cud.id, "t")
+        ).token
+    }
     done = alertd(
-        "tenants", "import-territory", "245900428", "--postcode-areas", "demo", dsn=db_dsn
+        "tenants",
+        "import-territory",
+        "245900428",
+        "--postcode-areas",
+        "demo",
+        dsn=db_dsn,
+        env=admin,
     )
     assert done.returncode == 0, done.stderr
     assert "17 postcode areas" in done.stdout and "plausible extent" in done.stdout
     tenant = await get_tenant(world.ctx.pool, "245900428")
     assert tenant["outline"] is not None and len(tenant["extent"]) == 4
     assert await world.ctx.pool.fetchval("SELECT count(*) FROM tenant_postcode_areas") == 17
-    nothing = alertd("tenants", "import-territory", "245900428", dsn=db_dsn)
+    nothing = alertd("tenants", "import-territory", "245900428", dsn=db_dsn, env=admin)
     assert nothing.returncode == 65 and "nothing to import" in nothing.stderr
 
 
