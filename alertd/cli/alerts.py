@@ -20,14 +20,14 @@ from alertd.cli.alert_output import (
     confirm,
     confirm_plan,
     follow,
-    local_time,
+    print_alert_lines,
     print_followup,
     print_plan,
     print_preview,
     print_status,
 )
 from alertd.cli.templates import catalog, parse_params
-from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
+from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands
 from alertd.config import Config
 from alertd.delivery import daemon
 from alertd.errors import ForbiddenError, InputError
@@ -285,39 +285,7 @@ async def alert_list(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(rows)
         return 0
-    table(
-        (
-            (
-                r.id,
-                r.parent_id or "",
-                r.message_kind,
-                r.tenant_code,
-                r.hazard,
-                r.severity,
-                "EXERCICE" if r.exercise else "",
-                r.status,
-                r.recipients,
-                r.sent,
-                local_time(r.created_at, r.timezone, short=True),
-            )
-            for r in rows
-        ),
-        (
-            "id",
-            "of",
-            "kind",
-            "tenant",
-            "hazard",
-            "severity",
-            "exercise",
-            "status",
-            "recipients",
-            "sent",
-            "created",
-        ),
-    )
-    exercises = sum(1 for r in rows if r.exercise)
-    out(f"{len(rows)} alert(s), of which {exercises} exercise(s)")
+    print_alert_lines(rows)
     return 0
 
 

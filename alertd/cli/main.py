@@ -155,6 +155,18 @@ def _config(args: argparse.Namespace) -> Config:
     )
 
 
+# The duty officer's commands that go through the API when ALERTD_URL (``[operator] url``) is set:
+# the module holding, under the same names, the handlers that speak HTTP instead of SQL.
+_REMOTE = {"alert": "alertd.cli.remote_alerts"}
+
+
+def _handler(args: argparse.Namespace, config: Config) -> Any:
+    module = _REMOTE.get(args.command)
+    if config.operator.url and module is not None:
+        return getattr(importlib.import_module(module), args.handler.__name__)
+    return args.handler
+
+
 def _interrupt_on_hangup_and_term() -> None:
     """SIGTERM and SIGHUP (a closed terminal, a killed ssh session) end a command like Ctrl-C:
     the command unwinds, so the embedded PostgreSQL is let go of (and stopped by the last
@@ -179,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _config(args)
         configure_logging(config.log)
-        return int(asyncio.run(args.handler(args, config)) or 0)
+        return int(asyncio.run(_handler(args, config)(args, config)) or 0)
     except AlertdError as exc:
         sys.stderr.write(f"alertd: error: {mask_message(' '.join(exc.message.split()))}\n")
         return exc.exit_code
