@@ -157,7 +157,11 @@ def _config(args: argparse.Namespace) -> Config:
 
 # The duty officer's commands that go through the API when ALERTD_URL (``[operator] url``) is set:
 # the module holding, under the same names, the handlers that speak HTTP instead of SQL.
-_REMOTE = {"alert": "alertd.cli.remote_alerts"}
+_REMOTE = {
+    "alert": "alertd.cli.remote_alerts",
+    "zones": "alertd.cli.remote_catalog",
+    "templates": "alertd.cli.remote_catalog",
+}
 
 
 def _handler(args: argparse.Namespace, config: Config) -> Any:

@@ -199,3 +199,54 @@ async def test_a_rate_limit_is_waited_out_and_retried_with_the_same_key() -> Non
     finally:
         await runner.cleanup()
     assert len(seen) == 2 and seen[0] == seen[1] and seen[0] is not None
+
+
+async def test_zones_and_templates_through_the_api_print_what_the_direct_path_prints(
+    api_url: str, tokens: Tokens, db_dsn: str, tmp_path: Path
+) -> None:
+    circle = await cli(
+        api_url,
+        tokens.officer,
+        "zones",
+        "circle",
+        "--lon",
+        str(DUNKERQUE[0]),
+        "--lat",
+        str(DUNKERQUE[1]),
+        "--radius-m",
+        "300",
+        "--name",
+        "Digue",
+        "--tenant",
+        "59183",
+    )
+    assert circle.returncode == 0, circle.stderr
+    assert circle.stdout.startswith("zone 1 'Digue' (industrial, tenant 59183)")
+    square = tmp_path / "square.geojson"
+    lon, lat = DUNKERQUE
+    ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat + 0.01], [lon, lat]]
+    square.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    imported = await cli(
+        api_url,
+        tokens.officer,
+        "zones",
+        "import",
+        str(square),
+        "--kind",
+        "flood",
+        "--tenant",
+        "59183",
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "zone 2 'square' (flood, tenant 59183)" in imported.stdout
+    for args in (("zones", "list"), ("zones", "show", "1"), ("templates", "list")):
+        remote = await cli(api_url, tokens.officer, *args)
+        direct = await asyncio.to_thread(alertd, *args, dsn=db_dsn)
+        assert remote.returncode == 0 and direct.returncode == 0, remote.stderr + direct.stderr
+        assert remote.stdout == direct.stdout
+    preview = ("templates", "preview", "submersion", "--lang", "en", *_params())
+    remote = await cli(api_url, tokens.officer, *preview, "--recipients", "3")
+    direct = await asyncio.to_thread(alertd, *preview, "--recipients", "3", dsn=db_dsn)
+    assert remote.returncode == 0, remote.stderr
+    assert remote.stdout.splitlines()[0] == direct.stdout.splitlines()[0]
+    assert "segment(s)" in remote.stdout
