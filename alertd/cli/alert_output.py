@@ -299,3 +299,10 @@ def print_alert_lines(rows: Sequence[AlertLine]) -> None:
     )
     exercises = sum(1 for r in rows if r.exercise)
     out(f"{len(rows)} alert(s), of which {exercises} exercise(s)")
+
+
+def print_returned(alert_id: int, reason: str, *, as_json: bool) -> None:
+    if as_json:
+        out_json({"alert_id": alert_id, "status": "draft", "reason": reason})
+    else:
+        out(f"alert {alert_id} returned to its author, a draft again: {reason}")

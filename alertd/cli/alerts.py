@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alertd import operators
-from alertd.alerts import followups, hazard_zones, lifecycle, status
+from alertd.alerts import approvals, followups, hazard_zones, lifecycle, status
 from alertd.cli.alert_output import (
     confirm,
     confirm_plan,
@@ -24,6 +24,7 @@ from alertd.cli.alert_output import (
     print_followup,
     print_plan,
     print_preview,
+    print_returned,
     print_status,
 )
 from alertd.cli.templates import catalog, parse_params
@@ -211,6 +212,16 @@ async def _approve_update(
     return 0
 
 
+async def alert_return(args: argparse.Namespace, config: Config) -> int:
+    """An approver gives an alert waiting for approval back to its author, saying why."""
+    async with session(config) as (ctx, op, actor):
+        alert = await lifecycle.load(ctx.pool, op, args.id)
+        await lifecycle.check_approver(ctx.pool, op, alert)
+        await approvals.give_back(ctx.pool, alert, args.reason, actor)
+    print_returned(args.id, args.reason, as_json=args.json)
+    return 0
+
+
 async def alert_update(args: argparse.Namespace, config: Config) -> int:
     params = parse_params(args.param)
     async with session(config) as (ctx, op, actor):
@@ -359,6 +370,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         p = command(alert, name, handler, text)
         p.add_argument("id", type=positive_int)
         _common(p, confirm=name != "preview")
+    p = command(
+        alert, "return", alert_return, "give an alert waiting for approval back, saying why"
+    )
+    p.add_argument("id", type=positive_int)
+    p.add_argument("--reason", required=True, help="what its author must correct")
+    _common(p)
     p = command(alert, "status", alert_status, "progress of an alert and its follow-ups")
     p.add_argument("id", type=positive_int)
     p.add_argument("--follow", action="store_true", help="live progress until all is sent")

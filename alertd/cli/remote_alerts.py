@@ -24,6 +24,7 @@ from alertd.cli.alert_output import (
     print_followup,
     print_plan,
     print_preview,
+    print_returned,
     print_status,
 )
 from alertd.cli.remote import Remote
@@ -163,6 +164,13 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
         out(f"alert {args.id} approved; it is sent when its author sends it")
     else:
         out(f"alert {args.id} approved and sent: {answer.get('recipients')} recipients")
+    return 0
+
+
+async def alert_return(args: argparse.Namespace, config: Config) -> int:
+    async with remote(config) as api:
+        answer = await api.post(f"/alerts/{args.id}/return", {"reason": args.reason})
+    print_returned(answer["alert_id"], answer["reason"], as_json=args.json)
     return 0
 
 

@@ -250,3 +250,29 @@ async def test_zones_and_templates_through_the_api_print_what_the_direct_path_pr
     assert remote.returncode == 0, remote.stderr
     assert remote.stdout.splitlines()[0] == direct.stdout.splitlines()[0]
     assert "segment(s)" in remote.stdout
+
+
+async def test_an_approver_returns_an_alert_to_its_author_through_the_api_and_directly(
+    api_url: str, tokens: Tokens, loaded: asyncpg.Pool, db_dsn: str
+) -> None:
+    await loaded.execute("UPDATE tenants SET approval_threshold = 10 WHERE code = '59183'")
+    draft = ("alert", "create", "--template", "submersion", "--circle", CIRCLE, *_params())
+    for alert in (1, 2):
+        assert (await cli(api_url, tokens.officer, *draft)).returncode == 0
+        waiting = await cli(api_url, tokens.officer, "alert", "send", str(alert), "--yes")
+        assert "a second operator must approve it" in waiting.stdout, waiting.stderr
+    back = await cli(
+        api_url, tokens.approver, "alert", "return", "1", "--reason", "zone trop large"
+    )
+    assert back.returncode == 0, back.stderr
+    assert back.stdout == "alert 1 returned to its author, a draft again: zone trop large\n"
+    env = {"ALERTD_OPERATOR_TOKEN": tokens.approver}
+    direct = await asyncio.to_thread(
+        alertd, "alert", "return", "2", "--reason", "zone trop large", dsn=db_dsn, env=env
+    )
+    assert direct.stdout == back.stdout.replace("alert 1", "alert 2"), direct.stderr
+    statuses = await loaded.fetch("SELECT status FROM alerts ORDER BY id")
+    assert [r["status"] for r in statuses] == ["draft", "draft"]
+    # Returned by its own author: refused, as approving one's own alert is (77).
+    own = await cli(api_url, tokens.officer, "alert", "return", "1", "--reason", "x")
+    assert own.returncode == 77, own.stderr
