@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncpg
 
 from alertd import operators
-from alertd.alerts.access import check_tenant, require
+from alertd.alerts.access import check_tenant, require, scope
 from alertd.audit import cli_actor
 from alertd.config import Config
 from alertd.errors import ForbiddenError
@@ -59,3 +59,13 @@ async def operator_actor(pool: asyncpg.Pool, config: Config, operator_id: int) -
     if row is not None:  # a missing one is said by the command itself (66)
         await check_tenant(pool, op, row["code"], "manage the operators")
     return f"operator:{op.id}"
+
+
+async def codes_administered(pool: asyncpg.Pool, config: Config, doing: str) -> set[str] | None:
+    """The tenants' codes the admin at the keyboard reaches (None: the database is being set up,
+    no operator yet)."""
+    if not await operators.any_operator(pool):
+        return None
+    op = await admin(pool, config, doing)
+    rows = await pool.fetch(queries("tenants")["codes_of"], await scope(pool, op))
+    return {r["code"] for r in rows}

@@ -6,7 +6,7 @@ import argparse
 
 from alertd import operators
 from alertd.audit import cli_actor
-from alertd.cli.admin import admin_actor, operator_actor
+from alertd.cli.admin import admin_actor, codes_administered, operator_actor
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
 from alertd.store.database import open_database
@@ -42,7 +42,12 @@ async def operators_add(args: argparse.Namespace, config: Config) -> int:
 async def operators_list(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         await admin_actor(db.pool, config, "listing operators", args.tenant, "list the operators")
-        rows = await operators.list_operators(db.pool, args.tenant)
+        mine = await codes_administered(db.pool, config, "listing operators")
+        rows = [
+            r
+            for r in await operators.list_operators(db.pool, args.tenant)
+            if mine is None or r.tenant_code in mine
+        ]
     if args.json:
         out_json(rows)
         return 0

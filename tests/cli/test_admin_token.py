@@ -118,3 +118,7 @@ def test_an_admin_of_a_commune_administers_only_their_commune(db_dsn: str) -> No
     assert mine.returncode == 0, mine.stderr
     other = alertd("tenants", "update", "59273", "--threshold", "7", dsn=db_dsn, env=commune_admin)
     _refused(other, "outside their territory")
+    # Operators of other tenants are not theirs to list.
+    listed = alertd("operators", "list", dsn=db_dsn, env=commune_admin)
+    assert listed.returncode == 0, listed.stderr
+    assert "maire" in listed.stdout and "Admin" not in listed.stdout

@@ -82,11 +82,14 @@ CIRCLE = f"{DUNKERQUE[0]},{DUNKERQUE[1]},300"
 
 
 async def test_an_alert_created_previewed_sent_and_followed_through_the_api(
-    api_url: str, tokens: Tokens, loaded: asyncpg.Pool
+    api_url: str, tokens: Tokens, loaded: asyncpg.Pool, tmp_path: Path
 ) -> None:
+    data_dir = tmp_path / "pg"  # where an embedded PostgreSQL would start: it never does
     created = await cli(
         api_url,
         tokens.officer,
+        "--data-dir",
+        str(data_dir),
         "alert",
         "create",
         "--template",
@@ -96,6 +99,7 @@ async def test_an_alert_created_previewed_sent_and_followed_through_the_api(
         *_params(),
     )
     assert created.returncode == 0, created.stderr
+    assert not data_dir.exists()
     assert "draft alert 1 created" in created.stdout and "recipients" in created.stdout.lower()
     preview = await cli(api_url, tokens.officer, "alert", "preview", "1", "--json")
     assert preview.returncode == 0, preview.stderr
