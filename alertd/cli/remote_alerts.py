@@ -93,12 +93,14 @@ async def alert_create(args: argparse.Namespace, config: Config) -> int:
     if args.exercise:
         body["exercise"] = True
     async with remote(config) as api:
-        answer = await api.post("/alerts", body)
-    report = revive(Preview, answer)
+        report = revive(Preview, await api.post("/alerts", body))
+        author = (
+            (await api.get(f"/alerts/{report.alert}")).get("created_by") if not args.json else None
+        )
     if args.json:
         out_json(report)
     else:
-        out(f"draft alert {report.alert} created")
+        out(f"draft alert {report.alert} created by {author}")
         print_preview(report)
         out(f"next: alertd alert send {report.alert}")
     return 0
@@ -156,14 +158,23 @@ async def alert_approve(args: argparse.Namespace, config: Config) -> int:
                 print_preview(report)
             confirm(args, report, "approve and send")
         answer = await api.post(f"/alerts/{args.id}/approve", sends=True)
+        approver = (await api.get(f"/alerts/{args.id}")).get("approved_by")
     if isinstance(report, Plan):
         print_followup(revive(FollowUp, answer), answer.get("daemons", 0), as_json=args.json)
     elif args.json:
         out_json({"approved": args.id, **answer})
     elif answer.get("status") == "approved":
-        out(f"alert {args.id} approved; it is sent when its author sends it")
+        out(f"alert {args.id} approved by {approver}; it is sent when its author sends it")
+    elif answer.get("resumed"):
+        out(
+            f"alert {args.id}: its interrupted send was resumed: {answer.get('written')} "
+            f"deliveries written now; {answer.get('recipients')} recipients"
+        )
     else:
-        out(f"alert {args.id} approved and sent: {answer.get('recipients')} recipients")
+        out(
+            f"alert {args.id} approved by {approver} and sent: "
+            f"{answer.get('recipients')} recipients"
+        )
     return 0
 
 

@@ -100,7 +100,10 @@ async def test_an_alert_created_previewed_sent_and_followed_through_the_api(
     )
     assert created.returncode == 0, created.stderr
     assert not data_dir.exists()
-    assert "draft alert 1 created" in created.stdout and "recipients" in created.stdout.lower()
+    assert (
+        "draft alert 1 created by Officier" in created.stdout
+        and "recipients" in created.stdout.lower()
+    )
     preview = await cli(api_url, tokens.officer, "alert", "preview", "1", "--json")
     assert preview.returncode == 0, preview.stderr
     assert json.loads(preview.stdout)["recipients"] == 40
@@ -280,3 +283,8 @@ async def test_an_approver_returns_an_alert_to_its_author_through_the_api_and_di
     # Returned by its own author: refused, as approving one's own alert is (77).
     own = await cli(api_url, tokens.officer, "alert", "return", "1", "--reason", "x")
     assert own.returncode == 77, own.stderr
+    # Sent again, and approved by the second person through the API: sent at once.
+    assert (await cli(api_url, tokens.officer, "alert", "send", "1", "--yes")).returncode == 0
+    approved = await cli(api_url, tokens.approver, "alert", "approve", "1", "--yes")
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.splitlines()[-1] == "alert 1 approved by Adjoint and sent: 40 recipients"
