@@ -113,8 +113,23 @@ async def test_an_alert_created_previewed_sent_and_followed_through_the_api(
     followed = await cli(api_url, tokens.officer, "alert", "status", "1", "--follow", "--json")
     assert followed.returncode == 0, followed.stderr
     assert json.loads(followed.stdout.strip().splitlines()[-1])["progress"]["delivered"] == 40
+    update = await cli(
+        api_url,
+        tokens.officer,
+        "alert",
+        "update",
+        "1",
+        "--yes",
+        "--param",
+        "message=Restez chez vous.",
+    )
+    assert update.returncode == 0, update.stdout + update.stderr
+    cleared = await cli(api_url, tokens.officer, "alert", "all-clear", "1", "--yes", "--json")
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    assert json.loads(cleared.stdout)["all_clear_recipients"] == 40
     listed = await cli(api_url, tokens.officer, "alert", "list")
-    assert listed.returncode == 0 and "1 alert(s)" in listed.stdout
+    assert listed.returncode == 0 and "3 alert(s), of which 0 exercise(s)" in listed.stdout
+    assert "all_clear" in listed.stdout and "update" in listed.stdout
     # Done by the API: the audit log names the operator, not a shell account.
     actors = {r["actor"] for r in await loaded.fetch("SELECT actor FROM audit_log")}
     assert not any(a.startswith("cli:") for a in actors)
