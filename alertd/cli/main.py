@@ -26,7 +26,7 @@ from typing import Any
 from alertd import __version__
 from alertd.cli.util import mask_message
 from alertd.config import LOG_FORMATS, LOG_LEVELS, Config, load_config
-from alertd.errors import AlertdError, DatabaseError, InputError, NotFoundError
+from alertd.errors import AlertdError, ConfigError, DatabaseError, InputError, NotFoundError
 from alertd.logs import configure_logging
 
 EXIT_INTERRUPTED = 130
@@ -164,10 +164,22 @@ _REMOTE = {
 }
 
 
+# Commands that only run against a database: on a workstation set up for the API (ALERTD_URL and
+# no DATABASE_URL) they would start an empty embedded PostgreSQL and work in it, silently apart
+# from the real one; refused there instead.
+_SERVER_ONLY = {"tenants", "operators", "subscribers", "db", "audit", "serve"}
+
+
 def _handler(args: argparse.Namespace, config: Config) -> Any:
     module = _REMOTE.get(args.command)
     if config.operator.url and module is not None:
         return getattr(importlib.import_module(module), args.handler.__name__)
+    if config.operator.url and config.database.url is None and args.command in _SERVER_ONLY:
+        raise ConfigError(
+            f"`alertd {args.command}` runs on the server, against its database (DATABASE_URL); "
+            f"this shell is set up for the API (ALERTD_URL={config.operator.url}), through "
+            "which only `alert`, `zones` and `templates` commands go"
+        )
     return args.handler
 
 

@@ -303,3 +303,14 @@ async def test_an_approver_returns_an_alert_to_its_author_through_the_api_and_di
     approved = await cli(api_url, tokens.approver, "alert", "approve", "1", "--yes")
     assert approved.returncode == 0, approved.stderr
     assert approved.stdout.splitlines()[-1] == "alert 1 approved by Adjoint and sent: 40 recipients"
+
+
+async def test_server_commands_on_a_workstation_are_refused_not_run_on_an_empty_database(
+    tokens: Tokens, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "pg"
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = await cli(url, tokens.admin, "--data-dir", str(data_dir), "tenants", "list")
+    assert result.returncode == 78, result.stderr
+    assert result.stderr.count("\n") == 1 and "runs on the server" in result.stderr
+    assert not data_dir.exists()
