@@ -93,15 +93,15 @@ async def test_a_few_residents_more_or_less_are_within_the_tolerance(world: Worl
     assert (await lifecycle.send(world.ctx, world.officer, alert_id, "t")).recipients == 37
 
 
+async def _admin_token(world: World) -> str:
+    """Administration needs an admin's token once operators exist (the world has some)."""
+    return (await operators.rotate_token(world.ctx.pool, world.cud.id, "t")).token
+
+
 async def test_the_territory_import_command_stores_areas_outline_and_extent(
     world: World, db_dsn: str
 ) -> None:
-    # Administration needs an admin's token once operators exist (the world has some).
-    admin = {
-        "ALERTD_OPERATOR_TOKEN": (
-            await operators.rotate_token(world.ctx.pool, world.cud.id, "t")
-        ).token
-    }
+    admin = {"ALERTD_OPERATOR_TOKEN": await _admin_token(world)}
     done = alertd(
         "tenants",
         "import-territory",
@@ -173,6 +173,7 @@ async def test_another_departements_plan_is_refused_in_dunkerques_territory(
         "--outline",
         str(shared_data / "cud-communes.geojson"),
         dsn=db_dsn,
+        env={"ALERTD_OPERATOR_TOKEN": await _admin_token(world)},
     )
     assert outlined.returncode == 0, outlined.stderr
     refused = alertd(
