@@ -16,7 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from alertd import audit
-from alertd.errors import ConflictError, InputError, NotFoundError
+from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.tenants import get_tenant
@@ -105,15 +105,31 @@ def check_role(role: str) -> str:
     return role
 
 
+async def any_operator(conn: Queryable) -> bool:
+    """Is there any operator at all (none: an empty database being set up)?"""
+    return bool(await conn.fetchval(queries("operators")["any_operator"]))
+
+
 async def create_operator(
-    pool: asyncpg.Pool, *, tenant_code: str, name: str, role: str, email: str | None, actor: str
+    pool: asyncpg.Pool,
+    *,
+    tenant_code: str,
+    name: str,
+    role: str,
+    email: str | None,
+    actor: str,
+    first_admin: bool = False,
 ) -> NewOperator:
+    """``first_admin``: created without an admin's token, which only the very first operator
+    of an empty database may be (an admin); checked in the transaction that creates it."""
     check_role(role)
     if not name.strip() or len(name) > 200:
         raise InputError("operator name must be 1 to 200 characters")
     email = check_email(email)
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
+        if first_admin:
+            await _check_first_admin(conn, role)
         tenant = await get_tenant(conn, tenant_code)
         twin = await conn.fetchrow(queries("operators")["account_of"], tenant["id"], email)
         if twin is not None:
@@ -137,9 +153,23 @@ async def create_operator(
             action="operator.create",
             target=f"operator:{row['id']}",
             tenant_id=tenant["id"],
-            details={"name": name, "role": role},
+            details={"name": name, "role": role, **({"first_admin": True} if first_admin else {})},
         )
     return NewOperator(row["id"], row["name"], row["role"], tenant_code, token)
+
+
+async def _check_first_admin(conn: Queryable, role: str) -> None:
+    await conn.execute(queries("operators")["lock_for_first_admin"])
+    if await any_operator(conn):
+        raise ForbiddenError(
+            "adding an operator needs an admin's token: set ALERTD_OPERATOR_TOKEN to it (only "
+            "the very first admin of an empty database is created without one)"
+        )
+    if role != "admin":
+        raise ForbiddenError(
+            f"the first operator of an empty database is its admin (--role admin), not a "
+            f"{role}: that admin then adds the others with their token"
+        )
 
 
 def _twin(email: str, row: asyncpg.Record | None) -> str:

@@ -8,15 +8,15 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alertd.alerts.followups import FollowUp, Plan
 from alertd.alerts.lifecycle import Preview
-from alertd.alerts.status import Status
-from alertd.cli.util import out, out_json
+from alertd.alerts.status import AlertLine, Status
+from alertd.cli.util import out, out_json, table
 from alertd.delivery import progress
 from alertd.errors import InputError
 from alertd.jsonable import jsonable_object
@@ -282,3 +282,47 @@ async def follow(
     if tty:
         out()
     return report, per_second
+
+
+def print_alert_lines(rows: Sequence[AlertLine]) -> None:
+    """``alertd alert list``: one line per alert, exercises marked."""
+    table(
+        (
+            (
+                r.id,
+                r.parent_id or "",
+                r.message_kind,
+                r.tenant_code,
+                r.hazard,
+                r.severity,
+                "EXERCICE" if r.exercise else "",
+                r.status,
+                r.recipients,
+                r.sent,
+                local_time(r.created_at, r.timezone, short=True),
+            )
+            for r in rows
+        ),
+        (
+            "id",
+            "of",
+            "kind",
+            "tenant",
+            "hazard",
+            "severity",
+            "exercise",
+            "status",
+            "recipients",
+            "sent",
+            "created",
+        ),
+    )
+    exercises = sum(1 for r in rows if r.exercise)
+    out(f"{len(rows)} alert(s), of which {exercises} exercise(s)")
+
+
+def print_returned(alert_id: int, reason: str, *, as_json: bool) -> None:
+    if as_json:
+        out_json({"alert_id": alert_id, "status": "draft", "reason": reason})
+    else:
+        out(f"alert {alert_id} returned to its author, a draft again: {reason}")

@@ -15,19 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from alertd import operators
-from alertd.alerts import followups, hazard_zones, lifecycle, status
+from alertd.alerts import approvals, followups, hazard_zones, lifecycle, status
 from alertd.cli.alert_output import (
     confirm,
     confirm_plan,
     follow,
-    local_time,
+    print_alert_lines,
     print_followup,
     print_plan,
     print_preview,
+    print_returned,
     print_status,
 )
 from alertd.cli.templates import catalog, parse_params
-from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands, table
+from alertd.cli.util import command, finite_float, out, out_json, positive_int, subcommands
 from alertd.config import Config
 from alertd.delivery import daemon
 from alertd.errors import ForbiddenError, InputError
@@ -211,6 +212,16 @@ async def _approve_update(
     return 0
 
 
+async def alert_return(args: argparse.Namespace, config: Config) -> int:
+    """An approver gives an alert waiting for approval back to its author, saying why."""
+    async with session(config) as (ctx, op, actor):
+        alert = await lifecycle.load(ctx.pool, op, args.id)
+        await lifecycle.check_approver(ctx.pool, op, alert)
+        await approvals.give_back(ctx.pool, alert, args.reason, actor)
+    print_returned(args.id, args.reason, as_json=args.json)
+    return 0
+
+
 async def alert_update(args: argparse.Namespace, config: Config) -> int:
     params = parse_params(args.param)
     async with session(config) as (ctx, op, actor):
@@ -285,39 +296,7 @@ async def alert_list(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(rows)
         return 0
-    table(
-        (
-            (
-                r.id,
-                r.parent_id or "",
-                r.message_kind,
-                r.tenant_code,
-                r.hazard,
-                r.severity,
-                "EXERCICE" if r.exercise else "",
-                r.status,
-                r.recipients,
-                r.sent,
-                local_time(r.created_at, r.timezone, short=True),
-            )
-            for r in rows
-        ),
-        (
-            "id",
-            "of",
-            "kind",
-            "tenant",
-            "hazard",
-            "severity",
-            "exercise",
-            "status",
-            "recipients",
-            "sent",
-            "created",
-        ),
-    )
-    exercises = sum(1 for r in rows if r.exercise)
-    out(f"{len(rows)} alert(s), of which {exercises} exercise(s)")
+    print_alert_lines(rows)
     return 0
 
 
@@ -391,6 +370,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         p = command(alert, name, handler, text)
         p.add_argument("id", type=positive_int)
         _common(p, confirm=name != "preview")
+    p = command(
+        alert, "return", alert_return, "give an alert waiting for approval back, saying why"
+    )
+    p.add_argument("id", type=positive_int)
+    p.add_argument("--reason", required=True, help="what its author must correct")
+    _common(p)
     p = command(alert, "status", alert_status, "progress of an alert and its follow-ups")
     p.add_argument("id", type=positive_int)
     p.add_argument("--follow", action="store_true", help="live progress until all is sent")

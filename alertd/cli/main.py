@@ -26,7 +26,7 @@ from typing import Any
 from alertd import __version__
 from alertd.cli.util import mask_message
 from alertd.config import LOG_FORMATS, LOG_LEVELS, Config, load_config
-from alertd.errors import AlertdError, DatabaseError, InputError, NotFoundError
+from alertd.errors import AlertdError, ConfigError, DatabaseError, InputError, NotFoundError
 from alertd.logs import configure_logging
 
 EXIT_INTERRUPTED = 130
@@ -155,6 +155,34 @@ def _config(args: argparse.Namespace) -> Config:
     )
 
 
+# The duty officer's commands that go through the API when ALERTD_URL (``[operator] url``) is set:
+# the module holding, under the same names, the handlers that speak HTTP instead of SQL.
+_REMOTE = {
+    "alert": "alertd.cli.remote_alerts",
+    "zones": "alertd.cli.remote_catalog",
+    "templates": "alertd.cli.remote_catalog",
+}
+
+
+# Commands that only run against a database: on a workstation set up for the API (ALERTD_URL and
+# no DATABASE_URL) they would start an empty embedded PostgreSQL and work in it, silently apart
+# from the real one; refused there instead.
+_SERVER_ONLY = {"tenants", "operators", "subscribers", "db", "audit", "serve"}
+
+
+def _handler(args: argparse.Namespace, config: Config) -> Any:
+    module = _REMOTE.get(args.command)
+    if config.operator.url and module is not None:
+        return getattr(importlib.import_module(module), args.handler.__name__)
+    if config.operator.url and config.database.url is None and args.command in _SERVER_ONLY:
+        raise ConfigError(
+            f"`alertd {args.command}` runs on the server, against its database (DATABASE_URL); "
+            f"this shell is set up for the API (ALERTD_URL={config.operator.url}), through "
+            "which only `alert`, `zones` and `templates` commands go"
+        )
+    return args.handler
+
+
 def _interrupt_on_hangup_and_term() -> None:
     """SIGTERM and SIGHUP (a closed terminal, a killed ssh session) end a command like Ctrl-C:
     the command unwinds, so the embedded PostgreSQL is let go of (and stopped by the last
@@ -179,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _config(args)
         configure_logging(config.log)
-        return int(asyncio.run(args.handler(args, config)) or 0)
+        return int(asyncio.run(_handler(args, config)(args, config)) or 0)
     except AlertdError as exc:
         sys.stderr.write(f"alertd: error: {mask_message(' '.join(exc.message.split()))}\n")
         return exc.exit_code

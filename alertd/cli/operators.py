@@ -6,6 +6,7 @@ import argparse
 
 from alertd import operators
 from alertd.audit import cli_actor
+from alertd.cli.admin import admin_actor, codes_administered, operator_actor
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
 from alertd.store.database import open_database
@@ -13,13 +14,22 @@ from alertd.store.database import open_database
 
 async def operators_add(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
+        first = not await operators.any_operator(db.pool)
+        actor = (
+            cli_actor()
+            if first
+            else await admin_actor(
+                db.pool, config, "adding an operator", args.tenant, "add an operator"
+            )
+        )
         new = await operators.create_operator(
             db.pool,
             tenant_code=args.tenant,
             name=args.name,
             role=args.role,
             email=args.email,
-            actor=cli_actor(),
+            actor=actor,
+            first_admin=first,
         )
     if args.json:
         out_json(new)
@@ -31,7 +41,13 @@ async def operators_add(args: argparse.Namespace, config: Config) -> int:
 
 async def operators_list(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        rows = await operators.list_operators(db.pool, args.tenant)
+        await admin_actor(db.pool, config, "listing operators", args.tenant, "list the operators")
+        mine = await codes_administered(db.pool, config, "listing operators")
+        rows = [
+            r
+            for r in await operators.list_operators(db.pool, args.tenant)
+            if mine is None or r.tenant_code in mine
+        ]
     if args.json:
         out_json(rows)
         return 0
@@ -54,7 +70,8 @@ async def operators_list(args: argparse.Namespace, config: Config) -> int:
 
 async def operators_rotate(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        token = await operators.rotate_token(db.pool, args.id, cli_actor())
+        actor = await operator_actor(db.pool, config, args.id)
+        token = await operators.rotate_token(db.pool, args.id, actor)
     out(
         f"new API token for operator {args.id} (shown once; the old one no longer works): "
         f"{token.token}"
@@ -64,7 +81,8 @@ async def operators_rotate(args: argparse.Namespace, config: Config) -> int:
 
 async def operators_disable(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        await operators.disable_operator(db.pool, args.id, cli_actor())
+        actor = await operator_actor(db.pool, config, args.id)
+        await operators.disable_operator(db.pool, args.id, actor)
     out(f"operator {args.id} disabled; their token no longer works")
     return 0
 

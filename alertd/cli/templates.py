@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from alertd.alerts.texts import TemplatePreview, describe, template_lines
+from alertd.alerts.texts import TemplateLine, TemplatePreview, describe, template_lines
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config, TemplatesConfig
 from alertd.errors import InputError
@@ -33,18 +33,26 @@ async def templates_list(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(template_lines(found))
         return 0
+    print_template_lines(template_lines(found))
+    return 0
+
+
+def print_template_lines(lines: list[TemplateLine]) -> None:
+    """One row per template, its languages together; severity and parameters of the French."""
+    names = sorted({t.name for t in lines})
+    langs = {n: sorted(t.lang for t in lines if t.name == n) for n in names}
+    french = {t.name: t for t in lines if t.lang == "fr"}
     rows = [
         (
-            name,
-            ",".join(found.languages(name)),
-            found.get(name, "fr").severity,
-            found.get(name, "fr").max_segments,
-            ", ".join(found.get(name, "fr").params),
+            n,
+            ",".join(langs[n]),
+            french[n].severity,
+            french[n].max_segments,
+            ", ".join(french[n].params),
         )
-        for name in found.names()
+        for n in names
     ]
     table(rows, ("NAME", "LANGUAGES", "SEVERITY", "MAX SEGMENTS", "PARAMETERS"))
-    return 0
 
 
 async def templates_preview(args: argparse.Namespace, config: Config) -> int:
@@ -58,11 +66,11 @@ async def templates_preview(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(report)
         return 0
-    _print(report, template.lang != args.lang)
+    print_template_preview(report, template.lang != args.lang)
     return 0
 
 
-def _print(report: TemplatePreview, fell_back: bool) -> None:
+def print_template_preview(report: TemplatePreview, fell_back: bool) -> None:
     if fell_back:
         out(f"(no {report.name} template in that language: the French one is shown)")
     out(report.text)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alertd import tenants
 from alertd.alerts import territory_data
-from alertd.audit import cli_actor
+from alertd.cli.admin import admin_actor
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config
 from alertd.errors import InputError
@@ -26,7 +26,10 @@ async def tenants_add(args: argparse.Namespace, config: Config) -> int:
         else tenants.DEFAULT_THRESHOLD,
     )
     async with open_database(config) as db:
-        row = await tenants.create_tenant(db.pool, spec, cli_actor())
+        actor = await admin_actor(
+            db.pool, config, "creating a tenant", spec.parent_code, "add a commune"
+        )
+        row = await tenants.create_tenant(db.pool, spec, actor)
     out(
         f"created {row.kind} {row.code} {row.name} "
         f"(approval above {row.approval_threshold} recipients)"
@@ -80,7 +83,7 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
         row = await tenants.update_tenant(
             db.pool,
             args.code,
-            cli_actor(),
+            await admin_actor(db.pool, config, "changing a tenant", args.code),
             name=args.name,
             approval_threshold=args.threshold,
             postcodes=tenants.parse_postcodes(args.postcodes)
@@ -100,7 +103,8 @@ async def tenants_update(args: argparse.Namespace, config: Config) -> int:
 
 async def tenants_load_sample(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        outcome = await tenants.load_territory(db.pool, cli_actor())
+        actor = await admin_actor(db.pool, config, "loading the sample territory")
+        outcome = await tenants.load_territory(db.pool, actor)
     out(", ".join(f"{len(v)} {k}" for k, v in outcome.items()))
     return 0
 
@@ -118,8 +122,9 @@ async def tenants_import_territory(args: argparse.Namespace, config: Config) -> 
         else None
     )
     async with open_database(config) as db:
+        actor = await admin_actor(db.pool, config, "importing a territory", args.code)
         done = await territory_data.import_territory(
-            db.pool, args.code, areas=areas, outline=outline, actor=cli_actor()
+            db.pool, args.code, areas=areas, outline=outline, actor=actor
         )
     if args.json:
         out_json(done)
@@ -135,7 +140,8 @@ async def tenants_import_territory(args: argparse.Namespace, config: Config) -> 
 
 async def tenants_topics(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
-        topics = await tenants.set_topics(db.pool, args.code, args.topics, cli_actor())
+        actor = await admin_actor(db.pool, config, "setting a tenant's topics", args.code)
+        topics = await tenants.set_topics(db.pool, args.code, args.topics, actor)
     out(f"tenant {args.code}: topics {', '.join(topics)}")
     return 0
 

@@ -14,7 +14,7 @@ from alertd.store.database import open_database
 # --- zones ------------------------------------------------------------------------------------
 
 
-def _report_zone(stored: hazard_zones.StoredZone, as_json: bool) -> None:
+def report_zone(stored: hazard_zones.StoredZone, as_json: bool) -> None:
     if as_json:
         out_json(stored)
         return
@@ -42,7 +42,7 @@ async def zones_import(args: argparse.Namespace, config: Config) -> int:
             extra={"source_file": args.file.name},
             outside_territory=args.outside_territory,
         )
-    _report_zone(stored, args.json)
+    report_zone(stored, args.json)
     return 0
 
 
@@ -60,7 +60,7 @@ async def zones_circle(args: argparse.Namespace, config: Config) -> int:
             extra={"centre": [args.lon, args.lat], "radius_m": args.radius_m},
             outside_territory=args.outside_territory,
         )
-    _report_zone(stored, args.json)
+    report_zone(stored, args.json)
     return 0
 
 
@@ -70,11 +70,15 @@ async def zones_list(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(rows)
         return 0
+    print_zone_lines(rows)
+    return 0
+
+
+def print_zone_lines(rows: list[hazard_zones.ZoneLine]) -> None:
     table(
         ((r.id, r.tenant_code, r.kind, r.name, r.area_km2, r.vertices, r.source_crs) for r in rows),
         ("ID", "TENANT", "KIND", "NAME", "KM²", "VERTICES", "FROM CRS"),
     )
-    return 0
 
 
 async def zones_show(args: argparse.Namespace, config: Config) -> int:
@@ -83,6 +87,11 @@ async def zones_show(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         out_json(info)
         return 0
+    print_zone_info(info)
+    return 0
+
+
+def print_zone_info(info: hazard_zones.ZoneInfo) -> None:
     out(f"zone {info.id} {info.name!r} ({info.kind}, tenant {info.tenant})")
     out(f"  area {info.area_km2} km², {info.vertices} vertices, from {info.source_crs}")
     lon_min, lat_min, lon_max, lat_max = info.bbox
@@ -97,7 +106,6 @@ async def zones_show(args: argparse.Namespace, config: Config) -> int:
             "  no postcode areas imported for this territory (alertd tenants import-territory): "
             "residents known only by their postcode cannot be matched"
         )
-    return 0
 
 
 def register(parser: argparse.ArgumentParser) -> None:

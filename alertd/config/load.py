@@ -206,6 +206,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("serve", "api_rate"): _parse_number(float, 0.1, 100_000),
     ("serve", "public_url"): _parse_url,
     ("operator", "token"): _parse_token,
+    ("operator", "url"): _parse_url,
 }
 
 
@@ -268,7 +269,7 @@ def _env_values(
 ) -> None:
     known = _known_env_names()
     for name, raw in environ.items():
-        if not name.startswith("ALERTD_") or name in secret_names:
+        if not name.startswith("ALERTD_") or name in secret_names or name == "ALERTD_URL":
             continue
         if name not in known:
             raise ConfigError(
@@ -277,6 +278,9 @@ def _env_values(
             )
         section, key = known[name]
         _apply(values, section, key, raw, origin=name)
+    # ALERTD_URL: the short name a workstation's set-up gives the API (ALERTD_OPERATOR_URL wins).
+    if "ALERTD_URL" in environ and "ALERTD_OPERATOR_URL" not in environ:
+        _apply(values, "operator", "url", environ["ALERTD_URL"], origin="ALERTD_URL")
     # DATABASE_URL is the de-facto standard name; an explicit ALERTD_DATABASE_URL wins over it.
     if "DATABASE_URL" in environ and "ALERTD_DATABASE_URL" not in environ:
         _apply(values, "database", "url", environ["DATABASE_URL"], origin="DATABASE_URL")

@@ -85,6 +85,9 @@ class OperatorConfig:
     # The API token of the operator at this keyboard (`alertd operators add` shows it once);
     # every `alertd alert` command acts as them. Best given by the environment, never logged.
     token: str = field(default="", repr=False)
+    # The API of an `alertd serve` (http://host:port; ALERTD_URL): when set, the duty officer's
+    # commands go through it, and this workstation needs no database nor gateway secrets.
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

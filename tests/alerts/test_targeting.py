@@ -93,18 +93,30 @@ async def test_a_few_residents_more_or_less_are_within_the_tolerance(world: Worl
     assert (await lifecycle.send(world.ctx, world.officer, alert_id, "t")).recipients == 37
 
 
+async def _admin_token(world: World) -> str:
+    """Administration needs an admin's token once operators exist (the world has some)."""
+    return (await operators.rotate_token(world.ctx.pool, world.cud.id, "t")).token
+
+
 async def test_the_territory_import_command_stores_areas_outline_and_extent(
     world: World, db_dsn: str
 ) -> None:
+    admin = {"ALERTD_OPERATOR_TOKEN": await _admin_token(world)}
     done = alertd(
-        "tenants", "import-territory", "245900428", "--postcode-areas", "demo", dsn=db_dsn
+        "tenants",
+        "import-territory",
+        "245900428",
+        "--postcode-areas",
+        "demo",
+        dsn=db_dsn,
+        env=admin,
     )
     assert done.returncode == 0, done.stderr
     assert "17 postcode areas" in done.stdout and "plausible extent" in done.stdout
     tenant = await get_tenant(world.ctx.pool, "245900428")
     assert tenant["outline"] is not None and len(tenant["extent"]) == 4
     assert await world.ctx.pool.fetchval("SELECT count(*) FROM tenant_postcode_areas") == 17
-    nothing = alertd("tenants", "import-territory", "245900428", dsn=db_dsn)
+    nothing = alertd("tenants", "import-territory", "245900428", dsn=db_dsn, env=admin)
     assert nothing.returncode == 65 and "nothing to import" in nothing.stderr
 
 
@@ -161,6 +173,7 @@ async def test_another_departements_plan_is_refused_in_dunkerques_territory(
         "--outline",
         str(shared_data / "cud-communes.geojson"),
         dsn=db_dsn,
+        env={"ALERTD_OPERATOR_TOKEN": await _admin_token(world)},
     )
     assert outlined.returncode == 0, outlined.stderr
     refused = alertd(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from alertd.cli import build_parser
-from tests.support.cli import alertd
+from tests.support.cli import alertd, first_admin
 from tests.support.demo import demo_dsn
 
 __all__ = ["demo_dsn"]  # the fixture
@@ -122,11 +122,12 @@ def test_tenants_operators_and_import(db_dsn: str, tmp_path: Path) -> None:
         "--email",
         "astreinte@example.org",
         dsn=db_dsn,
+        env={"ALERTD_OPERATOR_TOKEN": (admin := first_admin(db_dsn))},
     )
     assert added.returncode == 0
     assert "API token (shown once, store it now): alertd_" in added.stdout
     token = added.stdout.rsplit(": ", 1)[1].strip()
-    ops = alertd("operators", "list", dsn=db_dsn)
+    ops = alertd("operators", "list", dsn=db_dsn, env={"ALERTD_OPERATOR_TOKEN": admin})
     assert token not in ops.stdout and "Astreinte" in ops.stdout
 
     csv = tmp_path / "subs.csv"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import alertd
+from tests.support.cli import alertd, first_admin
 
 PARAMS = [
     f"--param={p}"
@@ -54,6 +54,7 @@ def officer(db_dsn: str) -> str:
         "--email",
         "astreinte@example.org",
         dsn=db_dsn,
+        env={"ALERTD_OPERATOR_TOKEN": first_admin(db_dsn)},
     )
     found = re.search(r"alertd_\S+", added.stdout)
     assert found is not None, added.stdout + added.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -26,3 +27,24 @@ def alertd(
         timeout=120,
         check=False,
     )
+
+
+def first_admin(dsn: str, tenant: str = "245900428") -> str:
+    """The very first admin of a database with no operator yet (no token needed): their token,
+    which every later administration command needs."""
+    added = alertd(
+        "operators",
+        "add",
+        "--tenant",
+        tenant,
+        "--name",
+        "Admin",
+        "--role",
+        "admin",
+        "--email",
+        "admin@example.org",
+        dsn=dsn,
+    )
+    found = re.search(r"alertd_\S+", added.stdout)
+    assert found is not None, added.stdout + added.stderr
+    return found.group(0)

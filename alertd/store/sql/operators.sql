@@ -57,3 +57,10 @@ WHERE o.id = $1;
 
 -- name: set_token_kind
 UPDATE operators SET token_kind = $2 WHERE id = $1 RETURNING tenant_id;
+
+-- name: any_operator
+SELECT EXISTS (SELECT 1 FROM operators);
+
+-- name: lock_for_first_admin
+-- Two "first admins" created at once on an empty database: the second waits, then finds one.
+LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE;

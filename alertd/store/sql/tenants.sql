@@ -100,3 +100,6 @@ SELECT coalesce(nullif(t.topics, '{}'), nullif(p.topics, '{}'),
                 '{dechets,travaux,circulation,eau,evenements}')
 FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
 WHERE t.id = $1;
+
+-- name: codes_of
+SELECT code FROM tenants WHERE id = ANY($1::bigint[]);
