@@ -156,15 +156,25 @@ async def _apply(conn: Conn, final: list[Receipt]) -> list[Receipt]:
             effective[(receipt.gateway, row["message_id"])] = (receipt.status.value, receipt.error)
         elif row["whole"] is not None:  # every part in, or one failed: the message's own
             effective[(receipt.gateway, row["first_id"])] = (row["whole"], row["why"])
+    applied: set[tuple[str, str]] = set()
     if effective:
-        await conn.fetch(
+        matched = await conn.fetch(
             queries("outbox")["receipts"],
             [g for g, _ in effective],
             [m for _, m in effective],
             [s for s, _ in effective.values()],
             [e for _, e in effective.values()],
         )
-    found = {row["idx"] for row in rows}
+        applied = {(m["gateway"], m["gateway_message_id"]) for m in matched}
+    # Found: recorded on a part, or applied to a delivery or an attempt. An id the store knows
+    # only from another message (a provider's counter that started again, a delivery already
+    # final) is not found: the submission it names may not be recorded yet, so it is kept and
+    # tried again.
+    found = {
+        row["idx"]
+        for row in rows
+        if row["is_part"] or (final[row["idx"]].gateway, row["message_id"]) in applied
+    }
     return [r for i, r in enumerate(final) if i not in found]
 
 

@@ -22,7 +22,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -118,9 +118,9 @@ async def run(config: Config, *, subscribers_count: int, error_rate: float, as_j
             {"primary": DEMO_PRICE},
             DEMO_RATE,
         )
-        async with _daemon(db.pool, [primary, backup], ctx.catalog):
-            alert = await _alert(ctx, world, screen, primary, error_rate)
-            clear = await _all_clear(ctx, world, screen, alert["id"])
+        async with _daemon(db.pool, [primary, backup], ctx.catalog) as check:
+            alert = await _alert(ctx, world, screen, primary, error_rate, check=check)
+            clear = await _all_clear(ctx, world, screen, alert["id"], check)
         alert["duplicates"] = clear["duplicates"] = _duplicates([primary, backup])
     summary = _summary(
         config,
@@ -168,19 +168,29 @@ def _gateways_line(config: Config) -> str:
 @contextlib.asynccontextmanager
 async def _daemon(
     pool: asyncpg.Pool, gateways: list[FakeGateway], catalog: Catalog
-) -> AsyncIterator[None]:
-    """What `alertd serve` runs: the dispatch loop and a receipt consumer per gateway."""
+) -> AsyncIterator[Callable[[], None]]:
+    """What `alertd serve` runs: the dispatch loop and a receipt consumer per gateway. Yields a
+    check that raises, with the reason, once one of them has stopped: the demo then says why
+    instead of waiting for receipts nobody will apply."""
     stop = asyncio.Event()
     dispatcher = Dispatcher(pool, gateways, worker=f"demo:{os.getpid()}", settings=SETTINGS)
-    tasks = [asyncio.create_task(dispatcher.run(stop))]
-    tasks += [asyncio.create_task(consume(pool, g, catalog)) for g in gateways]
+    tasks = {"the dispatch loop": asyncio.create_task(dispatcher.run(stop))}
+    for g in gateways:
+        tasks[f"the receipt consumer of {g.name}"] = asyncio.create_task(consume(pool, g, catalog))
+
+    def check() -> None:
+        for what, task in tasks.items():
+            if task.done():
+                error = None if task.cancelled() else task.exception()
+                raise AlertdError(f"the demo stopped: {what} ended ({error!r})")
+
     try:
-        yield
+        yield check
     finally:
         stop.set()
         for gateway in gateways:
             await gateway.close()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
         await outbox.release(pool, dispatcher.worker)
 
 
@@ -190,6 +200,8 @@ async def _alert(
     screen: Screen,
     primary: FakeGateway,
     error_rate: float,
+    *,
+    check: Callable[[], None],
 ) -> dict[str, Any]:
     officer, approver = world.officer, world.approver
     draft = lifecycle.Draft(
@@ -217,7 +229,7 @@ async def _alert(
         if error_rate
         else None
     )
-    counts = await _until_received(ctx.pool, alert_id, screen)
+    counts = await _until_received(ctx.pool, alert_id, screen, check)
     if outage is not None:
         outage.cancel()
     seconds = time.perf_counter() - started
@@ -247,12 +259,18 @@ async def _outage(
         await asyncio.sleep(POLL_S / 2)
     primary.outage = True
     screen.say(f"\n  the primary gateway goes down for {OUTAGE_S} s: failover to the backup")
-    await asyncio.sleep(OUTAGE_S)
-    primary.outage = False
+    try:
+        await asyncio.sleep(OUTAGE_S)
+    finally:  # also when the alert finished first: the all-clear finds the primary back up
+        primary.outage = False
 
 
 async def _all_clear(
-    ctx: lifecycle.Context, world: demo_world.DemoWorld, screen: Screen, alert_id: int
+    ctx: lifecycle.Context,
+    world: demo_world.DemoWorld,
+    screen: Screen,
+    alert_id: int,
+    check: Callable[[], None],
 ) -> dict[str, Any]:
     officer = world.officer
     started = time.perf_counter()
@@ -261,7 +279,7 @@ async def _all_clear(
     )
     assert result.all_clear_id is not None  # noqa: S101 - an all-clear always has its alert
     screen.say(f"all-clear {result.all_clear_id}: to the {result.all_clear_recipients} recipients")
-    counts = await _until_received(ctx.pool, result.all_clear_id, screen)
+    counts = await _until_received(ctx.pool, result.all_clear_id, screen, check)
     seconds = time.perf_counter() - started
     same = await ctx.pool.fetchval(
         "SELECT (SELECT array_agg(subscriber_id ORDER BY subscriber_id) FROM deliveries "
@@ -280,7 +298,9 @@ async def _all_clear(
     }
 
 
-async def _until_received(pool: asyncpg.Pool, alert_id: int, screen: Screen) -> dict[str, int]:
+async def _until_received(
+    pool: asyncpg.Pool, alert_id: int, screen: Screen, check: Callable[[], None]
+) -> dict[str, int]:
     """Show progress until every delivery has its final state (receipts included)."""
     deadline = time.monotonic() + TIMEOUT_S
     pace = progress.Pace(window_s=2.0)
@@ -292,6 +312,7 @@ async def _until_received(pool: asyncpg.Pool, alert_id: int, screen: Screen) -> 
         screen.progress(state, final=state.settled)
         if state.settled:
             return counts
+        check()
         if now > deadline:
             raise AlertdError(f"the demo's alert {alert_id} did not finish in {TIMEOUT_S:.0f} s")
         await asyncio.sleep(POLL_S)

@@ -210,3 +210,21 @@ async def test_a_cancel_that_races_the_enqueue_sends_nothing_more(loaded: asyncp
         ("cancelled", "the alert was cancelled"),
     }
     assert len(statuses) == 3
+
+
+async def test_an_early_receipt_whose_id_an_old_message_had_is_kept_until_recorded(
+    loaded: asyncpg.Pool,
+) -> None:
+    """A provider's ids start again (an SMSC restarted, the demo's fake gateway run again): the
+    receipt of a submission not recorded yet named an old, delivered message's id, counted as
+    applied and dropped; the new delivery waited for it forever."""
+    await seed_alert(loaded, 2)
+    [old, new] = await outbox.claim(loaded, 10, 60, "host:1")
+    await outbox.record(loaded, old.token, "gw", [SubmitResult.accepted(str(old.id), "M1")])
+    assert await outbox.apply_receipts(loaded, [receipt("M1", ReceiptStatus.DELIVERED)]) == []
+    # The same id again, for the other delivery, whose submission is not recorded yet.
+    early = receipt("M1", ReceiptStatus.DELIVERED)
+    assert await outbox.apply_receipts(loaded, [early]) == [early]  # kept, to try again
+    await outbox.record(loaded, new.token, "gw", [SubmitResult.accepted(str(new.id), "M1")])
+    assert await outbox.apply_receipts(loaded, [early]) == []
+    assert await status_of(loaded, new.id) == "delivered"
