@@ -14,7 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alertd.alerts.followups import FollowUp, Plan
-from alertd.alerts.lifecycle import Preview
+from alertd.alerts.lifecycle import Preview, Sent
 from alertd.alerts.status import AlertLine, Status
 from alertd.cli.util import out, out_json, table
 from alertd.delivery import progress
@@ -326,3 +326,21 @@ def print_returned(alert_id: int, reason: str, *, as_json: bool) -> None:
         out_json({"alert_id": alert_id, "status": "draft", "reason": reason})
     else:
         out(f"alert {alert_id} returned to its author, a draft again: {reason}")
+
+
+def print_sent(alert_id: int, sent: Sent, approval_threshold: int) -> None:
+    """What `alert send` did: sent to the outbox, or waiting for a second person."""
+    if sent.status == "pending_approval":
+        out(
+            f"alert {alert_id} reaches {sent.recipients} people, more than the "
+            f"{approval_threshold} one operator may alert alone: a second operator "
+            f"must approve it (alertd alert approve {alert_id}); it is sent at once then"
+        )
+        return
+    if sent.resumed:
+        out(
+            f"alert {alert_id}: its interrupted send was resumed: {sent.written} deliveries "
+            "written now"
+        )
+    out(f"alert {alert_id} sent to the outbox: {sent.recipients} recipients")
+    out(f"follow it: alertd alert status {alert_id} --follow")

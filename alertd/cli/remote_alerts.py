@@ -25,6 +25,7 @@ from alertd.cli.alert_output import (
     print_plan,
     print_preview,
     print_returned,
+    print_sent,
     print_status,
 )
 from alertd.cli.remote import Remote
@@ -129,20 +130,8 @@ async def alert_send(args: argparse.Namespace, config: Config) -> int:
     _no_daemon(answer, args.json or sent.status != "sent")
     if args.json:
         out_json({**answer})
-    elif sent.status == "pending_approval":
-        out(
-            f"alert {args.id} reaches {sent.recipients} people, more than the "
-            f"{report.approval_threshold} one operator may alert alone: a second operator "
-            f"must approve it (alertd alert approve {args.id}); it is sent at once then"
-        )
     else:
-        if sent.resumed:
-            out(
-                f"alert {args.id}: its interrupted send was resumed: {sent.written} deliveries "
-                "written now"
-            )
-        out(f"alert {args.id} sent to the outbox: {sent.recipients} recipients")
-        out(f"follow it: alertd alert status {args.id} --follow")
+        print_sent(args.id, sent, report.approval_threshold)
     return 0
 
 
