@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from alertd.alerts.followups import FollowUp, Plan
+from alertd.alerts.followups import Cancelled, FollowUp, Plan
 from alertd.alerts.lifecycle import Preview, Sent
 from alertd.alerts.status import AlertLine, Status
 from alertd.cli.util import out, out_json, table
@@ -344,3 +344,15 @@ def print_sent(alert_id: int, sent: Sent, approval_threshold: int) -> None:
         )
     out(f"alert {alert_id} sent to the outbox: {sent.recipients} recipients")
     out(f"follow it: alertd alert status {alert_id} --follow")
+
+
+def print_cancelled(alert_id: int, result: Cancelled, *, as_json: bool) -> None:
+    """What `alert cancel` did, and how to tell those who already got the alert."""
+    if as_json:
+        out_json({"cancelled": alert_id, **jsonable_object(result)})
+        return
+    out(
+        f"alert {alert_id} cancelled: {result.deliveries_stopped} messages not sent; to tell "
+        f"those who got it: alertd alert update {alert_id} --param message=… (a correction) "
+        f"or alertd alert all-clear {alert_id}"
+    )

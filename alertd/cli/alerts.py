@@ -21,6 +21,7 @@ from alertd.cli.alert_output import (
     confirm_plan,
     follow,
     print_alert_lines,
+    print_cancelled,
     print_followup,
     print_plan,
     print_preview,
@@ -248,14 +249,7 @@ async def alert_cancel(args: argparse.Namespace, config: Config) -> int:
     async with session(config) as (ctx, op, actor):
         confirm(args, None, f"cancel alert {args.id} (what is not sent yet never will be)")
         result = await followups.cancel(ctx, op, args.id, actor)
-    if args.json:
-        out_json({"cancelled": args.id, **jsonable_object(result)})
-    else:
-        out(
-            f"alert {args.id} cancelled: {result.deliveries_stopped} messages not sent; to tell "
-            f"those who got it: alertd alert update {args.id} --param message=… (a correction) "
-            f"or alertd alert all-clear {args.id}"
-        )
+    print_cancelled(args.id, result, as_json=args.json)
     return 0
 
 
