@@ -8,6 +8,7 @@ import sys
 from alertd.api import health, server
 from alertd.config import Config
 from alertd.delivery import daemon
+from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -25,11 +26,18 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
         config,
         allow_fake=args.allow_fake_gateway,
         listeners=listeners(config),
+        keywords=keywords(config),
     )
     if died is None:
         return 0
     print(f"alertd serve: stopped because {died}; see the log (serve.task_died)", file=sys.stderr)
     return daemon.EXIT_TASK_DIED
+
+
+def keywords(config: Config) -> SmsKeywords:
+    """The residents' SMS keywords every gateway's inbound answers, with the configured limits."""
+    sub = config.subscribers
+    return SmsKeywords(ReplyLimits(sub.keyword_replies_per_number, sub.keyword_replies_per_tenant))
 
 
 def listeners(config: Config) -> list[daemon.Listener]:
