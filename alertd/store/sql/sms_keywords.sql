@@ -42,3 +42,14 @@ UPDATE inbound_messages
 SET kind = $2, tenant_id = coalesce($3, tenant_id), subscriber_id = coalesce($4, subscriber_id),
     handled_at = $5, replied_at = $6
 WHERE id = $1;
+
+-- name: words_of
+SELECT id, code, name, stop_words, subscribe_words, help_words, language_words
+FROM tenants WHERE code = $1;
+
+-- name: set_words
+UPDATE tenants
+SET subscribe_words = coalesce($2, subscribe_words), help_words = coalesce($3, help_words),
+    language_words = coalesce($4, language_words), updated_at = now()
+WHERE code = $1
+RETURNING id, code, name, stop_words, subscribe_words, help_words, language_words;
