@@ -177,8 +177,8 @@ async def tenants_import_addresses(args: argparse.Namespace, config: Config) -> 
     )
     for line, why in done.bad_lines[: addresses.MAX_BAD_SHOWN]:
         out(f"  line {line} skipped: {why}")
-    if len(done.bad_lines) > addresses.MAX_BAD_SHOWN:
-        out(f"  … and {len(done.bad_lines) - addresses.MAX_BAD_SHOWN} more lines skipped")
+    if done.bad_count > addresses.MAX_BAD_SHOWN:
+        out(f"  … and {done.bad_count - addresses.MAX_BAD_SHOWN} more lines skipped")
     return 0
 
 

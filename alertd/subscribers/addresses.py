@@ -6,17 +6,18 @@ The BAN's CSV is ``;``-separated, UTF-8, one line per numbered address, with the
 ``numero``, ``rep``, ``nom_voie``, ``code_postal``, ``code_insee``, ``nom_commune``, ``lon``,
 ``lat`` among others (their order varies between exports: columns are found by name). An import
 replaces the addresses of the postcodes it covers, in one transaction: a file that cannot be read
-leaves what was stored as it was; bad lines are counted and reported, never half-stored.
+leaves what was stored as it was; bad lines are counted and reported, never half-stored. The
+file is read a chunk at a time: a department's million lines never sit in memory at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import asyncpg
 
@@ -29,6 +30,8 @@ from alertd.subscribers.streets import TYPES, parse_number, street_key
 REQUIRED = ("numero", "nom_voie", "code_postal", "lon", "lat")
 OPTIONAL = ("rep", "code_insee", "nom_commune")
 MAX_BAD_SHOWN = 5
+MAX_BAD_KEPT = 1000  # bad lines kept with their reason; beyond, only counted
+CHUNK_ROWS = 20_000
 _COLUMNS = ("postcode", "insee", "commune", "street", "street_key", "number", "rep", "lon", "lat")
 
 
@@ -38,35 +41,48 @@ class AddressImport:
 
     imported: int = 0
     postcodes: tuple[str, ...] = ()
-    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, why): the first
     total_in_store: int = 0
+    bad_count: int = 0  # every bad line, kept or not
 
 
 Row = tuple[str, str | None, str | None, str, str, int | None, str, float, float]
 
 
-def read_ban(text: str) -> tuple[list[Row], list[tuple[int, str]]]:
-    """The rows of a BAN CSV and its bad lines (line number, why). Raises InputError when the
-    file is not a BAN CSV at all (no header with the columns needed)."""
-    reader = csv.reader(io.StringIO(text), delimiter=";")
-    header = [h.strip().lower().lstrip("\ufeff") for h in next(reader, [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InputError(
-            f"not a BAN address file: column {', '.join(missing)} missing "
-            f"(expected a ';'-separated CSV with {', '.join(REQUIRED)})"
-        )
-    at = {name: header.index(name) for name in (*REQUIRED, *OPTIONAL) if name in header}
-    rows: list[Row] = []
-    bad: list[tuple[int, str]] = []
-    for line, fields in enumerate(reader, start=2):
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        try:
-            rows.append(_row(fields, at))
-        except (InputError, IndexError, ValueError) as exc:
-            bad.append((line, str(exc) if isinstance(exc, InputError) else "malformed line"))
-    return rows, bad
+class BanReader:
+    """A BAN CSV read a chunk at a time (a department's file is a million lines: never held
+    whole), with its bad lines (line number, why). Raises InputError when the file is not a BAN
+    CSV at all (no header with the columns needed)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._reader = csv.reader(stream, delimiter=";")
+        header = [h.strip().lower().lstrip("\ufeff") for h in next(self._reader, [])]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise InputError(
+                f"not a BAN address file: column {', '.join(missing)} missing "
+                f"(expected a ';'-separated CSV with {', '.join(REQUIRED)})"
+            )
+        self._at = {name: header.index(name) for name in (*REQUIRED, *OPTIONAL) if name in header}
+        self.bad: list[tuple[int, str]] = []  # the first MAX_BAD_KEPT
+        self.bad_count = 0
+
+    def chunk(self, size: int = CHUNK_ROWS) -> list[Row]:
+        """Up to ``size`` good rows; an empty list at the end of the file."""
+        rows: list[Row] = []
+        for fields in self._reader:
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            try:
+                rows.append(_row(fields, self._at))
+            except (InputError, IndexError, ValueError) as exc:
+                self.bad_count += 1
+                if len(self.bad) < MAX_BAD_KEPT:
+                    why = str(exc) if isinstance(exc, InputError) else "malformed line"
+                    self.bad.append((self._reader.line_num, why))
+            if len(rows) >= size:
+                break
+        return rows
 
 
 def _row(fields: Sequence[str], at: dict[str, int]) -> Row:
@@ -92,36 +108,56 @@ def _row(fields: Sequence[str], at: dict[str, int]) -> Row:
 
 
 async def import_ban(pool: asyncpg.Pool, path: Path, actor: str) -> AddressImport:
-    """Import a BAN CSV (see the module's doc); all or nothing."""
+    """Import a BAN CSV (see the module's doc), a chunk at a time, in one transaction: all or
+    nothing. A file that is not UTF-8 is read again as Windows-1252 (what French spreadsheet
+    software writes)."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return await _import(pool, path, actor, encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path.name}: neither UTF-8 nor Windows-1252 text")  # pragma: no cover
+
+
+async def _import(pool: asyncpg.Pool, path: Path, actor: str, encoding: str) -> AddressImport:
     try:
-        raw = await asyncio.to_thread(path.read_bytes)
+        stream = await asyncio.to_thread(path.open, encoding=encoding, newline="")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", "replace")  # what French spreadsheet software writes
-    rows, bad = read_ban(text)
-    if not rows:
-        raise InputError(f"{path.name}: no address could be read ({len(bad)} bad lines)")
-    postcodes = tuple(sorted({r[0] for r in rows}))
     q = queries("addresses")
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(q["clear_postcodes"], list(postcodes))
-        await conn.copy_records_to_table("addresses", records=rows, columns=_COLUMNS)
-        total = await conn.fetchval(q["count_addresses"])
-        await audit.record(
-            conn,
-            actor=actor,
-            action="addresses.import",
-            details={
-                "file": path.name,
-                "imported": len(rows),
-                "bad_lines": len(bad),
-                "postcodes": list(postcodes),
-            },
-        )
-    return AddressImport(len(rows), postcodes, bad, int(total))
+    with stream:
+        reader = await asyncio.to_thread(BanReader, stream)
+        imported = 0
+        postcodes: set[str] = set()
+        async with pool.acquire() as conn, conn.transaction():
+            while rows := await asyncio.to_thread(reader.chunk):
+                # A postcode's stored addresses go when the file first names it, before any of
+                # its new rows is written.
+                new = sorted({r[0] for r in rows} - postcodes)
+                if new:
+                    await conn.execute(q["clear_postcodes"], new)
+                    postcodes.update(new)
+                await conn.copy_records_to_table("addresses", records=rows, columns=_COLUMNS)
+                imported += len(rows)
+            if not imported:
+                raise InputError(
+                    f"{path.name}: no address could be read ({reader.bad_count} bad lines)"
+                )
+            total = await conn.fetchval(q["count_addresses"])
+            await audit.record(
+                conn,
+                actor=actor,
+                action="addresses.import",
+                details={
+                    "file": path.name,
+                    "imported": imported,
+                    "bad_lines": reader.bad_count,
+                    "postcodes": sorted(postcodes),
+                },
+            )
+    return AddressImport(
+        imported, tuple(sorted(postcodes)), reader.bad, int(total), reader.bad_count
+    )
 
 
 async def lookup(

@@ -148,3 +148,14 @@ def test_the_cli_imports_the_demo_extract(db_dsn: str, tmp_path: Path) -> None:
     assert missing.returncode == 65
     assert "cannot read" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+async def test_a_windows_1252_file_is_read_as_such(loaded: asyncpg.Pool, tmp_path: Path) -> None:
+    path = tmp_path / "ban.csv"
+    path.write_bytes(
+        (HEADER + "1;;Rue de l'Église;59140;59183;Dunkerque;2.37;51.03\n").encode("cp1252")
+    )
+    done = await addresses.import_ban(loaded, path, "test")
+    assert done.imported == 1
+    assert await loaded.fetchval("SELECT street FROM addresses") == "Rue de l'Église"
+    assert await locate(loaded, "59140", "r. de l eglise", "1") == (2.37, 51.03)
