@@ -30,6 +30,7 @@ TABLES = {
     "api_idempotency_keys",
     "subscriber_consents",
     "addresses",
+    "service_sms",
     "schema_migrations",
 }
 
