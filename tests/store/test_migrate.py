@@ -28,6 +28,8 @@ TABLES = {
     "handovers",
     "tenant_postcode_areas",
     "api_idempotency_keys",
+    "subscriber_consents",
+    "addresses",
     "schema_migrations",
 }
 
