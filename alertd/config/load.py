@@ -9,7 +9,6 @@ nothing in alertd reads ``os.environ`` for configuration but that one call.
 from __future__ import annotations
 
 import ipaddress
-
 import re
 import tomllib
 from collections.abc import Callable, Mapping

@@ -32,7 +32,9 @@ MANAGE_BUCKET = "manage"
 
 async def web_key(pool: asyncpg.Pool) -> bytes:
     """The pages' secret, the same for every daemon on this database."""
-    return bytes(await pool.fetchval(queries("signup")["web_key"], KEY_NAME, secrets.token_bytes(32)))
+    return bytes(
+        await pool.fetchval(queries("signup")["web_key"], KEY_NAME, secrets.token_bytes(32))
+    )
 
 
 def limit_key(key: bytes, value: str) -> str:

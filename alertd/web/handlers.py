@@ -15,7 +15,8 @@ from alertd.store.types import Queryable
 from alertd.subscribers import enrol as enrolment
 from alertd.subscribers import rgpd
 from alertd.web import flows, forms
-from alertd.web.app import (
+from alertd.web.codes import Verdict
+from alertd.web.pages import (
     CONFIG,
     FLOW_COOKIE,
     KEY,
@@ -29,7 +30,6 @@ from alertd.web.app import (
     page,
     redirect,
 )
-from alertd.web.codes import Verdict
 from alertd.web.texts import LANGUAGES, text, topic_label
 
 LANG = "/{lang:fr|en}"
@@ -75,7 +75,9 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 async def subscribe_form(request: web.Request) -> web.StreamResponse:
     return page(
-        request, "subscribe.html", title=_t(request, "subscribe_title"),
+        request,
+        "subscribe.html",
+        title=_t(request, "subscribe_title"),
         values={"language": lang_of(request)},
     )
 
@@ -125,8 +127,12 @@ async def subscribe_where(request: web.Request) -> web.StreamResponse:
         placement = await _placed(conn, postcode, None, out)
         if out.errors or placement is None:
             return page(
-                request, "subscribe.html", title=_t(request, "subscribe_title"), status=422,
-                errors=out.errors, values=out.values,
+                request,
+                "subscribe.html",
+                title=_t(request, "subscribe_title"),
+                status=422,
+                errors=out.errors,
+                values=out.values,
             )
         offered = await _offered(conn, lang_of(request), placement.tenant_id)
     return _choices(request, out, placement, offered, chosen=frozenset())
@@ -142,9 +148,16 @@ def _choices(
     status: int = 200,
 ) -> web.Response:
     return page(
-        request, "choices.html", title=_t(request, "choices_title"), status=status,
-        errors=out.errors, values=out.values, place_name=placement.tenant_name,
-        communes=placement.communes, offered=offered, chosen=chosen,
+        request,
+        "choices.html",
+        title=_t(request, "choices_title"),
+        status=status,
+        errors=out.errors,
+        values=out.values,
+        place_name=placement.tenant_name,
+        communes=placement.communes,
+        offered=offered,
+        chosen=chosen,
     )
 
 
@@ -161,8 +174,12 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
     language = forms.check_language(form, out, lang)
     if phone is None or postcode is None:  # hidden fields changed: start again
         return page(
-            request, "subscribe.html", title=_t(request, "subscribe_title"), status=422,
-            errors=out.errors, values=out.values,
+            request,
+            "subscribe.html",
+            title=_t(request, "subscribe_title"),
+            status=422,
+            errors=out.errors,
+            values=out.values,
         )
     commune = form.get("commune") or None
     out.values["commune"] = commune or ""
@@ -174,8 +191,12 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
         placement = await _placed(conn, postcode, commune, out)
         if placement is None:
             return page(
-                request, "subscribe.html", title=_t(request, "subscribe_title"), status=422,
-                errors=out.errors, values=out.values,
+                request,
+                "subscribe.html",
+                title=_t(request, "subscribe_title"),
+                status=422,
+                errors=out.errors,
+                values=out.values,
             )
         if _unpicked(placement):
             out.fail("commune", "err_commune")
@@ -196,9 +217,15 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
             "sender": placement.tenant_name,
         }
         asked = await flows.ask(
-            conn, request.app[KEY], config.signup, phone=phone,
-            ip=client_ip(request, config.signup.trusted_proxies), purpose="subscribe",
-            request=wanted, tenant_id=placement.tenant_id, now=now(request),
+            conn,
+            request.app[KEY],
+            config.signup,
+            phone=phone,
+            ip=client_ip(request, config.signup.trusted_proxies),
+            purpose="subscribe",
+            request=wanted,
+            tenant_id=placement.tenant_id,
+            now=now(request),
         )
     if asked.limited is not None:
         out.fail("form", "err_limited")
@@ -209,7 +236,11 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
 
 def _with_flow(request: web.Request, response: web.Response, token: str) -> web.Response:
     response.set_cookie(
-        FLOW_COOKIE, token, httponly=True, samesite="Strict", path="/",
+        FLOW_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/",
         secure=is_secure(request, request.app[CONFIG].signup.trusted_proxies),
     )
     return response
@@ -234,8 +265,9 @@ async def code_check(request: web.Request) -> web.StreamResponse:
         if flow is None:
             return message(request, "errors_title", "err_session", status=410)
         if typed is None:
-            return page(request, "code.html", title=_t(request, "code_title"), status=422,
-                        errors=out.errors)
+            return page(
+                request, "code.html", title=_t(request, "code_title"), status=422, errors=out.errors
+            )
         verdict, left = await flows.check(conn, config.signup, flow, typed, now=now(request))
         if verdict is Verdict.RIGHT and flow.purpose == "subscribe":
             await _enrol(conn, flow, now=now(request))
@@ -250,8 +282,9 @@ async def code_check(request: web.Request) -> web.StreamResponse:
         out.fail("code", "err_code_wrong", n=left)
     else:
         out.fail("code", "err_code_dead" if verdict is Verdict.DEAD else "err_code_expired")
-    return page(request, "code.html", title=_t(request, "code_title"), status=422,
-                errors=out.errors)
+    return page(
+        request, "code.html", title=_t(request, "code_title"), status=422, errors=out.errors
+    )
 
 
 async def _enrol(conn: Queryable, flow: flows.Flow, *, now: datetime) -> enrolment.Enrolled:
@@ -282,14 +315,19 @@ async def code_again(request: web.Request) -> web.StreamResponse:
         if flow is None:
             return message(request, "errors_title", "err_session", status=410)
         asked = await flows.ask_again(
-            conn, request.app[KEY], config.signup, flow,
-            ip=client_ip(request, config.signup.trusted_proxies), now=now(request),
+            conn,
+            request.app[KEY],
+            config.signup,
+            flow,
+            ip=client_ip(request, config.signup.trusted_proxies),
+            now=now(request),
         )
     if asked.limited is not None:
         out = forms.Checked()
         out.fail("form", "err_limited")
-        return page(request, "code.html", title=_t(request, "code_title"), status=429,
-                    errors=out.errors)
+        return page(
+            request, "code.html", title=_t(request, "code_title"), status=429, errors=out.errors
+        )
     language = flow.request.get("language", lang)
     sender = flow.request.get("sender") or text(language, "site")
     request.app[SENDER].send(flow.phone, asked.code, language, sender)
@@ -310,19 +348,37 @@ async def manage_ask(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     phone = forms.check_phone(form, out, config.subscribers.default_region)
     if phone is None:
-        return page(request, "manage.html", title=_t(request, "manage_title"), status=422,
-                    errors=out.errors, values=out.values)
+        return page(
+            request,
+            "manage.html",
+            title=_t(request, "manage_title"),
+            status=422,
+            errors=out.errors,
+            values=out.values,
+        )
     # The same work whether or not the number is subscribed: it is not even looked up.
     async with request.app[POOL].acquire() as conn:
         asked = await flows.ask(
-            conn, request.app[KEY], config.signup, phone=phone,
-            ip=client_ip(request, config.signup.trusted_proxies), purpose="manage",
-            request={"language": lang}, tenant_id=None, now=now(request),
+            conn,
+            request.app[KEY],
+            config.signup,
+            phone=phone,
+            ip=client_ip(request, config.signup.trusted_proxies),
+            purpose="manage",
+            request={"language": lang},
+            tenant_id=None,
+            now=now(request),
         )
     if asked.limited is not None:
         out.fail("form", "err_limited")
-        return page(request, "manage.html", title=_t(request, "manage_title"), status=429,
-                    errors=out.errors, values=out.values)
+        return page(
+            request,
+            "manage.html",
+            title=_t(request, "manage_title"),
+            status=429,
+            errors=out.errors,
+            values=out.values,
+        )
     request.app[SENDER].send(phone, asked.code, lang, text(lang, "site"))
     return _with_flow(request, redirect(f"/{lang}/code"), asked.token)
 
@@ -363,9 +419,9 @@ async def _account_page(
     if sub is None:
         return page(request, "account.html", title=title, subscription=None, status=status)
     if placement is None:
-        placement = await _placed(conn, sub["postcode"], None, forms.Checked()) if sub[
-            "postcode"
-        ] else None
+        placement = (
+            await _placed(conn, sub["postcode"], None, forms.Checked()) if sub["postcode"] else None
+        )
     if out is None:
         out = forms.Checked(
             values={
@@ -376,11 +432,18 @@ async def _account_page(
         )
     tenant_id = placement.tenant_id if placement is not None else sub["tenant_id"]
     return page(
-        request, "account.html", title=title, status=status, subscription=sub,
-        errors=out.errors, values=out.values, place_name=sub["tenant_name"],
+        request,
+        "account.html",
+        title=title,
+        status=status,
+        subscription=sub,
+        errors=out.errors,
+        values=out.values,
+        place_name=sub["tenant_name"],
         communes=placement.communes if placement is not None else (),
         offered=await _offered(conn, lang, tenant_id),
-        chosen=chosen if chosen is not None else frozenset(sub["topics"]), notice=notice,
+        chosen=chosen if chosen is not None else frozenset(sub["topics"]),
+        notice=notice,
     )
 
 
@@ -414,8 +477,13 @@ async def account_save(request: web.Request) -> web.StreamResponse:
             out.fail("commune", "err_commune")
         if out.errors or placement is None:
             return await _account_page(
-                request, conn, sub, out=out, placement=placement,
-                chosen=frozenset(ticked), status=422,
+                request,
+                conn,
+                sub,
+                out=out,
+                placement=placement,
+                chosen=frozenset(ticked),
+                status=422,
             )
         offered = [t for t, _ in await _offered(conn, lang, placement.tenant_id)]
         same_place = postcode == sub["postcode"]
@@ -445,7 +513,10 @@ async def account_data(request: web.Request) -> web.StreamResponse:
         return _ended(request)
     try:
         held = await rgpd.export_subscriber(
-            request.app[POOL], session[1], None, config.subscribers.default_region,
+            request.app[POOL],
+            session[1],
+            None,
+            config.subscribers.default_region,
             actor="resident:web",
         )
     except NotFoundError:

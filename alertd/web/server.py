@@ -14,7 +14,8 @@ from alertd.config import Config
 from alertd.errors import ConfigError
 from alertd.logs import get_logger
 from alertd.web import flows
-from alertd.web.app import Clock, create_app
+from alertd.web.app import create_app
+from alertd.web.pages import Clock
 from alertd.web.sender import CodeSender
 from gateways.base import Gateway
 from templates import Catalog
@@ -46,7 +47,7 @@ async def serving(
                 f"serve.signup_listen {config.serve.signup_listen}: cannot listen there "
                 f"({exc.strerror}): choose a free address"
             ) from None
-        server = site._server  # noqa: SLF001 - aiohttp gives no public way to the bound port
+        server = site._server
         sockets = getattr(server, "sockets", None) or []
         bound = sockets[0].getsockname() if sockets else (host, int(port))
         address = f"{bound[0]}:{bound[1]}"

@@ -42,8 +42,10 @@ DELETE FROM signup_flows WHERE id = $1;
 
 -- name: purge
 -- Flows a day old and limits of past hours go: neither proves anything any more.
-WITH flows AS (DELETE FROM signup_flows WHERE created_at < $1 - interval '1 day' RETURNING 1),
-     limits AS (DELETE FROM signup_limits WHERE hour < $1 - interval '2 hours' RETURNING 1)
+WITH flows AS (DELETE FROM signup_flows WHERE created_at < $1::timestamptz - interval '1 day'
+               RETURNING 1),
+     limits AS (DELETE FROM signup_limits WHERE hour < $1::timestamptz - interval '2 hours'
+                RETURNING 1)
 SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM limits);
 
 -- name: subscription_of
