@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -24,7 +25,7 @@ ARGS = [
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         if os.environ.get("ALERTD_REQUIRE_BROWSER") == "1":
             pytest.fail(
                 f"{CHROMIUM} is absent and ALERTD_REQUIRE_BROWSER=1: apt-get install chromium"

@@ -22,10 +22,13 @@ AXE_RUN = """async () => {
   const result = await axe.run(document, {
     runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
   });
-  return result.violations.map(v => `${v.id}: ${v.help} at ${v.nodes.map(n => n.target).join(', ')}`);
+  return result.violations.map(
+    v => `${v.id}: ${v.help} at ${v.nodes.map(n => n.target).join(', ')}`);
 }"""
 PHONE = "+33612345678"
 SHOTS = os.environ.get("ALERTD_SCREENSHOTS", "")
+if SHOTS:
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
@@ -50,7 +53,6 @@ async def checked(page: Any, shot: str | None = None) -> None:
     violations = await page.evaluate(AXE_RUN)
     assert violations == [], f"{page.url}: {violations}"
     if SHOTS and shot:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(SHOTS) / f"{shot}.png"), full_page=True)
 
 
