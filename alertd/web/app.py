@@ -33,6 +33,7 @@ def _pages() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         autoescape=True,
+        auto_reload=False,  # the pages ship with the package: never changed while serving
         trim_blocks=True,
         lstrip_blocks=True,
     )
