@@ -12,8 +12,12 @@ import asyncpg
 from alertd.api import health, server
 from alertd.config import Config
 from alertd.delivery import daemon
+<<<<<<< HEAD
 from alertd.web import server as signup
 from gateways.base import Gateway
+=======
+from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
+>>>>>>> sms
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -31,11 +35,18 @@ async def run_serve(args: argparse.Namespace, config: Config) -> int:
         config,
         allow_fake=args.allow_fake_gateway,
         listeners=listeners(config),
+        keywords=keywords(config),
     )
     if died is None:
         return 0
     print(f"alertd serve: stopped because {died}; see the log (serve.task_died)", file=sys.stderr)
     return daemon.EXIT_TASK_DIED
+
+
+def keywords(config: Config) -> SmsKeywords:
+    """The residents' SMS keywords every gateway's inbound answers, with the configured limits."""
+    sub = config.subscribers
+    return SmsKeywords(ReplyLimits(sub.keyword_replies_per_number, sub.keyword_replies_per_tenant))
 
 
 def listeners(config: Config) -> list[daemon.Listener]:

@@ -12,6 +12,7 @@ from alertd.cli.util import command, out, out_json, positive_int, subcommands, t
 from alertd.config import Config
 from alertd.errors import InputError
 from alertd.store.database import open_database
+from alertd.subscribers import addresses, keyword_settings
 
 
 async def tenants_add(args: argparse.Namespace, config: Config) -> int:
@@ -138,6 +139,49 @@ async def tenants_import_territory(args: argparse.Namespace, config: Config) -> 
     return 0
 
 
+async def tenants_keywords(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        if args.subscribe is None and args.help_words is None and args.language is None:
+            words = await keyword_settings.show(db.pool, args.code)
+        else:
+            actor = await admin_actor(db.pool, config, "changing a tenant's keywords", args.code)
+            words = await keyword_settings.change(
+                db.pool,
+                args.code,
+                actor,
+                subscribe=args.subscribe,
+                help_words=args.help_words,
+                language=args.language,
+            )
+    if args.json:
+        out_json(words)
+        return 0
+    out(
+        f"tenant {words.code} {words.name}: subscribe {','.join(words.subscribe)}; "
+        f"help {','.join(words.help) or '-'}; language {','.join(words.language) or '-'}; "
+        f"STOP {','.join(words.stop)}"
+    )
+    return 0
+
+
+async def tenants_import_addresses(args: argparse.Namespace, config: Config) -> int:
+    async with open_database(config) as db:
+        actor = await admin_actor(db.pool, config, "importing an address file")
+        done = await addresses.import_ban(db.pool, args.file, actor)
+    if args.json:
+        out_json(done)
+        return 0
+    out(
+        f"{done.imported} addresses imported for {len(done.postcodes)} postcodes "
+        f"({', '.join(done.postcodes)}); {done.total_in_store} in store"
+    )
+    for line, why in done.bad_lines[: addresses.MAX_BAD_SHOWN]:
+        out(f"  line {line} skipped: {why}")
+    if len(done.bad_lines) > addresses.MAX_BAD_SHOWN:
+        out(f"  … and {len(done.bad_lines) - addresses.MAX_BAD_SHOWN} more lines skipped")
+    return 0
+
+
 async def tenants_topics(args: argparse.Namespace, config: Config) -> int:
     async with open_database(config) as db:
         actor = await admin_actor(db.pool, config, "setting a tenant's topics", args.code)
@@ -191,6 +235,38 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--outline", type=Path, metavar="FILE", help="the territory, GeoJSON")
     p.add_argument("--crs", help="the files' CRS when they do not say (e.g. EPSG:2154)")
+    p.add_argument("--json", action="store_true")
+    p = command(
+        ten,
+        "keywords",
+        tenants_keywords,
+        "show or set the SMS keywords residents send (subscribe, help, language)",
+    )
+    p.add_argument("code")
+    p.add_argument(
+        "--subscribe",
+        metavar="LIST",
+        help="comma-separated words that subscribe with a postcode, or bring back after STOP "
+        "when alone (default ALERTE,INSCRIPTION,START)",
+    )
+    p.add_argument(
+        "--help-words",
+        metavar="LIST",
+        help="words answered with how to subscribe and leave (default AIDE,HELP,INFO)",
+    )
+    p.add_argument(
+        "--language",
+        metavar="LIST",
+        help="words that change language, e.g. LANGUE EN (default LANGUE,LANGUAGE)",
+    )
+    p.add_argument("--json", action="store_true")
+    p = command(
+        ten,
+        "import-addresses",
+        tenants_import_addresses,
+        "import the deployment's address file (BAN CSV, ';'-separated) for sign-up by address",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true")
     p = command(ten, "topics", tenants_topics, "set the topics residents may choose")
     p.add_argument("code")

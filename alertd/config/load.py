@@ -209,6 +209,8 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("subscribers", "default_region"): _parse_region,
     ("subscribers", "import_batch_rows"): _parse_number(int, 100, 1_000_000),
     ("subscribers", "import_workers"): _parse_number(int, 0, 64),
+    ("subscribers", "keyword_replies_per_number"): _parse_number(int, 0, 1000),
+    ("subscribers", "keyword_replies_per_tenant"): _parse_number(int, 0, 10_000_000),
     ("zones", "postcode_areas"): _moved_to_the_database,
     ("zones", "extent"): _parse_extent,
     ("templates", "directory"): _parse_folder,

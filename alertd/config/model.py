@@ -46,6 +46,11 @@ class SubscribersConfig:
     default_region: str = "FR"
     import_batch_rows: int = 20_000
     import_workers: int = 2
+    # Answers to residents' SMS keywords per rolling hour: to one number (an auto-responder
+    # answering our answers stops getting them), and on behalf of one tenant (a flood of forged
+    # senders costs at most this).
+    keyword_replies_per_number: int = 4
+    keyword_replies_per_tenant: int = 2000
 
 
 # Metropolitan France and Corsica, generously: a zone entirely outside is a CRS mistake.

@@ -12,15 +12,17 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
 from alertd.delivery import inbound, metrics, outbox
+from alertd.delivery.service_sms import send_service_sms
 from alertd.logs import get_logger, mask_phone
 from alertd.store.lost import DATABASE_LOST
 from gateways import events
-from gateways.base import Gateway, GatewayError, Inbound, Message, Outcome, Receipt
+from gateways.base import Gateway, Inbound, Message, Receipt
 from templates import Catalog, segments
 
 log = get_logger(__name__)
@@ -41,16 +43,22 @@ class Replies:
 
     catalog: Catalog
     region: str = "FR"
+    keywords: inbound.Keywords | None = None  # residents' SMS keywords; None: STOP only
 
 
 async def consume(
-    pool: asyncpg.Pool, gateway: Gateway, catalog: Catalog | None = None, region: str = "FR"
+    pool: asyncpg.Pool,
+    gateway: Gateway,
+    catalog: Catalog | None = None,
+    region: str = "FR",
+    keywords: inbound.Keywords | None = None,
 ) -> None:
     """Receipts in batches (whatever has arrived), inbound messages one by one (STOP is obeyed
-    at once and confirmed). Receipts that arrive before their submission is recorded are tried
-    again. Runs as a task of its own: the gateway it serves is bound to every log line."""
+    at once and confirmed; keywords answered). Receipts that arrive before their submission is
+    recorded are tried again. Runs as a task of its own: the gateway it serves is bound to
+    every log line."""
     with structlog.contextvars.bound_contextvars(gateway=gateway.name):
-        await _consume(pool, gateway, Replies(catalog or Catalog(), region))
+        await _consume(pool, gateway, Replies(catalog or Catalog(), region, keywords))
 
 
 async def _consume(pool: asyncpg.Pool, gateway: Gateway, replies: Replies) -> None:
@@ -161,7 +169,14 @@ async def _answer(
     (sender masked) and dropped, never fatal."""
     try:
         async with pool.acquire() as conn, conn.transaction():
-            handled = await inbound.handle(conn, message, replies.catalog, region=replies.region)
+            handled = await inbound.handle(
+                conn,
+                message,
+                replies.catalog,
+                region=replies.region,
+                keywords=replies.keywords,
+                now=datetime.now(UTC),
+            )
     except (asyncpg.DataError, ValueError):
         log.exception(
             "inbound.refused", sender=mask_phone(message.sender), length=len(message.text)
@@ -178,25 +193,16 @@ async def _answer(
     if handled.confirmation is None:
         return None
     text = handled.confirmation
-    ref = f"stop:{message.message_id or message.at.isoformat()}"
+    ref = f"{handled.kind}:{message.message_id or message.at.isoformat()}"
     return Message(ref, handled.sender, text, segments(text))
 
 
 async def _confirm(gateway: Gateway, confirmation: Message) -> None:
-    """Answer a STOP through the gateway it came by, once it is stored. Apart from the receipts'
-    loop, since the gateway may be busy with an alert; a lost confirmation is logged, never
-    retried into a second one."""
-    try:
-        [result] = await gateway.submit([confirmation])
-        reason = None if result.outcome is Outcome.ACCEPTED else result.reason
-    except (GatewayError, OSError) as exc:
-        reason = str(exc)
-    if reason is not None:
-        log.warning(
-            "inbound.confirmation_not_sent",
-            sender=mask_phone(confirmation.to),
-            reason=reason,
-        )
+    """Answer a STOP or a keyword through the gateway it came by, once it is stored. Apart from
+    the receipts' loop, since the gateway may be busy with an alert; a lost answer is logged,
+    never retried into a second one."""
+    if not await send_service_sms(gateway, confirmation.to, confirmation.text, confirmation.ref):
+        log.warning("inbound.confirmation_not_sent", sender=mask_phone(confirmation.to))
 
 
 async def _next_batch(

@@ -31,6 +31,7 @@ from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
+from alertd.delivery.inbound import Keywords
 from alertd.errors import InputError
 from alertd.logs import get_logger
 from alertd.store import migrate
@@ -97,6 +98,7 @@ async def run(
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
     listeners: Sequence[Listener] = (),
+    keywords: Keywords | None = None,
 ) -> int:
     """Serve until ``stop`` (SIGTERM, Ctrl-C); 0, or EXIT_TASK_DIED when a task of the daemon
     died (logged as ``serve.task_died`` with the reason). ``gateways``: built from the
@@ -110,6 +112,7 @@ async def run(
         gateways=gateways,
         allow_fake=allow_fake,
         listeners=listeners,
+        keywords=keywords,
     )
     return EXIT_TASK_DIED if died else 0
 
@@ -123,10 +126,11 @@ async def serve(
     gateways: Sequence[Gateway] | None = None,
     allow_fake: bool = False,
     listeners: Sequence[Listener] = (),
+    keywords: Keywords | None = None,
 ) -> str | None:
     """As ``run``; None after a clean stop, else why a task died. ``listeners``: what the daemon
     also serves while it runs, on its pool, gateways and index (the HTTP API, health and metrics,
-    which sit above this layer)."""
+    which sit above this layer); ``keywords``: the residents' SMS keywords (also from above)."""
     if not config.gateways and not gateways:
         raise InputError(
             "no gateway is configured: add [gateways.NAME] tables (see "
@@ -149,7 +153,16 @@ async def serve(
     built = list(gateways) if gateways is not None else [build(g) for g in config.gateways]
     # Every line this daemon logs says which daemon it is; its tasks inherit the binding.
     with structlog.contextvars.bound_contextvars(worker=worker):
-        return await _run(config, built, worker, stop, settings, fakes=fakes, listeners=listeners)
+        return await _run(
+            config,
+            built,
+            worker,
+            stop,
+            settings,
+            fakes=fakes,
+            listeners=listeners,
+            keywords=keywords,
+        )
 
 
 async def _run(
@@ -161,6 +174,7 @@ async def _run(
     *,
     fakes: Sequence[str] = (),
     listeners: Sequence[Listener] = (),
+    keywords: Keywords | None = None,
 ) -> str | None:
     """Why a task died, if one did. Gateways that cannot start start with an open circuit (and are
     started again in the background); every gateway is closed on the way out, whatever happens."""
@@ -189,7 +203,9 @@ async def _run(
                 stop=stop,
                 settings=settings or DispatchSettings(**asdict(config.dispatch)),
                 replies=Replies(
-                    Catalog(config.templates.directory), config.subscribers.default_region
+                    Catalog(config.templates.directory),
+                    config.subscribers.default_region,
+                    keywords,
                 ),
                 starting=not_started,
                 areas=load_postcode_areas(config.zones),
@@ -237,7 +253,7 @@ async def _serve(
         ).run(stop)
 
     def events(gateway: Gateway) -> Callable[[], Awaitable[None]]:
-        return lambda: consume(pool, gateway, replies.catalog, replies.region)
+        return lambda: consume(pool, gateway, replies.catalog, replies.region, replies.keywords)
 
     loop_task = asyncio.create_task(
         supervisor.supervise("dispatch", dispatch, pool, stop), name="dispatch"

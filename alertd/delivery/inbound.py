@@ -18,6 +18,8 @@ import re
 import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
 
 import asyncpg
 
@@ -25,7 +27,7 @@ from alertd import audit
 from alertd.logs import get_logger, mask_phone
 from alertd.phones import normalise_sender
 from alertd.store.queries import queries
-from alertd.store.types import Queryable
+from alertd.store.types import Conn
 from gateways.base import Inbound
 from templates import Catalog
 
@@ -39,8 +41,35 @@ SENDER_LENGTH = 40  # the template's limit on {sender}
 
 
 @dataclass(frozen=True, slots=True)
+class Stored:
+    """An inbound message as stored, handed to the keywords' hook."""
+
+    id: int
+    sender: str  # E.164
+    text: str
+    gateway: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What the keywords' hook made of a message: its kind, and the answer to send, if any."""
+
+    kind: str
+    reply: str | None
+
+
+class Keywords(Protocol):
+    """Residents' SMS keywords (subscribe, help, language), handled above this layer
+    (alertd.subscribers.sms_keywords) in the message's own transaction. None: no keyword."""
+
+    async def __call__(
+        self, conn: Conn, stored: Stored, catalog: Catalog, now: datetime
+    ) -> Answered | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Handled:
-    kind: str  # "stop", "reply", or "duplicate" (stored and handled already)
+    kind: str  # "stop", "reply", "duplicate" (stored and handled already), or a keyword's
     alert_id: int | None  # the alert it answers: the last one sent to this number
     confirmation: str | None  # what to send back (a first STOP), else None
     sender: str  # E.164 when it is a phone number: where the confirmation goes
@@ -72,16 +101,19 @@ def clean(text: str) -> str:
 
 
 async def handle(
-    conn: Queryable,
+    conn: Conn,
     message: Inbound,
     catalog: Catalog,
     *,
     region: str = "FR",
     stop_words: Collection[str] = STOP_WORDS,
+    keywords: Keywords | None = None,
+    now: datetime | None = None,
 ) -> Handled:
     """Store the message; on STOP (one of ``stop_words`` or of the sender's tenants' words), stop
     the sender everywhere, cancel what is queued for them, audit it and say what to answer. A
-    message stored already (same gateway and message id) is a duplicate: nothing more is done."""
+    message stored already (same gateway and message id) is a duplicate: nothing more is done.
+    Any other message from a phone number goes to ``keywords``, when given."""
     text = clean(message.text)
     sender = normalise_sender(clean(message.sender), region)
     stored = await conn.fetchrow(
@@ -101,9 +133,19 @@ async def handle(
     kind = str(stored["kind"])
     alert_id = stored["alert_id"]
     if kind != "stop":
-        return Handled(kind, alert_id, None, sender)
+        if keywords is None or not sender.startswith("+"):
+            return Handled(kind, alert_id, None, sender)
+        at = now or datetime.now(UTC)
+        answered = await keywords(
+            conn, Stored(stored["id"], sender, text, message.gateway), catalog, at
+        )
+        if answered is None:
+            return Handled(kind, alert_id, None, sender)
+        return Handled(answered.kind, alert_id, answered.reply, sender)
     stopped = await conn.fetch(queries("inbound")["stop"], sender)
     cancelled = await conn.fetchval(queries("inbound")["cancel_queued"], sender)
+    # The consent to alerts and to each topic is withdrawn: kept as proof, as it was given.
+    await conn.execute(queries("inbound")["withdraw_consents"], [r["id"] for r in stopped])
     log.info("inbound.stop", sender=mask_phone(sender), stopped=len(stopped), cancelled=cancelled)
     for row in stopped:
         await audit.record(

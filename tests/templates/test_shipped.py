@@ -22,6 +22,11 @@ EVENTS = (
     "subscription_code",
     "subscription_confirmed",
     "unsubscribed",
+    "keyword_subscribed",
+    "keyword_back",
+    "keyword_help",
+    "keyword_language",
+    "keyword_unserved",
 )
 # Real places and values a duty officer would type on a bad night …
 REAL = {
@@ -36,11 +41,18 @@ REAL = {
     "date": "demain mardi 26/11",
     "reason": "tempête Ciarán",
     "code": "482913",
+    "postcode": "59140",
+    "example": "59140",
+    "word": "ALERTE",
+    "served": "59122, 59123, 59140, 59153, 59180, 59210, 59229, 59240, 59254, 59279, 59380, "
+    "59430, …",
 }
 # … and the longest names: the CUD's longest commune, two streets.
 LONG = {
     **REAL,
     "commune": "Téteghem-Coudekerque-Village",
+    "sender": "Communauté urbaine de Dunkerque",
+    "word": "INSCRIPTION",
     "zone": "rue du Général de Gaulle et rue de Flandre",
 }
 CATALOG = Catalog()

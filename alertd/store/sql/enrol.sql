@@ -33,13 +33,13 @@ FOR UPDATE OF s;
 -- name: insert_subscriber
 INSERT INTO subscribers (tenant_id, phone, phone_kind, language, postcode, address, lon, lat,
                          topics, status, consent_at, consent_channel)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11)
+VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9, 'active', $10, $11)
 RETURNING id;
 
 -- name: update_subscriber
 -- $11: the consent time and channel change only when the resident (re)gives consent to alerts.
 UPDATE subscribers
-SET tenant_id = $2, language = $3, postcode = $4, address = $5, lon = $6, lat = $7, topics = $8,
+SET tenant_id = $2, language = $3, postcode = nullif($4, ''), address = $5, lon = $6, lat = $7, topics = $8,
     status = 'active', stopped_at = NULL,
     consent_at = CASE WHEN $11 THEN $9 ELSE consent_at END,
     consent_channel = CASE WHEN $11 THEN $10 ELSE consent_channel END,

@@ -32,6 +32,13 @@ FROM tenants t
 WHERE s.phone = $1 AND s.status <> 'stopped' AND t.id = s.tenant_id
 RETURNING s.id, s.tenant_id, s.language, t.name AS tenant_name;
 
+-- name: withdraw_consents
+-- A STOP withdraws the consent to alerts and to every topic of the rows it stopped.
+INSERT INTO subscriber_consents (subscriber_id, tenant_id, scope, given, channel, at)
+SELECT s.id, s.tenant_id, scope, false, 'sms', now()
+FROM subscribers s, unnest('{alerts}'::text[] || s.topics) AS scope
+WHERE s.id = ANY ($1::bigint[]);
+
 -- name: cancel_queued
 -- In the STOP's own transaction: what is queued for this number is never sent (the counts'
 -- triggers see it as cancelled). What a daemon holds already is in flight and finishes.
