@@ -12,12 +12,9 @@ import asyncpg
 from alertd.api import health, server
 from alertd.config import Config
 from alertd.delivery import daemon
-<<<<<<< HEAD
+from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
 from alertd.web import server as signup
 from gateways.base import Gateway
-=======
-from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
->>>>>>> sms
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
