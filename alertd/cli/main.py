@@ -161,6 +161,7 @@ _REMOTE = {
     "alert": "alertd.cli.remote_alerts",
     "zones": "alertd.cli.remote_catalog",
     "templates": "alertd.cli.remote_catalog",
+    "subscribers": "alertd.cli.remote_subscribers",  # only `register` (the desk)
 }
 
 
@@ -173,12 +174,14 @@ _SERVER_ONLY = {"tenants", "operators", "subscribers", "db", "audit", "serve"}
 def _handler(args: argparse.Namespace, config: Config) -> Any:
     module = _REMOTE.get(args.command)
     if config.operator.url and module is not None:
-        return getattr(importlib.import_module(module), args.handler.__name__)
+        remote = getattr(importlib.import_module(module), args.handler.__name__, None)
+        if remote is not None:
+            return remote
     if config.operator.url and config.database.url is None and args.command in _SERVER_ONLY:
         raise ConfigError(
             f"`alertd {args.command}` runs on the server, against its database (DATABASE_URL); "
             f"this shell is set up for the API (ALERTD_URL={config.operator.url}), through "
-            "which only `alert`, `zones` and `templates` commands go"
+            "which only `alert`, `zones`, `templates` and `subscribers register` commands go"
         )
     return args.handler
 

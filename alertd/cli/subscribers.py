@@ -6,14 +6,19 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from alertd import operators
 from alertd.audit import cli_actor
+from alertd.cli.templates import catalog
 from alertd.cli.util import command, mask_message, out, out_json, positive_int, subcommands
 from alertd.config import Config
-from alertd.errors import InputError
+from alertd.delivery import daemon
+from alertd.errors import ForbiddenError, InputError
+from alertd.jsonable import jsonable_object
 from alertd.store.database import open_database
-from alertd.subscribers import importer, rgpd
+from alertd.subscribers import desk, importer, rgpd
 
 EXIT_PARTIAL = 3  # import done, but some rows were rejected
 
@@ -91,8 +96,94 @@ async def subscribers_erase(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def desk_request(args: argparse.Namespace) -> desk.DeskRequest:
+    return desk.DeskRequest(
+        phone=args.phone,
+        postcode=args.postcode,
+        commune=args.commune,
+        street=args.street,
+        number=args.number,
+        language=args.language,
+        topics=desk.topics_of(args.topics),
+    )
+
+
+def print_registered(done: desk.Registered, daemons: int, as_json: bool) -> None:
+    """The desk's answer, the same on the direct and the remote paths."""
+    if as_json:
+        out_json({**dict(jsonable_object(done)), "daemons": daemons})
+        return
+    where = (
+        done.address
+        + (
+            " (located)"
+            if done.located
+            else " (not in the address file: the postcode is the match)"
+        )
+        if done.address
+        else "postcode only"
+    )
+    was = {
+        "new": "new",
+        "active": "already subscribed, updated",
+        "stopped": "back after STOP",
+        "pending": "confirmed",
+    }.get(done.before, done.before)
+    out(
+        f"registered {done.phone} with {done.tenant_name} ({done.tenant}), {done.postcode}, "
+        f"{where}; language {done.language}; topics {', '.join(done.topics) or 'none'} "
+        f"(alerts always); {was}"
+    )
+    if daemons:
+        out("confirmation SMS queued: the running daemon sends it now (they may answer STOP)")
+    else:
+        out(
+            "confirmation SMS queued: no daemon is running, it leaves when `alertd serve` starts "
+            "(within 24 h, else it is dropped)"
+        )
+
+
+async def subscribers_register(args: argparse.Namespace, config: Config) -> int:
+    if not config.operator.token:
+        raise ForbiddenError(
+            "no operator: set ALERTD_OPERATOR_TOKEN to your token (`alertd operators add` "
+            "shows it once; an admin can rotate it)"
+        )
+    async with open_database(config) as db:
+        op = await operators.authenticate(db.pool, config.operator.token)
+        if op is None:
+            raise ForbiddenError(
+                "the operator token in ALERTD_OPERATOR_TOKEN is unknown, rotated or disabled"
+            )
+        done = await desk.register(
+            db.pool,
+            op,
+            desk_request(args),
+            catalog=catalog(config.templates),
+            region=config.subscribers.default_region,
+            now=datetime.now(UTC),
+        )
+        running = await daemon.daemons(db.pool)
+    print_registered(done, running, args.json)
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     subs = subcommands(parser)
+    p = command(
+        subs,
+        "register",
+        subscribers_register,
+        "register a resident at the town hall's desk (operator token; a confirmation SMS goes)",
+    )
+    p.add_argument("--phone", required=True, help="the resident's mobile number")
+    p.add_argument("--postcode", required=True)
+    p.add_argument("--commune", help="INSEE code or name, when communes share the postcode")
+    p.add_argument("--street", help="street name, e.g. 'av. Foch' (located from the address file)")
+    p.add_argument("--number", help="house number, e.g. 12 or 12 bis")
+    p.add_argument("--language", choices=("fr", "en"), default="fr")
+    p.add_argument("--topics", metavar="LIST", help="information topics, e.g. dechets,travaux")
+    p.add_argument("--json", action="store_true")
     p = command(subs, "import", subscribers_import, "import subscribers from a CSV file (upsert)")
     p.add_argument("file", type=Path)
     p.add_argument("--tenant", required=True, metavar="INSEE")

@@ -26,7 +26,15 @@ import structlog
 from aiohttp import web
 
 from alertd.config import Config, ServeConfig
-from alertd.delivery import enqueue, fake_gateways, live_index, live_sync, outbox, supervisor
+from alertd.delivery import (
+    enqueue,
+    fake_gateways,
+    live_index,
+    live_sync,
+    outbox,
+    service_queue,
+    supervisor,
+)
 from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
@@ -276,6 +284,18 @@ async def _serve(
         asyncio.create_task(
             supervisor.supervise("resume", lambda: _resume(pool, index, stop), pool, stop),
             name="resume",
+        )
+    )
+    # Service SMS queued by the desk (and whatever else queues one): sent as they are queued.
+    side.append(
+        asyncio.create_task(
+            supervisor.supervise(
+                "service_sms",
+                lambda: service_queue.run(pool, gateways, stop, worker=worker),
+                pool,
+                stop,
+            ),
+            name="service_sms",
         )
     )
     starters = [

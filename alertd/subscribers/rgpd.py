@@ -38,6 +38,7 @@ async def export_subscriber(
         deliveries = await conn.fetch(q["deliveries_of"], ids)
         inbound = await conn.fetch(q["inbound_of"], e164)
         history = await conn.fetch(q["audit_of"], [f"subscriber:{i}" for i in ids])
+        consents = await conn.fetch(queries("enrol")["consents_of"], ids)
         export = {
             "phone": e164,
             "exported_at": datetime.now(UTC).isoformat(),
@@ -45,6 +46,8 @@ async def export_subscriber(
             "messages_sent": [_json_ready(d) for d in deliveries],
             "messages_received": [_json_ready(m) for m in inbound],
             "history": [_json_ready(a) for a in history],
+            # Each consent given or withdrawn (alerts, each topic): when, how, at the desk by whom.
+            "consents": [_json_ready(c) for c in consents],
         }
         for sub in subs:
             await audit.record(
@@ -63,8 +66,8 @@ async def erase_subscriber(
 ) -> int:
     """Erase the person with this phone (RGPD right to erasure); returns subscriptions erased.
 
-    Their subscriptions, the messages sent to them and the messages they sent go; the audit log
-    keeps that an erasure happened, with the number masked.
+    Their subscriptions, their consent records, the messages sent to them and the messages they
+    sent go; the audit log keeps that an erasure happened, with the number masked.
     """
     e164 = parse_phone(phone, region).e164
     q = queries("subscribers")
@@ -78,6 +81,7 @@ async def erase_subscriber(
             "SELECT exists(SELECT 1 FROM subscribers WHERE phone = $1)", e164
         ):
             await conn.execute(q["erase_inbound"], e164)
+            await conn.execute(queries("service_sms")["erase_phone"], e164)
         for row in erased:
             await audit.record(
                 conn,
