@@ -195,3 +195,24 @@ async def test_pages_carry_security_headers(signup: Site, resident: Resident) ->
         assert response.headers["Cache-Control"] == "no-store"
     status, body = await resident.get("/fr/nowhere")
     assert status == 404 and "introuvable" in body
+
+
+async def test_codes_per_address_and_per_tenant_are_limited(
+    config: Config, loaded: asyncpg.Pool
+) -> None:
+    async with site(config, loaded, per_ip_hour=2) as s:
+        r = Resident(s.url)
+        await _ask_code(r, "06 11 11 11 11")
+        await _ask_code(r, "06 22 22 22 22")
+        form = {"phone": "0633333333", "postcode": "59140", "language": "fr", "consent": "yes"}
+        status, body, _ = await r.post("/fr/subscribe/choices", form)
+        assert status == 429 and "Trop de codes" in body
+        await r.close()
+        assert s.phones.to("+33633333333") == []
+    async with site(config, loaded, per_tenant_hour=1) as s:
+        r = Resident(s.url)
+        await _ask_code(r, "06 44 44 44 44")
+        form = {"phone": "0655555555", "postcode": "59140", "language": "fr", "consent": "yes"}
+        status, _, _ = await r.post("/fr/subscribe/choices", form)
+        assert status == 429
+        await r.close()
