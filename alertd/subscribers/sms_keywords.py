@@ -25,8 +25,9 @@ import asyncpg
 
 from alertd import audit
 from alertd.delivery.inbound import Answered, Stored
-from alertd.errors import InputError
-from alertd.logs import get_logger, mask_phone
+from alertd.errors import AlertdError, InputError
+from alertd.logs import get_logger, mask_message, mask_phone
+from alertd.phones import parse_phone
 from alertd.store.queries import queries
 from alertd.store.types import Conn
 from alertd.subscribers import enrol as core
@@ -73,8 +74,24 @@ class SmsKeywords:
         command = read(stored.text, _words(_relevant(tenants, command.postcode)))
         if command is None:
             return None
+        try:
+            parse_phone(stored.sender)
+        except InputError:  # a number nobody can subscribe (too short, a service's): no keyword
+            return None
         await conn.execute(queries("enrol")["lock_phone"], stored.sender)
-        reply = await _act(conn, stored, command, tenants, now)
+        try:
+            # A savepoint: a keyword that cannot be carried out leaves nothing half-written, and
+            # the message stays stored as a reply (the consumer carries on).
+            async with conn.transaction():
+                reply = await _act(conn, stored, command, tenants, now)
+        except (AlertdError, asyncpg.IntegrityConstraintViolationError) as exc:
+            log.warning(
+                "inbound.keyword_refused",
+                sender=mask_phone(stored.sender),
+                action=command.action,
+                error=mask_message(str(exc)),
+            )
+            return None
         if reply is None:  # a reply to an alert that starts with a keyword: kept as a reply
             return None
         answer = await self._within_limits(conn, stored, reply, now)

@@ -271,3 +271,24 @@ def test_reading_is_forgiving() -> None:
     assert read("STOP") is None
     assert read("Stoppez la pluie") is None
     assert read("") is None
+
+
+async def test_a_keyword_that_cannot_be_carried_out_leaves_a_reply_and_the_consumer_runs(
+    loaded: asyncpg.Pool, gateway: Listening
+) -> None:
+    # A number nobody can subscribe, then a topic the tenant no longer offers is kept: neither
+    # stops the consumer, and nothing is half-written.
+    assert await gateway.deliver_inbound("+1234", "ALERTE 59140")
+    await _say(gateway, "ALERTE 59140")
+    await loaded.execute("UPDATE subscribers SET topics = '{dechets}'")
+    await loaded.execute(
+        "ALTER TABLE subscribers ADD CONSTRAINT no_move CHECK (postcode <> '59760')"
+    )
+    assert await gateway.deliver_inbound(PHONE, "ALERTE 59760")
+    assert "Pour vous inscrire" in (await _say(gateway, "AIDE", "+33611223399")).text
+    row = await _row(loaded)
+    assert (row["postcode"], row["topics"]) == ("59140", ["dechets"])
+    kinds = await loaded.fetch("SELECT sender, kind FROM inbound_messages ORDER BY id")
+    assert [r["kind"] for r in kinds] == ["reply", "subscribe", "reply", "help"]
+    consents = await loaded.fetchval("SELECT count(*) FROM subscriber_consents")
+    assert consents == 1  # the first sign-up's consent to alerts, nothing of the refused move
