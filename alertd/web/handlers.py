@@ -215,6 +215,8 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
             "address": forms.address_line(street, number),
             "point": list(point) if point else None,
             "sender": placement.tenant_name,
+            # Where the code's check will enrol them, as placed now: no second look-up then.
+            "placement": [placement.tenant_id, placement.tenant_code, placement.tenant_name],
         }
         asked = await flows.ask(
             conn,
@@ -289,7 +291,8 @@ async def code_check(request: web.Request) -> web.StreamResponse:
 
 async def _enrol(conn: Queryable, flow: flows.Flow, *, now: datetime) -> enrolment.Enrolled:
     wanted: dict[str, Any] = flow.request
-    placement = await enrolment.place(conn, wanted["postcode"], wanted.get("commune"))
+    tenant_id, tenant_code, tenant_name = wanted["placement"]
+    placement = enrolment.Placement(tenant_id, tenant_code, tenant_name, wanted["postcode"], ())
     point = wanted.get("point")
     return await enrolment.enrol(
         conn,
@@ -398,8 +401,11 @@ async def done(request: web.Request) -> web.StreamResponse:
         session = await _session(request, conn)
         if session is None:
             return _ended(request)
-        sub = await conn.fetchrow(queries("signup")["subscription_of"], session[1])
-    name = sub["tenant_name"] if sub is not None else ""
+        flow, phone = session
+        name = flow.request.get("sender")
+        if name is None:
+            sub = await conn.fetchrow(queries("signup")["subscription_of"], phone)
+            name = sub["tenant_name"] if sub is not None else ""
     return page(request, "done.html", title=_t(request, "done_title"), place_name=name)
 
 
