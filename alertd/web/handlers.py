@@ -56,6 +56,20 @@ def add_routes(app: web.Application) -> None:
     r.add_get(LANG + "/left", left)
 
 
+def _again(
+    request: web.Request, name: str, title_key: str, out: forms.Checked, status: int
+) -> web.Response:
+    """The same form again, with what was typed and what to fix."""
+    return page(
+        request,
+        f"{name}.html",
+        title=_t(request, title_key),
+        status=status,
+        errors=out.errors,
+        values=out.values,
+    )
+
+
 def _t(request: web.Request, key: str, **values: object) -> str:
     return text(lang_of(request), key, **values)
 
@@ -126,14 +140,7 @@ async def subscribe_where(request: web.Request) -> web.StreamResponse:
     async with request.app[POOL].acquire() as conn:
         placement = await _placed(conn, postcode, None, out)
         if out.errors or placement is None:
-            return page(
-                request,
-                "subscribe.html",
-                title=_t(request, "subscribe_title"),
-                status=422,
-                errors=out.errors,
-                values=out.values,
-            )
+            return _again(request, "subscribe", "subscribe_title", out, 422)
         offered = await _offered(conn, lang_of(request), placement.tenant_id)
     return _choices(request, out, placement, offered, chosen=frozenset())
 
@@ -173,14 +180,7 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
     postcode = forms.check_postcode(form, out)
     language = forms.check_language(form, out, lang)
     if phone is None or postcode is None:  # hidden fields changed: start again
-        return page(
-            request,
-            "subscribe.html",
-            title=_t(request, "subscribe_title"),
-            status=422,
-            errors=out.errors,
-            values=out.values,
-        )
+        return _again(request, "subscribe", "subscribe_title", out, 422)
     commune = form.get("commune") or None
     out.values["commune"] = commune or ""
     street, number = forms.check_address(form, out)
@@ -190,14 +190,7 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
     async with request.app[POOL].acquire() as conn:
         placement = await _placed(conn, postcode, commune, out)
         if placement is None:
-            return page(
-                request,
-                "subscribe.html",
-                title=_t(request, "subscribe_title"),
-                status=422,
-                errors=out.errors,
-                values=out.values,
-            )
+            return _again(request, "subscribe", "subscribe_title", out, 422)
         if _unpicked(placement):
             out.fail("commune", "err_commune")
         offered = await _offered(conn, lang, placement.tenant_id)
@@ -267,9 +260,7 @@ async def code_check(request: web.Request) -> web.StreamResponse:
         if flow is None:
             return message(request, "errors_title", "err_session", status=410)
         if typed is None:
-            return page(
-                request, "code.html", title=_t(request, "code_title"), status=422, errors=out.errors
-            )
+            return _again(request, "code", "code_title", out, 422)
         verdict, left = await flows.check(conn, config.signup, flow, typed, now=now(request))
         if verdict is Verdict.RIGHT and flow.purpose == "subscribe":
             await _enrol(conn, flow, now=now(request))
@@ -284,9 +275,7 @@ async def code_check(request: web.Request) -> web.StreamResponse:
         out.fail("code", "err_code_wrong", n=left)
     else:
         out.fail("code", "err_code_dead" if verdict is Verdict.DEAD else "err_code_expired")
-    return page(
-        request, "code.html", title=_t(request, "code_title"), status=422, errors=out.errors
-    )
+    return _again(request, "code", "code_title", out, 422)
 
 
 async def _enrol(conn: Queryable, flow: flows.Flow, *, now: datetime) -> enrolment.Enrolled:
@@ -328,9 +317,7 @@ async def code_again(request: web.Request) -> web.StreamResponse:
     if asked.limited is not None:
         out = forms.Checked()
         out.fail("form", "err_limited")
-        return page(
-            request, "code.html", title=_t(request, "code_title"), status=429, errors=out.errors
-        )
+        return _again(request, "code", "code_title", out, 429)
     language = flow.request.get("language", lang)
     sender = flow.request.get("sender") or text(language, "site")
     request.app[SENDER].send(flow.phone, asked.code, language, sender)
@@ -351,14 +338,7 @@ async def manage_ask(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     phone = forms.check_phone(form, out, config.subscribers.default_region)
     if phone is None:
-        return page(
-            request,
-            "manage.html",
-            title=_t(request, "manage_title"),
-            status=422,
-            errors=out.errors,
-            values=out.values,
-        )
+        return _again(request, "manage", "manage_title", out, 422)
     # The same work whether or not the number is subscribed: it is not even looked up.
     async with request.app[POOL].acquire() as conn:
         asked = await flows.ask(
@@ -374,14 +354,7 @@ async def manage_ask(request: web.Request) -> web.StreamResponse:
         )
     if asked.limited is not None:
         out.fail("form", "err_limited")
-        return page(
-            request,
-            "manage.html",
-            title=_t(request, "manage_title"),
-            status=429,
-            errors=out.errors,
-            values=out.values,
-        )
+        return _again(request, "manage", "manage_title", out, 429)
     request.app[SENDER].send(phone, asked.code, lang, text(lang, "site"))
     return _with_flow(request, redirect(f"/{lang}/code"), asked.token)
 
