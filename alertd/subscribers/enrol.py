@@ -154,6 +154,19 @@ async def enrol(conn: Queryable, enrolment: Enrolment, *, now: datetime) -> Enro
             fresh_consent,
         )
         subscriber_id = int(row["id"])
+        if moved and before == "active":
+            # Consent is given to a tenant: what was given to the one left is withdrawn there,
+            # and given again to the new one below.
+            await _consents(
+                conn,
+                subscriber_id,
+                row["tenant_id"],
+                [ALERTS, *sorted(held)],
+                given=False,
+                channel=e.channel,
+                operator_id=e.operator_id,
+                now=now,
+            )
         others = [r["id"] for r in rows[1:]]
         if others:
             for other in await conn.fetch(q["stop_others"], others, now):
@@ -180,9 +193,10 @@ async def enrol(conn: Queryable, enrolment: Enrolment, *, now: datetime) -> Enro
         )
     added, removed = e.topics - held, held - e.topics
     tenant_id = e.placement.tenant_id
+    moved_here = bool(rows) and rows[0]["tenant_id"] != tenant_id
     for scopes, given in (
-        (([ALERTS] if fresh_consent else []) + sorted(added), True),
-        (sorted(removed), False),
+        (([ALERTS] if fresh_consent else []) + sorted(e.topics if moved_here else added), True),
+        ([] if moved_here else sorted(removed), False),
     ):
         await _consents(
             conn,

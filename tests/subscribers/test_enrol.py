@@ -112,6 +112,20 @@ async def test_a_move_within_the_territory_keeps_one_row(loaded: asyncpg.Pool) -
         PHONE,
     )
     assert [r["name"] for r in rows] == ["Grande-Synthe"]
+    # Consent is given to a tenant: withdrawn from the one left, given to the new one.
+    consents = await loaded.fetch(
+        "SELECT t.name, c.scope, c.given FROM subscriber_consents c "
+        "JOIN tenants t ON t.id = c.tenant_id ORDER BY c.id"
+    )
+    assert [tuple(r) for r in consents] == [
+        ("Dunkerque", "alerts", True),
+        ("Dunkerque", "dechets", True),
+        ("Dunkerque", "alerts", False),
+        ("Dunkerque", "dechets", False),
+        ("Grande-Synthe", "alerts", True),
+        ("Grande-Synthe", "dechets", True),
+    ]
+    assert (moved.topics_added, moved.topics_removed) == (frozenset(), frozenset())
 
 
 async def test_a_stopped_resident_comes_back_and_consent_is_given_again(
