@@ -30,6 +30,10 @@ TABLES = {
     "api_idempotency_keys",
     "subscriber_consents",
     "addresses",
+    "service_sms",
+    "signup_flows",
+    "signup_limits",
+    "web_keys",
     "schema_migrations",
 }
 
