@@ -3,6 +3,7 @@ goes through (security headers, CSRF, errors as plain pages, never a traceback).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -200,5 +201,9 @@ async def static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if name != "style.css":
         raise web.HTTPNotFound
-    css = resources.files("alertd.web").joinpath("static", "style.css").read_text("utf-8")
-    return web.Response(text=css, content_type="text/css", charset="utf-8")
+    return web.Response(text=_stylesheet(), content_type="text/css", charset="utf-8")
+
+
+@functools.cache
+def _stylesheet() -> str:
+    return resources.files("alertd.web").joinpath("static", "style.css").read_text("utf-8")
