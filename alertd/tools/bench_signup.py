@@ -7,7 +7,8 @@ gateway (target: under 1 s), and of a whole sign-up.
 The residents (HTTP clients) run in a process of their own, as they would on their phones: the
 pages' process is measured, not the load generator. The fake gateway tells them each code over a
 pipe. Baseline, same run, same client and server: round trips per second for the pages'
-stylesheet, this machine's HTTP floor (a sign-up is six requests, redirects followed).
+stylesheet, this machine's HTTP floor (a sign-up is six requests, the redirects
+followed).
 """
 
 from __future__ import annotations
