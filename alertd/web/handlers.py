@@ -57,7 +57,12 @@ def add_routes(app: web.Application) -> None:
 
 
 def _again(
-    request: web.Request, name: str, title_key: str, out: forms.Checked, status: int
+    request: web.Request,
+    name: str,
+    title_key: str,
+    out: forms.Checked,
+    status: int,
+    **context: Any,
 ) -> web.Response:
     """The same form again, with what was typed and what to fix."""
     return page(
@@ -67,6 +72,7 @@ def _again(
         status=status,
         errors=out.errors,
         values=out.values,
+        **context,
     )
 
 
@@ -246,7 +252,12 @@ def _with_flow(request: web.Request, response: web.Response, token: str) -> web.
 
 async def code_form(request: web.Request) -> web.StreamResponse:
     notice = _t(request, "new_code_sent") if request.query.get("new") else None
-    return page(request, "code.html", title=_t(request, "code_title"), notice=notice)
+    manage = request.query.get("for") == "manage"  # no "step 3 of 3" on the way to manage
+    return page(request, "code.html", title=_t(request, "code_title"), notice=notice, manage=manage)
+
+
+def _manages(flow: flows.Flow) -> bool:
+    return flow.purpose == "manage"
 
 
 async def code_check(request: web.Request) -> web.StreamResponse:
@@ -260,7 +271,7 @@ async def code_check(request: web.Request) -> web.StreamResponse:
         if flow is None:
             return message(request, "errors_title", "err_session", status=410)
         if typed is None:
-            return _again(request, "code", "code_title", out, 422)
+            return _again(request, "code", "code_title", out, 422, manage=_manages(flow))
         verdict, left = await flows.check(conn, config.signup, flow, typed, now=now(request))
         if verdict is Verdict.RIGHT and flow.purpose == "subscribe":
             await _enrol(conn, flow, now=now(request))
@@ -275,7 +286,7 @@ async def code_check(request: web.Request) -> web.StreamResponse:
         out.fail("code", "err_code_wrong", n=left)
     else:
         out.fail("code", "err_code_dead" if verdict is Verdict.DEAD else "err_code_expired")
-    return _again(request, "code", "code_title", out, 422)
+    return _again(request, "code", "code_title", out, 422, manage=_manages(flow))
 
 
 async def _enrol(conn: Queryable, flow: flows.Flow, *, now: datetime) -> enrolment.Enrolled:
@@ -317,11 +328,11 @@ async def code_again(request: web.Request) -> web.StreamResponse:
     if asked.limited is not None:
         out = forms.Checked()
         out.fail("form", "err_limited")
-        return _again(request, "code", "code_title", out, 429)
+        return _again(request, "code", "code_title", out, 429, manage=_manages(flow))
     language = flow.request.get("language", lang)
     sender = flow.request.get("sender") or text(language, "site")
     request.app[SENDER].send(flow.phone, asked.code, language, sender)
-    return redirect(f"/{lang}/code?new=1")
+    return redirect(f"/{lang}/code?new=1" + ("&for=manage" if _manages(flow) else ""))
 
 
 # --- manage: the number, its code, then the subscription
@@ -356,7 +367,7 @@ async def manage_ask(request: web.Request) -> web.StreamResponse:
         out.fail("form", "err_limited")
         return _again(request, "manage", "manage_title", out, 429)
     request.app[SENDER].send(phone, asked.code, lang, text(lang, "site"))
-    return _with_flow(request, redirect(f"/{lang}/code"), asked.token)
+    return _with_flow(request, redirect(f"/{lang}/code?for=manage"), asked.token)
 
 
 async def _session(request: web.Request, conn: Queryable) -> tuple[flows.Flow, str] | None:

@@ -164,6 +164,7 @@ async def test_manage_answers_the_same_whether_or_not_the_number_is_subscribed(
         answers.append((status, path, body.replace(other.csrf, "")))
         await other.close()
     assert answers[0] == answers[1]
+    assert "Étape" not in answers[0][2]  # managing is not the sign-up's third step
     assert len(signup.phones.to(OTHER)) == 1  # only its owner learns it is not subscribed
 
 
