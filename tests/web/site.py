@@ -71,12 +71,18 @@ class Site:
 
 
 @asynccontextmanager
-async def site(config: Config, pool: asyncpg.Pool, **signup: Any) -> AsyncIterator[Site]:
+async def site(
+    config: Config, pool: asyncpg.Pool, *, down_first: bool = False, **signup: Any
+) -> AsyncIterator[Site]:
+    """``down_first``: a gateway in outage comes before the phones' one."""
     phones, clock = Phones(), Clock()
     await phones.start()
+    down = FakeGateway("down", receipts=False)
+    down.outage = True
+    gateways = [down, phones] if down_first else [phones]
     config = with_overrides(config, serve={"signup_listen": "127.0.0.1:0"}, signup=signup)
     try:
-        async with server.serving(config, pool, [phones], clock=clock) as address:
+        async with server.serving(config, pool, gateways, clock=clock) as address:
             yield Site(f"http://{address}", phones, clock, pool)
     finally:
         await phones.close()

@@ -217,3 +217,15 @@ async def test_codes_per_address_and_per_tenant_are_limited(
         status, _, _ = await r.post("/fr/subscribe/choices", form)
         assert status == 429
         await r.close()
+
+
+async def test_the_code_goes_through_the_next_gateway_when_the_first_is_down(
+    config: Config, loaded: asyncpg.Pool
+) -> None:
+    async with site(config, loaded, down_first=True) as s:
+        r = Resident(s.url)
+        await _ask_code(r)
+        code = await s.phones.code_for(PHONE, 0)
+        status, _, path = await r.post("/fr/code", {"code": code})
+        await r.close()
+    assert (status, path) == (200, "/fr/done")
