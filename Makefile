@@ -3,7 +3,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint format types test check bench demo
+.PHONY: install lint format types test check bench demo screenshots
 
 $(BIN)/alertd:
 	python3 -m venv $(VENV) && $(BIN)/pip install -e '.[test]'
@@ -32,3 +32,7 @@ bench: install
 
 demo: install
 	$(BIN)/alertd demo
+
+# The README's pictures of the sign-up pages, taken by the browser tests (needs /usr/bin/chromium).
+screenshots: install
+	ALERTD_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/web/test_browser.py

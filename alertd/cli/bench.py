@@ -6,7 +6,14 @@ import argparse
 
 from alertd.cli.util import command, finite_float, out_json, positive_int, subcommands
 from alertd.config import Config
-from alertd.tools import bench_api, bench_gateway, bench_import, bench_index, bench_smpp
+from alertd.tools import (
+    bench_api,
+    bench_gateway,
+    bench_import,
+    bench_index,
+    bench_signup,
+    bench_smpp,
+)
 from alertd.tools import bench_dispatch as bench_dispatch_module
 from alertd.tools import bench_match as bench_match_module
 
@@ -60,6 +67,11 @@ async def bench_index_cmd(args: argparse.Namespace, config: Config) -> int:
 
 async def bench_api_cmd(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_api.api_benchmark(config, args.subscribers, args.previews))
+    return 0
+
+
+async def bench_signup_cmd(args: argparse.Namespace, config: Config) -> int:
+    out_json(await bench_signup.signup_benchmark(config, args.signups, args.rate))
     return 0
 
 
@@ -157,4 +169,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--subscribers", type=positive_int, default=1_000_000)
     p.add_argument("--previews", type=positive_int, default=100)
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "signup",
+        bench_signup_cmd,
+        "residents signing up on the pages (form, code by SMS, code typed) at a target rate",
+    )
+    p.add_argument("--signups", type=positive_int, default=2000)
+    p.add_argument("--rate", type=finite_float, default=200.0, help="sign-ups started per second")
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")

@@ -6,7 +6,7 @@ import argparse
 
 from alertd.cli.util import finite_float, positive_int
 from alertd.config import Config
-from alertd.tools import demo
+from alertd.tools import demo, demo_signup
 
 
 def share(text: str) -> float:
@@ -17,6 +17,8 @@ def share(text: str) -> float:
 
 
 async def run_demo(args: argparse.Namespace, config: Config) -> int:
+    if args.signup:
+        return await demo_signup.run(config, as_json=args.json)
     return await demo.run(
         config, subscribers_count=args.subscribers, error_rate=args.error_rate, as_json=args.json
     )
@@ -38,3 +40,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "failover)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    parser.add_argument(
+        "--signup",
+        action="store_true",
+        help="instead: two residents sign themselves up, one by SMS keyword, one on the pages",
+    )

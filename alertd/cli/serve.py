@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
 
 from alertd.api import health, server
 from alertd.config import Config
 from alertd.delivery import daemon
 from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
+from alertd.web import server as signup
+from gateways.base import Gateway
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -42,11 +48,13 @@ def keywords(config: Config) -> SmsKeywords:
 
 def listeners(config: Config) -> list[daemon.Listener]:
     """What serve also serves: the training gateway and the HTTP API on ``[serve] api_listen``
-    (when set), health and metrics on ``[serve] metrics_listen`` (when set: a private address,
-    apart from the API)."""
+    (when set), the residents' sign-up pages on ``[serve] signup_listen`` (when set), health and
+    metrics on ``[serve] metrics_listen`` (when set: a private address, apart from the API)."""
     served: list[daemon.Listener] = [
         lambda pool, gateways, index: server.serving(config, pool, index=index)
     ]
+    if config.serve.signup_listen:
+        served.append(lambda pool, gateways, index: _signup(config, pool, gateways))
     listen = config.serve.metrics_listen
     if listen:
         served.append(
@@ -55,6 +63,14 @@ def listeners(config: Config) -> list[daemon.Listener]:
             )
         )
     return served
+
+
+@contextlib.asynccontextmanager
+async def _signup(
+    config: Config, pool: asyncpg.Pool, gateways: Sequence[Gateway]
+) -> AsyncIterator[None]:
+    async with signup.serving(config, pool, gateways):
+        yield
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ nothing in alertd reads ``os.environ`` for configuration but that one call.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from alertd.config.model import (
     LogConfig,
     OperatorConfig,
     ServeConfig,
+    SignupConfig,
     SubscribersConfig,
     TemplatesConfig,
     ZonesConfig,
@@ -42,6 +44,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "dispatch": DispatchConfig,
     "serve": ServeConfig,
     "operator": OperatorConfig,
+    "signup": SignupConfig,
 }
 
 
@@ -157,6 +160,22 @@ def _parse_listen(raw: object) -> str:
     return text
 
 
+def _parse_addresses(raw: object) -> tuple[str, ...]:
+    """IP addresses, as a TOML list or a comma-separated string (environment)."""
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    out = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError(f"expected IP addresses such as 127.0.0.1, got {item!r}") from None
+        out.append(text)
+    return tuple(out)
+
+
 def _parse_url(raw: object) -> str:
     text = str(raw).strip().rstrip("/")
     if text and not text.startswith(("http://", "https://")):
@@ -207,6 +226,14 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("serve", "api_listen"): _parse_listen,
     ("serve", "api_rate"): _parse_number(float, 0.1, 100_000),
     ("serve", "public_url"): _parse_url,
+    ("serve", "signup_listen"): _parse_listen,
+    ("signup", "code_ttl_s"): _parse_number(float, 60, 3600),
+    ("signup", "code_tries"): _parse_number(int, 1, 20),
+    ("signup", "per_number_hour"): _parse_number(int, 1, 1000),
+    ("signup", "per_ip_hour"): _parse_number(int, 1, 10_000_000),
+    ("signup", "per_tenant_hour"): _parse_number(int, 1, 10_000_000),
+    ("signup", "session_s"): _parse_number(float, 60, 86_400),
+    ("signup", "trusted_proxies"): _parse_addresses,
     ("operator", "token"): _parse_token,
     ("operator", "url"): _parse_url,
 }

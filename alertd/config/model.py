@@ -111,6 +111,25 @@ class ServeConfig:
     # host:port where `alertd serve` answers /healthz, /readyz and /metrics (Prometheus); empty:
     # not served.
     metrics_listen: str = ""
+    # host:port of the residents' sign-up pages (alertd.web); empty: no pages. A listener of its
+    # own: the public faces residents, through a reverse proxy; the API faces operators.
+    signup_listen: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignupConfig:
+    """The sign-up pages' codes and abuse limits. Limits count codes asked for, per fixed hour,
+    in PostgreSQL (so they hold across daemons)."""
+
+    code_ttl_s: float = 600.0  # a code is good for 10 minutes
+    code_tries: int = 5  # wrong tries before a code is dead
+    per_number_hour: int = 5  # codes sent to one number in an hour
+    per_ip_hour: int = 30  # codes asked from one address in an hour (a household, a desk)
+    per_tenant_hour: int = 3000  # codes for one tenant's residents in an hour (SMS budget)
+    session_s: float = 3600.0  # how long a confirmed code opens the "my subscription" page
+    # Addresses of the reverse proxies whose X-Forwarded-For is believed (the client's address
+    # for the per-IP limit); empty: the peer's address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +142,7 @@ class Config:
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     operator: OperatorConfig = field(default_factory=OperatorConfig)
+    signup: SignupConfig = field(default_factory=SignupConfig)
     # The SMS gateways, by priority (see alertd/config/gateways.py and ops/alertd.example.toml).
     gateways: tuple[GatewayConfig, ...] = ()
 

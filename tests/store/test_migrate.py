@@ -31,6 +31,9 @@ TABLES = {
     "subscriber_consents",
     "addresses",
     "service_sms",
+    "signup_flows",
+    "signup_limits",
+    "web_keys",
     "schema_migrations",
 }
 

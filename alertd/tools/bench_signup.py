@@ -1,0 +1,255 @@
+"""``alertd bench signup``: residents signing up on the pages at a target rate (200 a second),
+in a scratch database: each one loads the form, submits where and what, waits for the code's SMS
+at the fake gateway, types it, and lands on "you are signed up". Figures: sign-ups completed per
+second, errors, p50/p99 of the time from the form submitted to the code's SMS handed to the
+gateway (target: under 1 s), and of a whole sign-up.
+
+The residents (HTTP clients) run in a process of their own, as they would on their phones: the
+pages' process is measured, not the load generator. The fake gateway tells them each code over a
+pipe. Baseline, same run, same client and server: round trips per second for the pages'
+stylesheet, this machine's HTTP floor (a sign-up is six requests, the redirects
+followed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import multiprocessing
+import os
+import re
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+import aiohttp
+
+from alertd.config import Config, with_overrides
+from alertd.store.database import dsn_for, open_database
+from alertd.tenants import load_territory
+from alertd.tools.bench_import import scratch_database
+from alertd.web import server
+from gateways.base import Message, SubmitResult
+from gateways.fake import FakeGateway
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CODE = re.compile(r"\b([0-9]{6})\b")
+BASELINE_REQUESTS = 2000
+CLIENT_CONNECTIONS = 100
+CODE_WAIT_S = 30.0
+
+
+class _Phones(FakeGateway):
+    """The fake gateway, telling the residents' process each code and when it was handed over
+    (CLOCK_MONOTONIC: the same clock in both processes)."""
+
+    def __init__(self, pipe: Connection) -> None:
+        super().__init__("bench", receipts=False)
+        self.pipe = pipe
+
+    async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
+        results = await super().submit(messages)
+        at = time.monotonic()
+        for m in messages:
+            match = CODE.search(m.text)
+            if match:
+                self.pipe.send((m.to, at, match[1]))
+        return results
+
+
+async def signup_benchmark(config: Config, signups: int, rate: float) -> dict[str, Any]:
+    name = f"alertd_bench_signup_{os.getpid()}"
+    async with (
+        open_database(config, migrate_now=False) as admin,
+        scratch_database(admin.dsn, name),
+    ):
+        scratch = with_overrides(
+            config,
+            database={"url": dsn_for(admin.dsn, name), "pool_max": 10},
+            serve={"signup_listen": "127.0.0.1:0"},
+            # One client address and one tenant for every resident here: the limits would
+            # measure themselves.
+            signup={"per_ip_hour": 10_000_000, "per_tenant_hour": 10_000_000},
+        )
+        async with open_database(scratch) as db:
+            await load_territory(db.pool, "bench")
+            spawn = multiprocessing.get_context("spawn")
+            codes_out, codes_in = spawn.Pipe()
+            result_in, result_out = spawn.Pipe(duplex=False)
+            phones = _Phones(codes_in)
+            await phones.start()
+            async with server.serving(scratch, db.pool, [phones]) as address:
+                residents = spawn.Process(
+                    target=_residents_main,
+                    args=(f"http://{address}", signups, rate, codes_out, result_out),
+                    name="alertd-bench-residents",
+                )
+                residents.start()
+                try:
+                    floor: dict[str, Any] = await asyncio.to_thread(result_in.recv)
+                    # CPU of the pages' process (and the fake gateway in it) per sign-up: what
+                    # bounds the rate on one core, whatever else the machine runs.
+                    cpu_before = time.process_time()
+                    run: dict[str, Any] = await asyncio.to_thread(result_in.recv)
+                    cpu_s = time.process_time() - cpu_before
+                finally:
+                    await asyncio.to_thread(residents.join, 30)
+            await phones.close()
+            active = await db.pool.fetchval(
+                "SELECT count(*) FROM subscribers "
+                "WHERE status = 'active' AND consent_channel = 'web'"
+            )
+    return {
+        "benchmark": "signup",
+        "signups": signups,
+        "target_per_s": rate,
+        **run,
+        "baseline": {"what": "GET /static/style.css round trips", **floor},
+        "pages_cpu_ms_per_signup": round(cpu_s * 1000 / signups, 2),
+        "active_subscribers": active,
+    }
+
+
+def _residents_main(
+    base: str, signups: int, rate: float, codes: Connection, result: Connection
+) -> None:
+    """The residents' process: sends the baseline's figures, then the run's."""
+    asyncio.run(_residents(base, signups, rate, codes, result))
+
+
+class _Inbox:
+    """Codes arriving from the gateway's process, read by a thread, awaited by the residents."""
+
+    def __init__(self, pipe: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        self.pipe, self.loop = pipe, loop
+        self.arrived: dict[str, tuple[float, str]] = {}
+        self.waiting: dict[str, asyncio.Future[None]] = {}
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                phone, at, code = self.pipe.recv()
+                self.loop.call_soon_threadsafe(self._arrive, phone, at, code)
+
+    def _arrive(self, phone: str, at: float, code: str) -> None:
+        self.arrived.setdefault(phone, (at, code))
+        waiter = self.waiting.pop(phone, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def code_for(self, phone: str) -> tuple[float, str]:
+        if phone not in self.arrived:
+            waiter = self.waiting.setdefault(phone, self.loop.create_future())
+            await asyncio.wait_for(waiter, CODE_WAIT_S)
+        return self.arrived[phone]
+
+
+def _ms(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {"p50_ms": 0.0, "p99_ms": 0.0}
+    ordered = sorted(seconds)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+    }
+
+
+async def _residents(
+    base: str, signups: int, rate: float, codes: Connection, result: Connection
+) -> None:
+    inbox = _Inbox(codes, asyncio.get_running_loop())
+    connector = aiohttp.TCPConnector(limit=CLIENT_CONNECTIONS)
+    try:
+        result.send(await _baseline(base, connector))
+        result.send(await _run(base, connector, inbox, signups, rate))
+    finally:
+        await connector.close()
+
+
+async def _baseline(base: str, connector: aiohttp.TCPConnector) -> dict[str, Any]:
+    sem = asyncio.Semaphore(CLIENT_CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector, connector_owner=False) as session:
+
+        async def one() -> None:
+            async with sem, session.get(base + "/static/style.css") as response:
+                await response.read()
+
+        started = time.monotonic()
+        await asyncio.gather(*(one() for _ in range(BASELINE_REQUESTS)))
+        elapsed = time.monotonic() - started
+    return {"requests": BASELINE_REQUESTS, "per_s": round(BASELINE_REQUESTS / elapsed, 1)}
+
+
+async def _run(
+    base: str, connector: aiohttp.TCPConnector, inbox: _Inbox, signups: int, rate: float
+) -> dict[str, Any]:
+    code_latency: list[float] = []
+    whole: list[float] = []
+    errors: list[str] = []
+
+    async def resident(i: int) -> None:
+        phone = f"+3361{i:07d}"
+        started = time.monotonic()
+        async with aiohttp.ClientSession(
+            connector=connector, connector_owner=False, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as s:
+            token = await _step(s, "GET", base + "/fr/subscribe", None)
+            where = {"phone": f"061{i:07d}", "postcode": "59140", "language": "fr"}
+            token = await _step(s, "POST", base + "/fr/subscribe", {**where, "csrf": token})
+            asked_at = time.monotonic()
+            what = {**where, "csrf": token, "consent": "yes", "topics": "dechets"}
+            token = await _step(s, "POST", base + "/fr/subscribe/choices", what)
+            handed_at, code = await inbox.code_for(phone)
+            code_latency.append(handed_at - asked_at)
+            await _step(s, "POST", base + "/fr/code", {"code": code, "csrf": token}, "/fr/done")
+        whole.append(time.monotonic() - started)
+
+    async def guarded(i: int) -> None:
+        try:
+            await resident(i)
+        except (aiohttp.ClientError, RuntimeError, TimeoutError) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    tasks = []
+    started = time.monotonic()
+    for i in range(signups):
+        # Open loop: residents arrive at the target rate whether or not the last ones are done.
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(guarded(i)))
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - started
+    return {
+        "completed": len(whole),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "seconds": round(elapsed, 2),
+        "signups_per_s": round(len(whole) / elapsed, 1),
+        "code_handed_to_gateway": _ms(code_latency),
+        "codes_within_1s": sum(1 for x in code_latency if x < 1.0),
+        "signup": _ms(whole),
+    }
+
+
+async def _step(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    form: dict[str, str] | None,
+    lands: str | None = None,
+) -> str:
+    """One page, its status checked; the CSRF field of the page it lands on."""
+    async with session.request(method, url, data=form) as r:
+        if r.status != 200:
+            raise RuntimeError(f"{method} {url}: HTTP {r.status}")
+        if lands is not None and r.url.path != lands:
+            raise RuntimeError(f"{method} {url}: landed on {r.url.path}")
+        match = CSRF.search(await r.text())
+        return html.unescape(match[1]) if match else ""

@@ -1,0 +1,31 @@
+"""`alertd serve` answers the sign-up pages on [serve] signup_listen, and only then."""
+
+from __future__ import annotations
+
+import aiohttp
+import asyncpg
+from structlog.testing import capture_logs
+
+from alertd.cli.serve import listeners
+from alertd.config import Config, with_overrides
+from alertd.delivery.live_index import LiveIndex
+from gateways.fake import FakeGateway
+
+
+async def test_serve_answers_the_pages_on_their_own_listener(
+    config: Config, loaded: asyncpg.Pool
+) -> None:
+    assert len(listeners(config)) == 1  # not set: no pages (the training gateway and API only)
+    served = listeners(with_overrides(config, serve={"signup_listen": "127.0.0.1:0"}))
+    assert len(served) == 2
+    gateway = FakeGateway(receipts=False)
+    with capture_logs() as logs:
+        async with served[1](loaded, [gateway], LiveIndex(loaded)):
+            [started] = [e for e in logs if e["event"] == "serve.signup"]
+            async with (
+                aiohttp.ClientSession() as client,
+                client.get(f"http://{started['listen']}/en/") as response,
+            ):
+                body = await response.text()
+    assert response.status == 200
+    assert '<html lang="en">' in body and "Sign up" in body
