@@ -22,7 +22,9 @@ from alertd import audit
 from alertd.alerts import approvals, checks, previews
 from alertd.alerts.access import (
     RANK,
+    approval_needed,
     check_approver,
+    check_information_agent,
     check_may_send,
     load,
     require,
@@ -108,7 +110,7 @@ class Sent:
 
 async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     """Store a draft that passed every check; one that reaches nobody is refused, not stored."""
-    require(op, "operator", "drafting an alert")
+    require(op, "information", "drafting an alert")
     missing = missing_params(ctx.catalog, draft.template, draft.params)
     if missing:
         raise InputError(f"template {draft.template!r} needs --param for: {', '.join(missing)}")
@@ -117,6 +119,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     severity = draft.severity or template.severity
     if severity not in SEVERITIES:
         raise InputError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    check_information_agent(op, severity, draft.topics)
     texts = render_texts(
         ctx.catalog, draft.template, draft.params, draft.languages, exercise=draft.exercise
     )
@@ -276,7 +279,7 @@ def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> Pre
 async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
     """Send now, or ask for a second operator's approval when it reaches more people than the
     tenant's threshold. Safe to repeat: a send that was interrupted resumes."""
-    require(op, "operator", "sending an alert")
+    require(op, "information", "sending an alert")
     alert = await load(ctx.pool, op, alert_id)
     check_may_send(op, alert)
     if alert["message_kind"] != "alert":
@@ -303,7 +306,7 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
         )
     if alert["status"] == "approved" and checks.drifted(alert["approved_recipients"], recipients):
         await approvals.revoke(ctx.pool, alert, recipients, actor)
-    if recipients > alert["approval_threshold"] and alert["approved_by"] is None:
+    if approval_needed(op, alert, recipients):
         await approvals.ask(ctx.pool, alert, recipients, actor)
         return Sent(alert_id, "pending_approval", recipients, 0)
     return await _enqueue(ctx, alert, found, op, actor)
