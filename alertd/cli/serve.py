@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 
 from alertd.api import health, server
+from alertd.api.app import context
 from alertd.config import Config
 from alertd.delivery import daemon
+from alertd.schedule import scheduler
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -37,7 +41,11 @@ def listeners(config: Config) -> list[daemon.Listener]:
     (when set), health and metrics on ``[serve] metrics_listen`` (when set: a private address,
     apart from the API)."""
     served: list[daemon.Listener] = [
-        lambda pool, gateways, index: server.serving(config, pool, index=index)
+        lambda pool, gateways, index: server.serving(config, pool, index=index),
+        # Scheduled notices (issue 17): one daemon at a time fires them (an advisory lock).
+        lambda pool, gateways, index: scheduler.running(
+            context(config, pool, index), worker=f"{socket.gethostname()}:{os.getpid()}"
+        ),
     ]
     listen = config.serve.metrics_listen
     if listen:
