@@ -38,6 +38,9 @@ IDLE_S = 30.0  # the leader looks at the schedules at least this often
 RESTART_S = 5.0  # after an unexpected error, the scheduler starts again after this
 CATCH_UP = 1000  # firings decided per schedule and pass (a long outage: the rest next pass)
 Clock = Callable[[], datetime]
+FIRING_LOCK_CLASS = 0x5343  # the two-int advisory locks of firings: (this, firing id)
+_TRY_FIRING = "SELECT pg_try_advisory_lock($1::int, ($2::bigint % 2147483647)::int)"
+_UNLOCK_FIRING = "SELECT pg_advisory_unlock($1::int, ($2::bigint % 2147483647)::int)"
 
 
 def utcnow() -> datetime:
@@ -58,7 +61,7 @@ async def tick(ctx: lifecycle.Context, now: datetime, *, worker: str = "") -> Ti
     """One pass of the scheduler at ``now``."""
     done = Tick()
     for row in await ctx.pool.fetch(queries("schedules")["open_firings"]):
-        done.outcomes.append(await firing.fire(ctx, row))
+        await _fire_guarded(ctx, row["firing_id"], done)
     for row in await ctx.pool.fetch(queries("schedules")["active"]):
         await _decide(ctx, row, now, worker, done)
     return done
@@ -86,9 +89,7 @@ async def _decide(
                 worker=worker,
             )
             if claimed is not None:
-                fired = {**dict(row), "firing_id": claimed, "fire_time": one.fire_time}
-                fired["firing_alert_id"] = None
-                done.outcomes.append(await firing.fire(ctx, fired))
+                await _fire_guarded(ctx, claimed, done)
         else:
             await _missed(
                 ctx.pool,
@@ -105,6 +106,21 @@ async def _decide(
     upcoming = firings(rule, decided, severity=row["severity"], quiet=quiet, limit=1)
     if upcoming:
         done.due(upcoming[0].due_at)
+
+
+async def _fire_guarded(ctx: lifecycle.Context, firing_id: int, done: Tick) -> None:
+    """Fire a claimed firing while holding its own advisory lock, on a connection of its own:
+    whoever else saw it open (a second daemon, a stale list) skips it or, once the lock is let
+    go, finds it finished. A holder that dies lets go with its session."""
+    async with ctx.pool.acquire() as guard:
+        if not await guard.fetchval(_TRY_FIRING, FIRING_LOCK_CLASS, firing_id):
+            return
+        try:
+            row = await guard.fetchrow(queries("schedules")["open_firing"], firing_id)
+            if row is not None:  # still open: nobody finished it meanwhile
+                done.outcomes.append(await firing.fire(ctx, row))
+        finally:
+            await guard.execute(_UNLOCK_FIRING, FIRING_LOCK_CLASS, firing_id)
 
 
 async def _claim(

@@ -94,16 +94,18 @@ def test_quiet_hours_hold_an_information_notice_until_the_morning() -> None:
 def test_a_tenant_that_refuses_quiet_hours_refuses_the_schedule() -> None:
     quiet = Quiet(time(21), time(7, 30), "refuse")
     with pytest.raises(InputError, match="quiet hours 21:00-07:30"):
-        check_quiet(
-            Rule(cron="0 22 * * mon"), utc(2027, 1, 1), severity="information", quiet=quiet
-        )
+        check_quiet(Rule(cron="0 22 * * mon"), utc(2027, 1, 1), severity="information", quiet=quiet)
     check_quiet(Rule(cron="0 19 * * mon"), utc(2027, 1, 1), severity="information", quiet=quiet)
     check_quiet(Rule(cron="0 22 * * mon"), utc(2027, 1, 1), severity="life_safety", quiet=quiet)
 
 
 @pytest.mark.parametrize(
     ("raw", "cron"),
-    [("mon 19:00", "0 19 * * mon"), ("mon,thu 6:05", "5 6 * * mon,thu"), ("day 07:00", "0 7 * * *")],
+    [
+        ("mon 19:00", "0 19 * * mon"),
+        ("mon,thu 6:05", "5 6 * * mon,thu"),
+        ("day 07:00", "0 7 * * *"),
+    ],
 )
 def test_every_reads_days_and_a_time(raw: str, cron: str) -> None:
     assert when.every_to_cron(raw) == cron

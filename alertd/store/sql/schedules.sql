@@ -75,13 +75,18 @@ RETURNING id;
 -- name: open_firings
 -- Firings claimed but not finished (the daemon that claimed them died): the scheduler's leader
 -- finishes them. The advisory lock makes it the only one at work.
+SELECT f.id AS firing_id FROM schedule_firings f
+WHERE f.status = 'firing'
+ORDER BY f.due_at, f.id;
+
+-- name: open_firing
+-- One claimed firing, if still open, with its schedule: what firing.fire needs.
 SELECT s.*, t.code AS tenant_code, f.id AS firing_id, f.fire_time, f.due_at,
        f.alert_id AS firing_alert_id
 FROM schedule_firings f
 JOIN schedules s ON s.id = f.schedule_id
 JOIN tenants t ON t.id = s.tenant_id
-WHERE f.status = 'firing'
-ORDER BY f.due_at, f.id;
+WHERE f.id = $1 AND f.status = 'firing';
 
 -- name: firing_alert
 UPDATE schedule_firings SET alert_id = $2 WHERE id = $1 AND alert_id IS NULL;

@@ -1,0 +1,332 @@
+"""The scheduler's passes on a driven clock (``tick(now)``), against a real PostgreSQL: once and
+only once, missed firings reported, two daemons, a firing interrupted, quiet hours, approvals,
+the waste agent's limits."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import time
+
+import asyncpg
+import pytest
+from structlog.testing import capture_logs
+
+from alertd.alerts import lifecycle
+from alertd.config import Config
+from alertd.errors import ConflictError, ForbiddenError, InputError
+from alertd.schedule import firing, scheduler, schedules
+from alertd.schedule.rules import Rule
+from alertd.store.database import create_pool
+from tests.schedule.conftest import T0, WASTE_PARAMS, Waste, hours, once, spec
+from tests.support.alert_world import PARAMS, circle, DUNKERQUE
+
+
+async def _firings(pool: asyncpg.Pool, sid: int) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT fire_time, due_at, status, alert_id, error FROM schedule_firings "
+        "WHERE schedule_id = $1 ORDER BY fire_time",
+        sid,
+    )
+
+
+async def _deliveries(pool: asyncpg.Pool, alert_id: int) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM deliveries WHERE alert_id = $1", alert_id))
+
+
+async def test_a_one_off_notice_fires_once_at_its_time(waste: Waste) -> None:
+    ctx, agent = waste.world.ctx, waste.agent
+    made = await schedules.create(ctx, agent, spec(waste.sector, once(T0 + hours(16))), T0, "t")
+    assert made.status == "active" and made.created_by == agent.name
+    assert [f.fire_time for f in made.next_firings] == [T0 + hours(16)]
+    assert (await scheduler.tick(ctx, T0 + hours(15))).outcomes == []
+    passed = await scheduler.tick(ctx, T0 + hours(16))
+    assert [o.status for o in passed.outcomes] == ["sent"]
+    alert_id = passed.outcomes[0].alert_id
+    assert alert_id is not None
+    assert await _deliveries(ctx.pool, alert_id) == len(waste.residents)
+    alert = await ctx.pool.fetchrow("SELECT * FROM alerts WHERE id = $1", alert_id)
+    assert alert["created_by"] == agent.id and alert["severity"] == "information"
+    assert alert["status"] == "sent"
+    for later in (hours(16) + hours(0.01), hours(40)):
+        assert (await scheduler.tick(ctx, T0 + later)).outcomes == []
+    assert len(await _firings(ctx.pool, made.id)) == 1
+    shown = await schedules.show(ctx.pool, agent, made.id, T0 + hours(17))
+    assert shown.status == "done" and shown.next_firings == []
+    audited = await ctx.pool.fetch(
+        "SELECT action, actor FROM audit_log WHERE target = $1 ORDER BY id", f"alert:{alert_id}"
+    )
+    assert [r["action"] for r in audited] == ["alert.create", "alert.send"]
+    assert audited[0]["actor"] == f"schedule:{made.id} for operator:{agent.id}"
+
+
+async def test_a_firing_missed_beyond_its_grace_is_recorded_and_reported(waste: Waste) -> None:
+    ctx = waste.world.ctx
+    weekly = Rule(cron="0 19 * * tue")  # 18:00 UTC in winter
+    made = await schedules.create(
+        ctx, waste.agent, spec(waste.sector, weekly, grace_s=1800.0), T0, "t"
+    )
+    first = T0 + hours(4)  # today 19:00 in Paris
+    with capture_logs() as logs:
+        passed = await scheduler.tick(ctx, first + hours(1))  # no daemon for an hour
+    assert passed.outcomes == [] and passed.missed == [(made.id, first)]
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["schedule.missed"]
+    assert (
+        await ctx.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'schedule.missed'")
+        == 1
+    )
+    # The next week, 20 minutes late (within the grace): sent, once.
+    week = first + hours(24 * 7)
+    passed = await scheduler.tick(ctx, week + hours(1 / 3))
+    assert [o.status for o in passed.outcomes] == ["sent"]
+    assert passed.next_due == week + hours(24 * 7)
+    rows = await _firings(ctx.pool, made.id)
+    assert [r["status"] for r in rows] == ["missed", "sent"]
+    assert "grace time" in rows[0]["error"]
+
+
+async def test_two_daemons_at_the_same_moment_send_it_once(waste: Waste, config: Config) -> None:
+    ctx = waste.world.ctx
+    made = await schedules.create(
+        ctx, waste.agent, spec(waste.sector, once(T0 + hours(1))), T0, "t"
+    )
+    assert config.database.url is not None
+    other = await create_pool(config.database.url, config.database)
+    try:
+        ctx2 = lifecycle.Context(other, ctx.catalog, None)
+        due = T0 + hours(1)
+        a, b = await asyncio.gather(
+            scheduler.tick(ctx, due, worker="a"), scheduler.tick(ctx2, due, worker="b")
+        )
+    finally:
+        await other.close()
+    fired = a.outcomes + b.outcomes
+    assert [o.status for o in fired] == ["sent"]
+    rows = await _firings(ctx.pool, made.id)
+    assert len(rows) == 1
+    assert await ctx.pool.fetchval("SELECT count(*) FROM alerts") == 1
+    assert await _deliveries(ctx.pool, rows[0]["alert_id"]) == len(waste.residents)
+
+
+@pytest.mark.parametrize("drafted", [False, True])
+async def test_a_firing_interrupted_is_finished_once_by_the_next_leader(
+    waste: Waste, drafted: bool
+) -> None:
+    """Killed after claiming the firing (and, with ``drafted``, after drafting its alert):
+    the next pass sends it, once; a pass after that does nothing."""
+    ctx = waste.world.ctx
+    made = await schedules.create(
+        ctx, waste.agent, spec(waste.sector, once(T0 + hours(1))), T0, "t"
+    )
+    due = T0 + hours(1)
+    fid = await ctx.pool.fetchval(
+        "INSERT INTO schedule_firings (schedule_id, fire_time, due_at, status, worker) "
+        "VALUES ($1, $2, $2, 'firing', 'killed') RETURNING id",
+        made.id,
+        due,
+    )
+    if drafted:
+        row = {
+            **dict(await ctx.pool.fetchrow(queries_get(), made.id)),
+            "firing_id": fid,
+            "fire_time": due,
+            "firing_alert_id": None,
+        }
+        alert_id = await firing._draft(ctx, waste.agent, row, "t")  # noqa: SLF001
+        await ctx.pool.execute(
+            "UPDATE schedule_firings SET alert_id = $2 WHERE id = $1", fid, alert_id
+        )
+    passed = await scheduler.tick(ctx, due + hours(0.1))
+    assert [o.status for o in passed.outcomes] == ["sent"]
+    assert (await scheduler.tick(ctx, due + hours(0.2))).outcomes == []
+    assert await ctx.pool.fetchval("SELECT count(*) FROM alerts") == 1
+    rows = await _firings(ctx.pool, made.id)
+    assert [r["status"] for r in rows] == ["sent"]
+    assert await _deliveries(ctx.pool, rows[0]["alert_id"]) == len(waste.residents)
+
+
+def queries_get() -> str:
+    return (
+        "SELECT s.*, t.code AS tenant_code FROM schedules s JOIN tenants t ON t.id = s.tenant_id "
+        "WHERE s.id = $1"
+    )
+
+
+async def test_quiet_hours_hold_a_notice_until_the_morning_or_refuse_it(waste: Waste) -> None:
+    ctx = waste.world.ctx
+    admin = waste.world.cud
+    await schedules.set_quiet_hours(
+        ctx.pool,
+        admin,
+        "59183",
+        hours=(time(21), time(7, 30)),
+        policy="defer",
+        information_approval=None,
+        actor="t",
+    )
+    evening = T0 + hours(8)  # 23:00 in Paris
+    made = await schedules.create(ctx, waste.agent, spec(waste.sector, once(evening)), T0, "t")
+    morning = T0 + hours(16.5)  # 07:30 in Paris, the next day
+    assert [f.due_at for f in made.next_firings] == [morning]
+    assert (await scheduler.tick(ctx, evening + hours(1))).outcomes == []
+    assert (await scheduler.tick(ctx, morning - hours(0.1))).outcomes == []
+    passed = await scheduler.tick(ctx, morning)
+    assert [o.status for o in passed.outcomes] == ["sent"]
+    rows = await _firings(ctx.pool, made.id)
+    assert rows[0]["fire_time"] == evening and rows[0]["due_at"] == morning
+    # Life-safety ignores the quiet hours.
+    alarm = await schedules.create(
+        ctx,
+        waste.world.officer,
+        spec(
+            waste.sector,
+            once(evening + hours(24)),
+            template="submersion",
+            params=PARAMS,
+            topics=[],
+            name="Exercice de nuit",
+        ),
+        T0,
+        "t",
+    )
+    assert alarm.next_firings[0].due_at == evening + hours(24)
+    await schedules.set_quiet_hours(
+        ctx.pool,
+        admin,
+        "59183",
+        hours=(time(21), time(7, 30)),
+        policy="refuse",
+        information_approval=None,
+        actor="t",
+    )
+    with pytest.raises(InputError, match="quiet hours"):
+        await schedules.create(ctx, waste.agent, spec(waste.sector, once(evening)), T0, "t")
+
+
+async def test_a_waste_agent_is_refused_life_safety_and_other_services_topics(
+    waste: Waste,
+) -> None:
+    ctx, agent = waste.world.ctx, waste.agent
+    alarm = spec(waste.sector, once(T0 + hours(2)), template="submersion", params=PARAMS, topics=[])
+    with pytest.raises(ForbiddenError, match="information notices only"):
+        await schedules.create(ctx, agent, alarm, T0, "t")
+    with pytest.raises(ForbiddenError, match="not to travaux"):
+        await schedules.create(
+            ctx, agent, spec(waste.sector, once(T0 + hours(2)), topics=["travaux"]), T0, "t"
+        )
+    with pytest.raises(ForbiddenError, match="information notices only"):
+        await lifecycle.create(
+            ctx, agent, lifecycle.Draft("submersion", PARAMS, geometry=circle(DUNKERQUE, 300)), "t"
+        )
+    with pytest.raises(ForbiddenError, match="approver role"):
+        await lifecycle.approve(ctx, agent, 1, "t")
+    assert await ctx.pool.fetchval("SELECT count(*) FROM schedules") == 0
+    # Their own topic, in their territory: a notice sent at once without a second approval,
+    # even above the threshold (the tenant did not ask for one).
+    await ctx.pool.execute("UPDATE tenants SET approval_threshold = 0")
+    notice = lifecycle.Draft(
+        "waste_disrupted", WASTE_PARAMS, zone_ids=[waste.sector], topics=["dechets"]
+    )
+    alert_id = await lifecycle.create(ctx, agent, notice, "t")
+    assert (await lifecycle.send(ctx, agent, alert_id, "t")).status == "sent"
+
+
+async def test_a_schedule_above_the_threshold_is_approved_before_it_fires(waste: Waste) -> None:
+    ctx, officer, approver = waste.world.ctx, waste.world.approver, waste.world.cud
+    await ctx.pool.execute("UPDATE tenants SET approval_threshold = 5")
+    made = await schedules.create(ctx, officer, spec(waste.sector, once(T0 + hours(3))), T0, "t")
+    assert made.status == "pending_approval"
+    with pytest.raises(ForbiddenError, match="nobody approves their own"):
+        await schedules.approve(ctx.pool, officer, made.id, "t", T0)
+    with pytest.raises(ForbiddenError, match="approver role"):
+        await schedules.approve(ctx.pool, waste.world.officer, made.id, "t", T0)
+    assert (await scheduler.tick(ctx, T0 + hours(3))).outcomes == []  # not approved: silent
+    later = await schedules.create(
+        ctx, officer, spec(waste.sector, once(T0 + hours(5)), name="Le lendemain"), T0, "t"
+    )
+    approved = await schedules.approve(ctx.pool, approver, later.id, "t", T0 + hours(1))
+    assert approved.status == "active" and approved.approved_by == approver.name
+    with pytest.raises(ConflictError, match="nothing to approve"):
+        await schedules.approve(ctx.pool, approver, later.id, "t", T0 + hours(1))
+    passed = await scheduler.tick(ctx, T0 + hours(5))
+    assert [o.status for o in passed.outcomes] == ["sent"]
+    alert = await ctx.pool.fetchrow(
+        "SELECT * FROM alerts WHERE id = $1", passed.outcomes[0].alert_id
+    )
+    assert alert["approved_by"] == approver.id and alert["created_by"] == officer.id
+    # The information agent's notice above the threshold needs approval once the tenant says so.
+    await schedules.set_quiet_hours(
+        ctx.pool,
+        waste.world.cud,
+        "59183",
+        hours=None,
+        policy=None,
+        information_approval=True,
+        actor="t",
+    )
+    held = await schedules.create(
+        ctx, waste.agent, spec(waste.sector, once(T0 + hours(6))), T0, "t"
+    )
+    assert held.status == "pending_approval"
+
+
+async def test_pause_resume_delete_and_who_may(waste: Waste) -> None:
+    ctx, agent = waste.world.ctx, waste.agent
+    weekly = Rule(cron="0 19 * * tue")
+    made = await schedules.create(ctx, agent, spec(waste.sector, weekly), T0, "t")
+    paused = await schedules.pause(ctx.pool, agent, made.id, "t", T0)
+    assert paused.status == "paused"
+    assert (await scheduler.tick(ctx, T0 + hours(4))).outcomes == []  # paused: silent
+    resumed = await schedules.resume(ctx.pool, agent, made.id, "t", T0 + hours(5))
+    # What fell in the pause does not fire late: the next is next week's.
+    assert resumed.next_firings[0].fire_time == T0 + hours(4 + 24 * 7)
+    assert (await scheduler.tick(ctx, T0 + hours(5))).outcomes == []
+    with pytest.raises(ForbiddenError):
+        await schedules.pause(ctx.pool, waste.world.gravelines, made.id, "t", T0)
+    with pytest.raises(ForbiddenError):
+        await schedules.delete(ctx.pool, waste.world.viewer, made.id, "t", T0)
+    await schedules.delete(ctx.pool, waste.world.officer, made.id, "t", T0)
+    assert [s.id for s in await schedules.list_schedules(ctx.pool, agent, T0)] == []
+    actions = await ctx.pool.fetch(
+        "SELECT action FROM audit_log WHERE target = $1 ORDER BY id", f"schedule:{made.id}"
+    )
+    assert [r["action"] for r in actions] == [
+        "schedule.create",
+        "schedule.pause",
+        "schedule.resume",
+        "schedule.delete",
+    ]
+
+
+async def test_one_daemon_leads_and_another_takes_over_when_it_stops(
+    waste: Waste, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler, "LOCK_RETRY_S", 0.05)
+    ctx = waste.world.ctx
+    assert config.database.url is not None
+    other = await create_pool(config.database.url, config.database)
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    lead_a, lead_b = asyncio.Event(), asyncio.Event()
+    ctx_b = lifecycle.Context(other, ctx.catalog, None)
+    a = asyncio.create_task(
+        scheduler.lead(ctx, stop_a, worker="a", clock=lambda: T0, leading=lead_a)
+    )
+    try:
+        await asyncio.wait_for(lead_a.wait(), 10)
+        b = asyncio.create_task(
+            scheduler.lead(ctx_b, stop_b, worker="b", clock=lambda: T0, leading=lead_b)
+        )
+        # b tries the lock (and fails) several times while a holds it.
+        held = await other.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        assert held == 1 and not lead_b.is_set()
+        stop_a.set()
+        await a
+        await asyncio.wait_for(lead_b.wait(), 10)
+        stop_b.set()
+        await b
+    finally:
+        stop_a.set()
+        stop_b.set()
+        await other.close()
