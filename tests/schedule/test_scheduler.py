@@ -18,7 +18,7 @@ from alertd.schedule import firing, scheduler, schedules
 from alertd.schedule.rules import Rule
 from alertd.store.database import create_pool
 from tests.schedule.conftest import T0, WASTE_PARAMS, Waste, hours, once, spec
-from tests.support.alert_world import PARAMS, circle, DUNKERQUE
+from tests.support.alert_world import DUNKERQUE, PARAMS, circle
 
 
 async def _firings(pool: asyncpg.Pool, sid: int) -> list[asyncpg.Record]:
@@ -131,7 +131,7 @@ async def test_a_firing_interrupted_is_finished_once_by_the_next_leader(
             "fire_time": due,
             "firing_alert_id": None,
         }
-        alert_id = await firing._draft(ctx, waste.agent, row, "t")  # noqa: SLF001
+        alert_id = await firing._draft(ctx, waste.agent, row, "t")
         await ctx.pool.execute(
             "UPDATE schedule_firings SET alert_id = $2 WHERE id = $1", fid, alert_id
         )
