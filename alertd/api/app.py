@@ -9,7 +9,13 @@ import structlog
 from aiohttp import web
 
 from alertd.alerts import lifecycle
-from alertd.api import handlers_admin, handlers_alerts, handlers_catalog, handlers_people
+from alertd.api import (
+    handlers_admin,
+    handlers_alerts,
+    handlers_catalog,
+    handlers_people,
+    handlers_schedules,
+)
 from alertd.api.endpoint import answer, endpoint
 from alertd.api.indexed import index_matcher
 from alertd.api.openapi import document
@@ -35,6 +41,7 @@ def all_routes() -> list[Route]:
         *handlers_catalog.ROUTES,
         *handlers_admin.ROUTES,
         *handlers_people.ROUTES,
+        *handlers_schedules.ROUTES,
     ]
 
 
