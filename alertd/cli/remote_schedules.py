@@ -111,3 +111,10 @@ async def schedule_quiet_hours(args: argparse.Namespace, config: Config) -> int:
         "`alertd schedule quiet-hours` is a tenant's setting: an admin runs it on the server "
         "(DATABASE_URL), not through ALERTD_URL"
     )
+
+
+async def schedule_import_sectors(args: argparse.Namespace, config: Config) -> int:
+    raise ConfigError(
+        "`alertd schedule import-sectors` stores zones on the server (DATABASE_URL), not through "
+        "ALERTD_URL"
+    )

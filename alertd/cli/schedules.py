@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
+from alertd.audit import cli_actor
 from alertd.cli.alerts import session
 from alertd.cli.schedule_output import confirm_schedule, print_plan, print_view, print_views
 from alertd.cli.templates import parse_params
 from alertd.cli.util import command, out, out_json, positive_int, subcommands
 from alertd.config import Config
-from alertd.errors import InputError
-from alertd.schedule import schedules, when
+from alertd.errors import InputError, NotFoundError
+from alertd.schedule import schedules, sectors, when
 from alertd.schedule.rules import Rule, parse_quiet
+from alertd.store.database import open_database
 
 
 def rule_of_args(args: argparse.Namespace, now: datetime) -> Rule:
@@ -142,6 +145,38 @@ async def schedule_quiet_hours(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def schedule_import_sectors(args: argparse.Namespace, config: Config) -> int:
+    """The waste service's sectors, one zone of kind waste_sector per feature."""
+    if (args.file is None) == (not args.demo):
+        raise InputError("give the sectors' GeoJSON file, or --demo for the shipped demo sectors")
+    data = sectors.demo_sectors() if args.demo else read_file(args.file)
+    async with open_database(config) as db:
+        found = await sectors.import_sectors(
+            db.pool,
+            data,
+            tenant=args.tenant,
+            name_property=args.name_property,
+            crs=args.crs,
+            config=config.zones,
+            actor=cli_actor(),
+        )
+    if args.json:
+        out_json(found)
+        return 0
+    for s in found:
+        out(f"zone {s.zone_id} {s.name!r}: {'imported' if s.created else 'already stored'}")
+    return 0
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"file {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _yes_no(text: str) -> bool:
     if text not in ("yes", "no"):
         raise argparse.ArgumentTypeError(f"yes or no, not {text!r}")
@@ -192,6 +227,15 @@ def register(parser: argparse.ArgumentParser) -> None:
         p = command(sub, name, handler, text)
         p.add_argument("id", type=positive_int)
         p.add_argument("--json", action="store_true")
+    p = command(
+        sub, "import-sectors", schedule_import_sectors, "waste sectors from a GeoJSON, as zones"
+    )
+    p.add_argument("file", nargs="?", type=Path, help="one feature per sector (any CRS)")
+    p.add_argument("--demo", action="store_true", help="the shipped synthetic demo sectors")
+    p.add_argument("--tenant", help="the owner (default: the intercommunality)")
+    p.add_argument("--name-property", default="name", help="the property naming each sector")
+    p.add_argument("--crs", help="the file's CRS when it does not say (e.g. EPSG:2154)")
+    p.add_argument("--json", action="store_true")
     p = command(sub, "quiet-hours", schedule_quiet_hours, "a tenant's quiet hours for information")
     p.add_argument("code", help="the tenant's code")
     p.add_argument("--hours", help="HH:MM-HH:MM, e.g. 21:00-07:30; 'none' for none")
