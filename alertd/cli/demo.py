@@ -17,6 +17,10 @@ def share(text: str) -> float:
 
 
 async def run_demo(args: argparse.Namespace, config: Config) -> int:
+    if args.waste:
+        from alertd.tools import demo_waste  # noqa: PLC0415 - only for this option
+
+        return await demo_waste.run(config, subscribers_count=args.subscribers, as_json=args.json)
     return await demo.run(
         config, subscribers_count=args.subscribers, error_rate=args.error_rate, as_json=args.json
     )
@@ -38,3 +42,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "failover)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    parser.add_argument(
+        "--waste",
+        action="store_true",
+        help="the waste service instead: synthetic sectors, a weekly reminder, a notice "
+        "scheduled a few seconds ahead and fired by the real scheduler, quiet hours",
+    )
