@@ -29,7 +29,7 @@ _SENT = ("sent", "closed", "cancelled")  # its send is over: nothing to do again
 class Outcome:
     schedule_id: int
     fire_time: str
-    status: str  # sent | held | failed
+    status: str  # sent | held | failed | withdrawn | drafted
     alert_id: int | None
     error: str | None = None
 
@@ -52,18 +52,28 @@ async def author(pool: asyncpg.Pool, operator_id: int) -> Operator:
     )
 
 
-async def fire(ctx: lifecycle.Context, row: Any) -> Outcome:
+async def fire(ctx: lifecycle.Context, row: Any, *, send: bool = True) -> Outcome:
     """Finish the claimed firing ``row`` (a schedule with its firing_id, fire_time and
-    firing_alert_id): sent, held for approval, or failed with the reason (stored, logged)."""
+    firing_alert_id): sent, held for approval, withdrawn (its schedule paused or deleted since
+    it was drafted), or failed with the reason (stored, logged). ``send=False``: only draft its
+    alert, ahead of its due time, so that at the due time only the send remains."""
     schedule_id, firing_id = row["id"], row["firing_id"]
     fire_time = row["fire_time"].isoformat()
     alert_id: int | None = row["firing_alert_id"]
+    if row["status"] not in ("active", "done"):
+        reason = f"the schedule was {row['status']} before this firing was due: not sent"
+        await ctx.pool.execute(queries("schedules")["firing_done"], firing_id, "withdrawn", reason)
+        log.info("schedule.withdrawn", schedule_id=schedule_id, fire_time=fire_time)
+        return Outcome(schedule_id, fire_time, "withdrawn", alert_id, reason)
     try:
         op = await author(ctx.pool, row["created_by"])
         actor = f"schedule:{schedule_id} for operator:{op.id}"
         if alert_id is None:
             alert_id = await _draft(ctx, op, row, actor)
             await ctx.pool.execute(queries("schedules")["firing_alert"], firing_id, alert_id)
+        if not send:
+            await _approve(ctx, op, row, alert_id, actor)
+            return Outcome(schedule_id, fire_time, "drafted", alert_id)
         status = await _send(ctx, op, row, alert_id, actor)
     except (AlertdError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
         await ctx.pool.execute(queries("schedules")["firing_done"], firing_id, "failed", str(exc))
@@ -109,15 +119,30 @@ async def _send(ctx: lifecycle.Context, op: Operator, row: Any, alert_id: int, a
         return "sent"
     if alert["status"] == "pending_approval":
         return "held"
-    if row["approved_by"] is not None and alert["approved_by"] is None:
-        found = await lifecycle.recipients_of(ctx, alert_id)
-        await approvals.carry(
-            ctx.pool,
-            alert,
-            row["approved_by"],
-            len(found.ids()),
-            actor,
-            because=f"schedule {row['id']} approved",
-        )
+    await _approve(ctx, op, row, alert_id, actor, alert=alert)
     sent = await lifecycle.send(ctx, op, alert_id, actor)
     return "sent" if sent.status == "sent" else "held"
+
+
+async def _approve(
+    ctx: lifecycle.Context,
+    op: Operator,
+    row: Any,
+    alert_id: int,
+    actor: str,
+    *,
+    alert: asyncpg.Record | None = None,
+) -> None:
+    """The schedule's approval, carried onto its firing's alert (once)."""
+    alert = alert or await lifecycle.load(ctx.pool, op, alert_id)
+    if row["approved_by"] is None or alert["approved_by"] is not None:
+        return
+    found = await lifecycle.recipients_of(ctx, alert_id)
+    await approvals.carry(
+        ctx.pool,
+        alert,
+        row["approved_by"],
+        len(found.ids()),
+        actor,
+        because=f"schedule {row['id']} approved",
+    )

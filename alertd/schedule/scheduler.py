@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -36,6 +36,7 @@ LOCK_KEY = 0x616C_6572_7464_5343  # "alertdSC": advisory locks are per database
 LOCK_RETRY_S = 2.0  # a standby tries the lock this often: the takeover delay after a death
 IDLE_S = 30.0  # the leader looks at the schedules at least this often
 RESTART_S = 5.0  # after an unexpected error, the scheduler starts again after this
+PREPARE_S = 60.0  # a firing's alert is drafted this long ahead: at its due time, only the send
 CATCH_UP = 1000  # firings decided per schedule and pass (a long outage: the rest next pass)
 Clock = Callable[[], datetime]
 FIRING_LOCK_CLASS = 0x5343  # the two-int advisory locks of firings: (this, firing id)
@@ -60,10 +61,13 @@ class Tick:
 async def tick(ctx: lifecycle.Context, now: datetime, *, worker: str = "") -> Tick:
     """One pass of the scheduler at ``now``."""
     done = Tick()
-    for row in await ctx.pool.fetch(queries("schedules")["open_firings"]):
+    for row in await ctx.pool.fetch(queries("schedules")["open_firings"], now):
         await _fire_guarded(ctx, row["firing_id"], done)
     for row in await ctx.pool.fetch(queries("schedules")["active"]):
         await _decide(ctx, row, now, worker, done)
+    ahead = await ctx.pool.fetchval(queries("schedules")["next_open"])
+    if ahead is not None:
+        done.due(max(ahead, now))
     return done
 
 
@@ -72,12 +76,26 @@ async def _decide(
 ) -> None:
     rule, quiet = rule_of(row), quiet_of(row)
     decided = row["checked_until"]
+    horizon = now + timedelta(seconds=PREPARE_S)
     pending = firings(
-        rule, decided, severity=row["severity"], quiet=quiet, until=now, limit=CATCH_UP
+        rule, decided, severity=row["severity"], quiet=quiet, until=horizon, limit=CATCH_UP
     )
     for one in pending:
-        if one.due_at > now:  # held by quiet hours: it and what follows wait
+        if one.due_at > horizon:  # held by quiet hours: it and what follows wait
             break
+        if one.due_at > now:  # due soon: claimed and drafted now, sent at its due time
+            claimed = await _claim(
+                ctx.pool,
+                row,
+                fire_time=one.fire_time,
+                due_at=one.due_at,
+                status="firing",
+                worker=worker,
+            )
+            if claimed is not None:
+                await _fire_guarded(ctx, claimed, done, send=False)
+            decided = one.fire_time
+            continue
         late_s = (now - one.due_at).total_seconds()
         if late_s <= row["grace_s"]:
             claimed = await _claim(
@@ -105,10 +123,12 @@ async def _decide(
         await ctx.pool.execute(queries("schedules")["checked"], row["id"], decided)
     upcoming = firings(rule, decided, severity=row["severity"], quiet=quiet, limit=1)
     if upcoming:
-        done.due(upcoming[0].due_at)
+        done.due(upcoming[0].due_at - timedelta(seconds=PREPARE_S))
 
 
-async def _fire_guarded(ctx: lifecycle.Context, firing_id: int, done: Tick) -> None:
+async def _fire_guarded(
+    ctx: lifecycle.Context, firing_id: int, done: Tick, *, send: bool = True
+) -> None:
     """Fire a claimed firing while holding its own advisory lock, on a connection of its own:
     whoever else saw it open (a second daemon, a stale list) skips it or, once the lock is let
     go, finds it finished. A holder that dies lets go with its session."""
@@ -118,7 +138,9 @@ async def _fire_guarded(ctx: lifecycle.Context, firing_id: int, done: Tick) -> N
         try:
             row = await guard.fetchrow(queries("schedules")["open_firing"], firing_id)
             if row is not None:  # still open: nobody finished it meanwhile
-                done.outcomes.append(await firing.fire(ctx, row))
+                outcome = await firing.fire(ctx, row, send=send)
+                if send or outcome.status != "drafted":
+                    done.outcomes.append(outcome)
         finally:
             await guard.execute(_UNLOCK_FIRING, FIRING_LOCK_CLASS, firing_id)
 

@@ -5,7 +5,7 @@ the waste agent's limits."""
 from __future__ import annotations
 
 import asyncio
-from datetime import time
+from datetime import time, timedelta
 
 import asyncpg
 import pytest
@@ -39,6 +39,11 @@ async def test_a_one_off_notice_fires_once_at_its_time(waste: Waste) -> None:
     assert made.status == "active" and made.created_by == agent.name
     assert [f.fire_time for f in made.next_firings] == [T0 + hours(16)]
     assert (await scheduler.tick(ctx, T0 + hours(15))).outcomes == []
+    # A minute ahead: its alert is drafted, not sent; the leader is told to wake at the due time.
+    ahead = await scheduler.tick(ctx, T0 + hours(16) - timedelta(seconds=30))
+    assert ahead.outcomes == [] and ahead.next_due == T0 + hours(16)
+    assert await ctx.pool.fetchval("SELECT status FROM alerts") == "draft"
+    assert await ctx.pool.fetchval("SELECT count(*) FROM deliveries") == 0
     passed = await scheduler.tick(ctx, T0 + hours(16))
     assert [o.status for o in passed.outcomes] == ["sent"]
     alert_id = passed.outcomes[0].alert_id
@@ -78,7 +83,8 @@ async def test_a_firing_missed_beyond_its_grace_is_recorded_and_reported(waste: 
     week = first + hours(24 * 7)
     passed = await scheduler.tick(ctx, week + hours(1 / 3))
     assert [o.status for o in passed.outcomes] == ["sent"]
-    assert passed.next_due == week + hours(24 * 7)
+    # Woken a minute ahead of the next, to draft its alert.
+    assert passed.next_due == week + hours(24 * 7) - timedelta(seconds=scheduler.PREPARE_S)
     rows = await _firings(ctx.pool, made.id)
     assert [r["status"] for r in rows] == ["missed", "sent"]
     assert "grace time" in rows[0]["error"]
@@ -273,9 +279,14 @@ async def test_pause_resume_delete_and_who_may(waste: Waste) -> None:
     ctx, agent = waste.world.ctx, waste.agent
     weekly = Rule(cron="0 19 * * tue")
     made = await schedules.create(ctx, agent, spec(waste.sector, weekly), T0, "t")
+    # Drafted a minute ahead, then paused before its time: withdrawn, not sent.
+    await scheduler.tick(ctx, T0 + hours(4) - timedelta(seconds=30))
     paused = await schedules.pause(ctx.pool, agent, made.id, "t", T0)
     assert paused.status == "paused"
-    assert (await scheduler.tick(ctx, T0 + hours(4))).outcomes == []  # paused: silent
+    withdrawn = await scheduler.tick(ctx, T0 + hours(4))
+    assert [o.status for o in withdrawn.outcomes] == ["withdrawn"]
+    assert await ctx.pool.fetchval("SELECT count(*) FROM deliveries") == 0
+    assert (await scheduler.tick(ctx, T0 + hours(4.5))).outcomes == []  # paused: silent
     resumed = await schedules.resume(ctx.pool, agent, made.id, "t", T0 + hours(5))
     # What fell in the pause does not fire late: the next is next week's.
     assert resumed.next_firings[0].fire_time == T0 + hours(4 + 24 * 7)

@@ -58,12 +58,15 @@ CREATE INDEX schedules_tenant_idx ON schedules (tenant_id);
 -- One row per firing: the unique key is what makes a restart, a takeover or two daemons never
 -- send one twice. due_at: when it is sent (after quiet hours, it may be later than fire_time).
 -- held: its alert waits for a second approval (its recipients grew past the threshold).
+-- firing: claimed, its alert drafted up to a minute ahead, sent at due_at. withdrawn: its
+-- schedule was paused or deleted between the draft and the due time: not sent.
 CREATE TABLE schedule_firings (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     schedule_id     bigint NOT NULL REFERENCES schedules (id) ON DELETE RESTRICT,
     fire_time       timestamptz NOT NULL,
     due_at          timestamptz NOT NULL,
-    status          text NOT NULL CHECK (status IN ('firing', 'sent', 'held', 'missed', 'failed')),
+    status          text NOT NULL CHECK (status IN ('firing', 'sent', 'held', 'missed', 'failed',
+                                      'withdrawn')),
     alert_id        bigint REFERENCES alerts (id) ON DELETE RESTRICT,
     worker          text,
     error           text,

@@ -76,8 +76,12 @@ RETURNING id;
 -- Firings claimed but not finished (the daemon that claimed them died): the scheduler's leader
 -- finishes them. The advisory lock makes it the only one at work.
 SELECT f.id AS firing_id FROM schedule_firings f
-WHERE f.status = 'firing'
+WHERE f.status = 'firing' AND f.due_at <= $1
 ORDER BY f.due_at, f.id;
+
+-- name: next_open
+-- The next claimed firing (drafted ahead), for the leader's wake-up.
+SELECT min(due_at) FROM schedule_firings WHERE status = 'firing';
 
 -- name: open_firing
 -- One claimed firing, if still open, with its schedule: what firing.fire needs.
