@@ -32,6 +32,7 @@ from alertd.schedule import targets
 from alertd.schedule.rules import Firing, Quiet, Rule, check_quiet, firings, zone
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
+from templates import TemplateError
 
 DEFAULT_GRACE_S = 3600.0
 SHOWN_FIRINGS = 5
@@ -154,14 +155,17 @@ async def plan(ctx: lifecycle.Context, op: Operator, spec: Spec, now: datetime) 
         raise InputError("give the schedule a name of 1 to 200 characters (--name)")
     if spec.grace_s < 0 or spec.grace_s > 7 * 86_400:
         raise InputError("the grace time is between 0 and 7 days")
+    try:
+        severity = spec.severity or ctx.catalog.get(spec.template, "fr").severity
+    except TemplateError as exc:
+        raise InputError(str(exc)) from None
+    if severity not in lifecycle.SEVERITIES:
+        raise InputError(f"severity must be one of {', '.join(lifecycle.SEVERITIES)}")
+    check_information_agent(op, severity, spec.topics)  # who may, before what is missing
     missing = missing_params(ctx.catalog, spec.template, spec.params)
     if missing:
         raise InputError(f"template {spec.template!r} needs --param for: {', '.join(missing)}")
     checks.check_params(ctx.catalog, spec.template, spec.params)
-    severity = spec.severity or ctx.catalog.get(spec.template, "fr").severity
-    if severity not in lifecycle.SEVERITIES:
-        raise InputError(f"severity must be one of {', '.join(lifecycle.SEVERITIES)}")
-    check_information_agent(op, severity, spec.topics)
     if not (spec.zone_ids or spec.communes or spec.postcodes):
         raise InputError("give the schedule a target: --zone ID, --commune INSEE or --postcode")
     texts = render_texts(ctx.catalog, spec.template, spec.params, spec.languages, exercise=False)
