@@ -22,6 +22,13 @@ def require(op: Operator, role: str, doing: str) -> None:
         )
 
 
+def require_sender(op: Operator, doing: str) -> None:
+    """An operator (or above) drafts and sends; an information agent too, within the limits of
+    ``check_information_agent``."""
+    if op.role != "information":
+        require(op, "operator", doing)
+
+
 def check_information_agent(op: Operator, severity: str, topics: Sequence[str]) -> None:
     """An information agent (a waste service's) sends information notices only, and only to
     the topics their service owns."""

@@ -11,7 +11,7 @@ The outbox's unique (alert, subscriber) key makes every send safe to repeat.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from alertd.alerts.access import (
     check_may_send,
     load,
     require,
+    require_sender,
     scope,
     target_tenant,
 )
@@ -110,7 +111,7 @@ class Sent:
 
 async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     """Store a draft that passed every check; one that reaches nobody is refused, not stored."""
-    require(op, "information", "drafting an alert")
+    require_sender(op, "drafting an alert")
     missing = missing_params(ctx.catalog, draft.template, draft.params)
     if missing:
         raise InputError(f"template {draft.template!r} needs --param for: {', '.join(missing)}")
@@ -244,7 +245,10 @@ async def preview(ctx: Context, op: Operator, alert_id: int) -> Preview:
             f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
             "its preview is that of the follow-up (alertd alert preview shows it)"
         )
-    return _preview(ctx, alert, await recipients_of(ctx, alert_id))
+    found = await recipients_of(ctx, alert_id)
+    report = _preview(ctx, alert, found)
+    # An information agent's notice skips the second approval unless the tenant asks for it.
+    return replace(report, needs_approval=approval_needed(op, alert, len(found.ids())))
 
 
 async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
@@ -279,7 +283,7 @@ def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> Pre
 async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
     """Send now, or ask for a second operator's approval when it reaches more people than the
     tenant's threshold. Safe to repeat: a send that was interrupted resumes."""
-    require(op, "information", "sending an alert")
+    require_sender(op, "sending an alert")
     alert = await load(ctx.pool, op, alert_id)
     check_may_send(op, alert)
     if alert["message_kind"] != "alert":

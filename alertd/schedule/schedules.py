@@ -22,6 +22,7 @@ from alertd.alerts.access import (
     check_information_agent,
     check_tenant,
     require,
+    require_sender,
     scope,
     target_tenant,
 )
@@ -150,7 +151,7 @@ async def _tenant(conn: Queryable, tenant_id: int) -> asyncpg.Record:
 
 async def plan(ctx: lifecycle.Context, op: Operator, spec: Spec, now: datetime) -> Plan:
     """Every check a firing will pass, run now, and the next firings: nothing is stored."""
-    require(op, "information", "scheduling a notice")
+    require_sender(op, "scheduling a notice")
     if not spec.name.strip() or len(spec.name) > 200:
         raise InputError("give the schedule a name of 1 to 200 characters (--name)")
     if spec.grace_s < 0 or spec.grace_s > 7 * 86_400:

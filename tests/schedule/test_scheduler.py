@@ -341,3 +341,27 @@ async def test_one_daemon_leads_and_another_takes_over_when_it_stops(
         stop_a.set()
         stop_b.set()
         await other.close()
+
+
+async def test_whole_postcodes_and_communes_are_targets_without_drawing(waste: Waste) -> None:
+    from alertd.alerts.territory_data import import_demo_areas
+    from alertd.config import METROPOLE_EXTENT
+
+    ctx = waste.world.ctx
+    await import_demo_areas(ctx.pool, "245900428", METROPOLE_EXTENT, "t")
+    by_postcode = spec(0, once(T0 + hours(2)), zone_ids=[], postcodes=["59140"])
+    shown = await schedules.plan(ctx, waste.agent, by_postcode, T0)
+    assert shown.recipients_now >= len(waste.residents)
+    by_commune = spec(0, once(T0 + hours(2)), zone_ids=[], communes=["59183"])
+    made = await schedules.create(ctx, waste.agent, by_commune, T0, "t")
+    passed = await scheduler.tick(ctx, T0 + hours(2))
+    assert [o.status for o in passed.outcomes] == ["sent"]
+    assert made.communes == ["59183"]
+    with pytest.raises(InputError, match="no area for postcode"):
+        await schedules.plan(
+            ctx, waste.agent, spec(0, once(T0 + hours(2)), zone_ids=[], postcodes=["75001"]), T0
+        )
+    with pytest.raises(ForbiddenError, match="outside this territory"):
+        await schedules.plan(
+            ctx, waste.agent, spec(0, once(T0 + hours(2)), zone_ids=[], communes=["59273"]), T0
+        )
