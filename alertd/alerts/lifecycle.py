@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
-from alertd.alerts import approvals, checks, previews
+from alertd.alerts import approvals, checks, previews, targets
 from alertd.alerts.access import (
     RANK,
     approval_needed,
@@ -95,6 +95,8 @@ class Draft:
     exercise: bool = False
     tenant_code: str | None = None  # default: the operator's
     outside_territory: bool = False  # a zone outside the tenant's territory, on purpose
+    communes: Sequence[str] = ()  # whole communes, by INSEE code (see alerts.targets)
+    postcodes: Sequence[str] = ()  # whole postcode areas
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +132,14 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     async with ctx.pool.acquire() as conn, conn.transaction():
         tenant_id = await target_tenant(conn, op, draft.tenant_code)
         await checks.check_topics(conn, tenant_id, severity, draft.topics)
+        drawn = await targets.combined(
+            conn, tenant_id, draft.geometry, draft.communes, draft.postcodes
+        )
         geometries = await check_zones(
             conn,
             op,
             draft.zone_ids,
-            draft.geometry,
+            drawn,
             tenant_id=tenant_id,
             ctx=ctx,
             outside_territory=draft.outside_territory,
@@ -168,7 +173,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
                 sorted(texts),
                 list(draft.topics),
                 {lang: t.text for lang, t in texts.items()},
-                dict(draft.geometry) if draft.geometry else None,
+                dict(drawn) if drawn else None,
                 op.id,
                 expires,
             )
@@ -187,6 +192,8 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
                 "exercise": draft.exercise,
                 "zones": list(draft.zone_ids),
                 "drawn_zone": draft.geometry is not None,
+                **({"communes": list(draft.communes)} if draft.communes else {}),
+                **({"postcodes": list(draft.postcodes)} if draft.postcodes else {}),
                 "outside_territory": draft.outside_territory,
             },
         )
@@ -206,7 +213,10 @@ async def check_zones(
     """The zones may be used by this operator, and each lies in the tenant's plausible extent
     and territory (the same checks for a stored zone, a file or a circle). Returns them."""
     if not zone_ids and geometry is None:
-        raise InputError("give the alert a zone: --zone ID, --geojson FILE or --circle LON,LAT,M")
+        raise InputError(
+            "give the alert a zone: --zone ID, --geojson FILE, --circle LON,LAT,M, --commune "
+            "INSEE or --postcode CODE"
+        )
     rows = await conn.fetch(
         queries("alerts")["zones_usable"], list(zone_ids), await scope(conn, op), op.tenant_id
     )

@@ -18,7 +18,6 @@ from alertd.alerts import approvals, lifecycle
 from alertd.errors import AlertdError
 from alertd.logs import get_logger
 from alertd.operators import Operator
-from alertd.schedule import targets
 from alertd.store.queries import queries
 
 log = get_logger(__name__)
@@ -98,13 +97,12 @@ async def fire(ctx: lifecycle.Context, row: Any, *, send: bool = True) -> Outcom
 
 
 async def _draft(ctx: lifecycle.Context, op: Operator, row: Any, actor: str) -> int:
-    async with ctx.pool.acquire() as conn:
-        drawn = await targets.geometry(conn, row["tenant_id"], row["communes"], row["postcodes"])
     draft = lifecycle.Draft(
         template=row["template"],
         params=dict(row["params"]),
         zone_ids=list(row["zone_ids"]),
-        geometry=drawn,
+        communes=list(row["communes"]),
+        postcodes=list(row["postcodes"]),
         severity=row["severity"],
         languages=list(row["languages"]),
         topics=list(row["topics"]),

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
-from alertd.alerts import checks, lifecycle
+from alertd.alerts import checks, lifecycle, targets
 from alertd.alerts.access import (
     approval_needed,
     check_approver,
@@ -29,7 +29,6 @@ from alertd.alerts.access import (
 from alertd.alerts.texts import missing_params, render_texts
 from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from alertd.operators import Operator
-from alertd.schedule import targets
 from alertd.schedule.rules import Firing, Quiet, Rule, check_quiet, firings, zone
 from alertd.store.queries import queries
 from alertd.store.types import Queryable

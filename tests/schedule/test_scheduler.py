@@ -365,3 +365,26 @@ async def test_whole_postcodes_and_communes_are_targets_without_drawing(waste: W
         await schedules.plan(
             ctx, waste.agent, spec(0, once(T0 + hours(2)), zone_ids=[], communes=["59273"]), T0
         )
+
+
+async def test_an_alert_targets_whole_communes_and_postcodes(waste: Waste) -> None:
+    from alertd.alerts.territory_data import import_demo_areas
+    from alertd.config import METROPOLE_EXTENT
+
+    ctx = waste.world.ctx
+    await import_demo_areas(ctx.pool, "245900428", METROPOLE_EXTENT, "t")
+    notice = lifecycle.Draft(
+        "waste_disrupted", WASTE_PARAMS, topics=["dechets"], communes=["59183"]
+    )
+    alert_id = await lifecycle.create(ctx, waste.agent, notice, "t")
+    report = await lifecycle.preview(ctx, waste.agent, alert_id)
+    assert report.recipients >= len(waste.residents)
+    stored = await ctx.pool.fetchval("SELECT zone_geometry FROM alerts WHERE id = $1", alert_id)
+    assert stored["type"] in ("Polygon", "MultiPolygon")
+    with pytest.raises(ForbiddenError, match="outside this territory"):
+        await lifecycle.create(
+            ctx,
+            waste.world.officer,
+            lifecycle.Draft("submersion", PARAMS, postcodes=["59140"], communes=["59273"]),
+            "t",
+        )

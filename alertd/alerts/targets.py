@@ -65,3 +65,17 @@ async def geometry(
             )
         shapes.extend(area for area in found.values() if area is not None)
     return dict(mapping(union_all(shapes)))
+
+
+async def combined(
+    conn: Queryable,
+    tenant_id: int,
+    drawn: Mapping[str, Any] | None,
+    communes: Sequence[str],
+    postcodes: Sequence[str],
+) -> Mapping[str, Any] | None:
+    """A drawn zone (a file, a circle) and whole communes and postcodes, as one geometry."""
+    named = await geometry(conn, tenant_id, communes, postcodes)
+    if named is None or drawn is None:
+        return named or drawn
+    return dict(mapping(union_all([shape(dict(drawn)), shape(dict(named))])))
