@@ -31,6 +31,8 @@ GATEWAY = (
     '[gateways.primary]\nkind = "twilio"\nbase_url = "http://127.0.0.1:{port}"\n'
     'account_sid = "ACtest"\nsender = "+33600000000"\nwindow = 16\n'
     'credentials_env = {{ auth_token = "TOKEN" }}\n'
+    # A killed daemon's claims come back after the lease: a second, not a minute, here.
+    "[dispatch]\nlease_s = 1.0\nbackoff_base_s = 0.1\nbackoff_max_s = 0.5\n"
 )
 LEAD_S = 4.0  # the notice is due this long after it is saved
 
