@@ -5,7 +5,7 @@ the waste agent's limits."""
 from __future__ import annotations
 
 import asyncio
-from datetime import time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import pytest
@@ -388,3 +388,30 @@ async def test_an_alert_targets_whole_communes_and_postcodes(waste: Waste) -> No
             lifecycle.Draft("submersion", PARAMS, postcodes=["59140"], communes=["59273"]),
             "t",
         )
+
+
+async def test_a_weekly_rule_driven_over_a_year_sends_each_monday_once(waste: Waste) -> None:
+    """Every Monday 19:00 in sector 4 for a year, except public holidays and two dates: the
+    scheduler is woken when it asks to be (a minute ahead, then at the due time), and once
+    more in the middle of each week; each firing is sent once, at its time."""
+    ctx = waste.world.ctx
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+    rule = Rule(cron="0 19 * * mon", skip_holidays=True, except_dates=frozenset(
+        {date(2027, 8, 16), date(2027, 8, 23)}
+    ))  # fmt: skip
+    made = await schedules.create(ctx, waste.agent, spec(waste.sector, rule), start, "t")
+    now, sent = start, []
+    while now < datetime(2028, 1, 1, tzinfo=UTC):
+        passed = await scheduler.tick(ctx, now)
+        sent += [o.fire_time for o in passed.outcomes if o.status == "sent"]
+        assert passed.next_due is not None
+        now = max(passed.next_due, now + timedelta(seconds=1))
+        if passed.outcomes:  # and once in the middle of the week: nothing to do then
+            assert (await scheduler.tick(ctx, now - timedelta(days=3))).outcomes == []
+    assert len(sent) == 47
+    assert len(set(sent)) == 47
+    rows = await _firings(ctx.pool, made.id)
+    assert [r["status"] for r in rows[:47]] == ["sent"] * 47
+    assert all(r["fire_time"] == r["due_at"] for r in rows)
+    days = {r["fire_time"].date() for r in rows}
+    assert date(2027, 3, 29) not in days and date(2027, 8, 16) not in days

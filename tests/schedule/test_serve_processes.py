@@ -133,3 +133,41 @@ async def test_a_daemon_killed_around_a_firing_sends_it_once(
     twice = sum(n - 1 for n in collections.Counter(_sent(log)).values())
     in_doubt = await pool.fetchval("SELECT count(*) FROM deliveries WHERE in_doubt")
     assert twice <= in_doubt  # a second copy only where the daemon counts one in doubt
+
+
+async def test_two_daemons_running_together_fire_a_notice_once(
+    waste: Waste, db_dsn: str, fake_provider: tuple[int, Path], tmp_path: Path
+) -> None:
+    pool = waste.world.ctx.pool
+    port, log = fake_provider
+    config = tmp_path / "alertd.toml"
+    config.write_text(GATEWAY.format(port=port))
+    daemons = [_daemon(config, db_dsn), _daemon(config, db_dsn)]
+    try:
+        await _until(pool, LEADING, scheduler.LOCK_KEY & 0xFFFF_FFFF)
+        due = datetime.now(UTC) + timedelta(seconds=LEAD_S)
+        made = await schedules.create(
+            waste.world.ctx,
+            waste.agent,
+            spec(waste.sector, Rule(run_at=due)),
+            datetime.now(UTC),
+            "t",
+        )
+        await _until(pool, DONE, made.id)
+        deadline = time.monotonic() + 60
+        while len(_sent(log)) < len(waste.residents):
+            assert time.monotonic() < deadline, "not everyone was sent the notice"
+            await asyncio.sleep(0.05)
+        leaders = await pool.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $1 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            scheduler.LOCK_KEY & 0xFFFF_FFFF,
+        )
+    finally:
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        codes = [d.wait(timeout=30) for d in daemons]
+    assert codes == [0, 0]
+    assert leaders == 1
+    assert await pool.fetchval("SELECT count(*) FROM alerts") == 1
+    assert sorted(collections.Counter(_sent(log)).values()) == [1] * len(waste.residents)
