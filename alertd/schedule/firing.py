@@ -21,7 +21,11 @@ from alertd.operators import Operator
 from alertd.store.queries import queries
 
 log = get_logger(__name__)
-_SENT = ("sent", "closed", "cancelled")  # its send is over: nothing to do again
+_SENT = ("sent", "closed")  # its send is over: nothing to do again
+_WHY = {
+    "held": "alert {alert} waits for a second approval",
+    "withdrawn": "alert {alert} was cancelled before it was due: not sent",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ async def fire(ctx: lifecycle.Context, row: Any, *, send: bool = True) -> Outcom
             error=str(exc),
         )
         return Outcome(schedule_id, fire_time, "failed", alert_id, str(exc))
-    error = None if status == "sent" else f"alert {alert_id} waits for a second approval"
+    error = _WHY[status].format(alert=alert_id) if status in _WHY else None
     await ctx.pool.execute(queries("schedules")["firing_done"], firing_id, status, error)
     log.info(
         "schedule.fired",
@@ -115,6 +119,8 @@ async def _send(ctx: lifecycle.Context, op: Operator, row: Any, alert_id: int, a
     alert = await lifecycle.load(ctx.pool, op, alert_id)
     if alert["status"] in _SENT:
         return "sent"
+    if alert["status"] == "cancelled":  # an officer cancelled the drafted notice
+        return "withdrawn"
     if alert["status"] == "pending_approval":
         return "held"
     await _approve(ctx, op, row, alert_id, actor, alert=alert)

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
-from alertd.alerts import lifecycle
+from alertd.alerts import followups, lifecycle
 from alertd.config import Config
 from alertd.errors import ConflictError, ForbiddenError, InputError
 from alertd.schedule import firing, scheduler, schedules
@@ -415,3 +415,17 @@ async def test_a_weekly_rule_driven_over_a_year_sends_each_monday_once(waste: Wa
     assert all(r["fire_time"] == r["due_at"] for r in rows)
     days = {r["fire_time"].date() for r in rows}
     assert date(2027, 3, 29) not in days and date(2027, 8, 16) not in days
+
+
+async def test_a_drafted_notice_cancelled_before_its_time_is_withdrawn(waste: Waste) -> None:
+    ctx = waste.world.ctx
+    due = T0 + hours(2)
+    await schedules.create(ctx, waste.agent, spec(waste.sector, once(due)), T0, "t")
+    await scheduler.tick(ctx, due - timedelta(seconds=30))
+    alert_id = await ctx.pool.fetchval("SELECT id FROM alerts")
+    await followups.cancel(ctx, waste.world.officer, alert_id, "t")
+    passed = await scheduler.tick(ctx, due)
+    assert [(o.status, o.error) for o in passed.outcomes] == [
+        ("withdrawn", f"alert {alert_id} was cancelled before it was due: not sent")
+    ]
+    assert await ctx.pool.fetchval("SELECT count(*) FROM deliveries") == 0
