@@ -215,7 +215,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--tenant", help="the commune (intercommunality operators)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
-    p = command(sub, "list", schedule_list, "the schedules of your territory, next firing first")
+    p = command(
+        sub, "list", schedule_list, "the schedules of your territory, each with its next firing"
+    )
     p.add_argument("--json", action="store_true")
     for name, handler, text in (
         ("show", schedule_show, "a schedule, its next firings and its latest ones"),
