@@ -23,7 +23,7 @@ from alertd.api.routes import (
 from alertd.api.shapes import dataclass_schema, list_schema
 from alertd.errors import InputError
 from alertd.schedule import schedules, when
-from alertd.schedule.rules import Rule
+from alertd.schedule.rules import Rule, parse_quiet
 
 CREATE: Schema = obj(
     ["name", "template"],
@@ -114,6 +114,45 @@ def _mover(verb: str) -> Handler:
     return move
 
 
+QUIET: Schema = obj(
+    # HH:MM-HH:MM (e.g. 21:00-07:30), or null for none; absent: unchanged
+    hours={"anyOf": [text(20, 3), {"type": "null"}]},
+    policy={"enum": ["defer", "refuse"]},
+    information_approval=BOOLEAN,
+)
+QUIET_ANSWER: Schema = {
+    "type": "object",
+    "required": ["tenant", "quiet_hours", "policy", "information_approval"],
+    "properties": {
+        "tenant": {"type": "string"},
+        "quiet_hours": {"type": ["string", "null"]},
+        "policy": {"type": "string"},
+        "information_approval": {"type": "boolean"},
+    },
+}
+
+
+async def quiet_hours(call: Call) -> Reply:
+    """(admin) A tenant's quiet hours for information notices, and whether an information
+    agent's notices need a second approval."""
+    assert call.code is not None  # noqa: S101 - the route has {code}
+    b = call.body
+    if "hours" not in b:
+        hours = await schedules.current_quiet_hours(call.env.pool, call.code)
+    else:
+        hours = None if b["hours"] is None else parse_quiet(b["hours"])
+    result = await schedules.set_quiet_hours(
+        call.env.pool,
+        call.op,
+        call.code,
+        hours=hours,
+        policy=b.get("policy"),
+        information_approval=b.get("information_approval"),
+        actor=call.actor,
+    )
+    return Reply(result)
+
+
 ROUTES = [
     Route(
         "GET",
@@ -142,5 +181,14 @@ ROUTES = [
             ("delete", "never fire again (kept for the audit)"),
             ("approve", "approve another person's schedule (four eyes)"),
         )
+    ),
+    Route(
+        "POST",
+        "/tenants/{code}/quiet-hours",
+        quiet_hours,
+        "(admin) a tenant's quiet hours for information notices",
+        "schedules",
+        QUIET_ANSWER,
+        body=QUIET,
     ),
 ]

@@ -10,7 +10,7 @@ from typing import Any
 from alertd.cli.remote_alerts import remote
 from alertd.cli.revive import revive
 from alertd.cli.schedule_output import confirm_schedule, print_plan, print_view, print_views
-from alertd.cli.schedules import spec_of
+from alertd.cli.schedules import print_quiet, spec_of
 from alertd.cli.util import out, out_json
 from alertd.config import Config
 from alertd.errors import ConfigError
@@ -107,10 +107,17 @@ async def schedule_approve(args: argparse.Namespace, config: Config) -> int:
 
 
 async def schedule_quiet_hours(args: argparse.Namespace, config: Config) -> int:
-    raise ConfigError(
-        "`alertd schedule quiet-hours` is a tenant's setting: an admin runs it on the server "
-        "(DATABASE_URL), not through ALERTD_URL"
-    )
+    body: dict[str, Any] = {}
+    if args.hours is not None:
+        body["hours"] = None if args.hours == "none" else args.hours
+    if args.policy is not None:
+        body["policy"] = args.policy
+    if args.information_approval is not None:
+        body["information_approval"] = args.information_approval
+    async with remote(config) as api:
+        result = await api.post(f"/tenants/{args.code}/quiet-hours", body)
+    print_quiet(args, result)
+    return 0
 
 
 async def schedule_import_sectors(args: argparse.Namespace, config: Config) -> int:

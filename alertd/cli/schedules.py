@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alertd.audit import cli_actor
 from alertd.cli.alerts import session
@@ -119,12 +120,8 @@ async def schedule_approve(args: argparse.Namespace, config: Config) -> int:
 async def schedule_quiet_hours(args: argparse.Namespace, config: Config) -> int:
     hours = None if args.hours in (None, "none") else parse_quiet(args.hours)
     async with session(config) as (ctx, op, actor):
-        if args.hours is None:  # unchanged: read them back first
-            row = await ctx.pool.fetchrow(
-                "SELECT quiet_start, quiet_end FROM tenants WHERE code = $1", args.code
-            )
-            if row is not None and row["quiet_start"] is not None:
-                hours = (row["quiet_start"], row["quiet_end"])
+        if args.hours is None:  # unchanged
+            hours = await schedules.current_quiet_hours(ctx.pool, args.code)
         result = await schedules.set_quiet_hours(
             ctx.pool,
             op,
@@ -134,6 +131,11 @@ async def schedule_quiet_hours(args: argparse.Namespace, config: Config) -> int:
             information_approval=args.information_approval,
             actor=actor,
         )
+    print_quiet(args, result)
+    return 0
+
+
+def print_quiet(args: argparse.Namespace, result: dict[str, Any]) -> None:
     if args.json:
         out_json(result)
     else:
@@ -142,7 +144,6 @@ async def schedule_quiet_hours(args: argparse.Namespace, config: Config) -> int:
             f"({result['policy']} information notices due in them); information agents' notices "
             f"{'need' if result['information_approval'] else 'do not need'} a second approval"
         )
-    return 0
 
 
 async def schedule_import_sectors(args: argparse.Namespace, config: Config) -> int:

@@ -452,6 +452,14 @@ async def approve(
     return await show(pool, op, schedule_id, now)
 
 
+async def current_quiet_hours(pool: asyncpg.Pool, code: str) -> tuple[time, time] | None:
+    """A tenant's quiet hours as they are (None: none), for a change that leaves them."""
+    row = await pool.fetchrow("SELECT quiet_start, quiet_end FROM tenants WHERE code = $1", code)
+    if row is None or row["quiet_start"] is None or row["quiet_end"] is None:
+        return None
+    return row["quiet_start"], row["quiet_end"]
+
+
 async def set_quiet_hours(
     pool: asyncpg.Pool,
     op: Operator,

@@ -81,3 +81,30 @@ async def test_bad_schedules_and_strangers_get_clear_4xx(
     resp = await client.get(f"/v1/schedules/{made['id']}", headers=auth(tokens.gravelines))
     assert resp.status == 403
     assert await loaded.fetchval("SELECT count(*) FROM schedules") == 1
+
+
+async def test_an_admin_sets_quiet_hours_and_a_late_notice_waits_for_the_morning(
+    client: Client, tokens: Tokens, loaded: asyncpg.Pool
+) -> None:
+    sector = await _sector(loaded)
+    url = "/v1/tenants/59183/quiet-hours"
+    refused = await client.post(url, json={"hours": "21:00-07:30"}, headers=auth(tokens.officer))
+    assert refused.status == 403
+    bad = await client.post(url, json={"hours": "21h-7h"}, headers=auth(tokens.admin))
+    assert bad.status == 400 and "HH:MM-HH:MM" in (await bad.json())["detail"]
+    resp = await client.post(
+        url, json={"hours": "21:00-07:30", "policy": "defer"}, headers=auth(tokens.admin)
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["quiet_hours"] == "21:00-07:30"
+    kept = await client.post(url, json={"policy": "defer"}, headers=auth(tokens.admin))
+    assert (await kept.json())["quiet_hours"] == "21:00-07:30"  # absent: unchanged
+    body = _body(sector, cron=None)
+    del body["cron"], body["skip_holidays"], body["except_dates"]
+    body["run_at"] = "2030-01-08 22:00"
+    plan = await client.post("/v1/schedules/preview", json=body, headers=auth(tokens.officer))
+    (firing,) = (await plan.json())["next_firings"]
+    assert firing["fire_time"].startswith("2030-01-08 21:00")  # 22:00 in Paris, in UTC
+    assert firing["due_at"].startswith("2030-01-09 06:30")  # 07:30 in Paris, the next morning
+    none = await client.post(url, json={"hours": None}, headers=auth(tokens.admin))
+    assert (await none.json())["quiet_hours"] is None
