@@ -50,6 +50,7 @@ __all__ = [
     "check_approver",
     "load",
     "require",
+    "require_sender",
     "scope",
     "stored_texts",
 ]

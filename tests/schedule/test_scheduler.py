@@ -429,3 +429,15 @@ async def test_a_drafted_notice_cancelled_before_its_time_is_withdrawn(waste: Wa
         ("withdrawn", f"alert {alert_id} was cancelled before it was due: not sent")
     ]
     assert await ctx.pool.fetchval("SELECT count(*) FROM deliveries") == 0
+
+
+async def test_a_waste_agent_cancels_their_own_notice_and_no_other(waste: Waste) -> None:
+    ctx, agent = waste.world.ctx, waste.agent
+    notice = lifecycle.Draft(
+        "waste_disrupted", WASTE_PARAMS, zone_ids=[waste.sector], topics=["dechets"]
+    )
+    mine = await lifecycle.create(ctx, agent, notice, "t")
+    theirs = await lifecycle.create(ctx, waste.world.officer, notice, "t")
+    with pytest.raises(ForbiddenError, match="only their own"):
+        await followups.cancel(ctx, agent, theirs, "t")
+    assert (await followups.cancel(ctx, agent, mine, "t")).alerts == 1
