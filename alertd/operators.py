@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,9 @@ from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.tenants import get_tenant
 
-ROLES = ("viewer", "operator", "approver", "admin")
+# information: a waste agent (issue 17) — information templates only, to the topics their
+# service owns (``topics``), in their territory; below an operator, above a viewer.
+ROLES = ("viewer", "information", "operator", "approver", "admin")
 TOKEN_KINDS = ("live", "test")
 TOKEN_PREFIX = "alertd_"  # noqa: S105 - a marker that makes leaked tokens greppable
 # Enough to catch a name typed where the address goes; the mailbox itself is never contacted.
@@ -70,6 +73,8 @@ class Operator:
     # "live", or "test": a token for training and integration work, whose sends never leave
     # the machine (alertd/api/auth.py).
     token_kind: str = "live"  # noqa: S105 - a kind of token, not a secret
+    # An information agent's: the topics their service owns, the only ones they may send to.
+    topics: tuple[str, ...] = ()
 
 
 def new_token() -> str:
@@ -99,6 +104,20 @@ def check_email(email: str | None) -> str:
     return email
 
 
+def check_topics(role: str, topics: Sequence[str]) -> tuple[str, ...]:
+    """An information agent owns one topic at least (their service's); no other role has any:
+    the others reach every topic of their territory."""
+    cleaned = tuple(sorted({t.strip() for t in topics if t.strip()}))
+    if role == "information" and not cleaned:
+        raise InputError(
+            "an information agent sends only to the topics their service owns: give them "
+            "(--topic dechets, repeat for several)"
+        )
+    if role != "information" and cleaned:
+        raise InputError(f"only an information agent owns topics, not a {role}")
+    return cleaned
+
+
 def check_role(role: str) -> str:
     if role not in ROLES:
         raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
@@ -119,6 +138,7 @@ async def create_operator(
     email: str | None,
     actor: str,
     first_admin: bool = False,
+    topics: Sequence[str] = (),
 ) -> NewOperator:
     """``first_admin``: created without an admin's token, which only the very first operator
     of an empty database may be (an admin); checked in the transaction that creates it."""
@@ -126,6 +146,7 @@ async def create_operator(
     if not name.strip() or len(name) > 200:
         raise InputError("operator name must be 1 to 200 characters")
     email = check_email(email)
+    topics = check_topics(role, topics)
     token = new_token()
     async with pool.acquire() as conn, conn.transaction():
         if first_admin:
@@ -143,6 +164,7 @@ async def create_operator(
                 role,
                 hash_token(token),
                 token_prefix(token),
+                list(topics),
             )
         except asyncpg.UniqueViolationError:  # created at the same moment by someone else
             raise ConflictError(_twin(email, None)) from None
@@ -153,7 +175,12 @@ async def create_operator(
             action="operator.create",
             target=f"operator:{row['id']}",
             tenant_id=tenant["id"],
-            details={"name": name, "role": role, **({"first_admin": True} if first_admin else {})},
+            details={
+                "name": name,
+                "role": role,
+                **({"topics": list(topics)} if topics else {}),
+                **({"first_admin": True} if first_admin else {}),
+            },
         )
     return NewOperator(row["id"], row["name"], row["role"], tenant_code, token)
 
@@ -232,7 +259,13 @@ async def authenticate(pool: asyncpg.Pool, token: str) -> Operator | None:
     if row is None:
         return None
     return Operator(
-        row["id"], row["tenant_id"], row["tenant_code"], row["name"], row["role"], row["token_kind"]
+        row["id"],
+        row["tenant_id"],
+        row["tenant_code"],
+        row["name"],
+        row["role"],
+        row["token_kind"],
+        tuple(row["topics"]),
     )
 
 

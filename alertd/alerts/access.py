@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from alertd.errors import ForbiddenError, NotFoundError
@@ -10,7 +12,7 @@ from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from alertd.tenants import get_tenant, territory
 
-RANK = {"viewer": 0, "operator": 1, "approver": 2, "admin": 3}
+RANK = {"viewer": 0, "information": 1, "operator": 2, "approver": 3, "admin": 4}
 
 
 def require(op: Operator, role: str, doing: str) -> None:
@@ -18,6 +20,44 @@ def require(op: Operator, role: str, doing: str) -> None:
         raise ForbiddenError(
             f"{doing} needs the {role} role; operator {op.name!r} has the {op.role} role"
         )
+
+
+def require_sender(op: Operator, doing: str) -> None:
+    """An operator (or above) drafts and sends; an information agent too, within the limits of
+    ``check_information_agent``."""
+    if op.role != "information":
+        require(op, "operator", doing)
+
+
+def check_information_agent(op: Operator, severity: str, topics: Sequence[str]) -> None:
+    """An information agent (a waste service's) sends information notices only, and only to
+    the topics their service owns."""
+    if op.role != "information":
+        return
+    if severity != "information":
+        raise ForbiddenError(
+            f"operator {op.name!r} is an information agent: they send information notices "
+            f"only, not a {severity.replace('_', '-')} alert (a duty officer sends those)"
+        )
+    foreign = sorted(set(topics) - set(op.topics))
+    if not topics or foreign:
+        raise ForbiddenError(
+            f"operator {op.name!r} sends only to the topics their service owns "
+            f"({', '.join(op.topics) or 'none'})"
+            + (f", not to {', '.join(foreign)}" if foreign else ": give one with --topic")
+        )
+
+
+def approval_needed(op: Operator, alert: asyncpg.Record, recipients: int) -> bool:
+    """Four eyes above the tenant's threshold; an information agent's information notice needs
+    them only when the tenant says so (``tenants update --information-approval``)."""
+    if alert["approved_by"] is not None or recipients <= alert["approval_threshold"]:
+        return False
+    return not (
+        op.role == "information"
+        and alert["severity"] == "information"
+        and not alert["information_approval"]
+    )
 
 
 async def scope(conn: Queryable, op: Operator) -> list[int]:

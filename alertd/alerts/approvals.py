@@ -79,3 +79,30 @@ async def give_back(pool: asyncpg.Pool, alert: asyncpg.Record, reason: str, acto
             tenant_id=alert["tenant_id"],
             details={"reason": reason},
         )
+
+
+async def carry(
+    pool: asyncpg.Pool,
+    alert: asyncpg.Record,
+    approver_id: int,
+    recipients: int,
+    actor: str,
+    *,
+    because: str,
+) -> None:
+    """An alert approved before it was drafted: a schedule's firing, the schedule approved by a
+    second person. Stored on the alert as its approval, and audited with the reason."""
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.fetchval(
+            queries("alerts")["approve"], alert["id"], approver_id, recipients
+        )
+        if status is None:
+            raise ConflictError(f"alert {alert['id']} changed meanwhile: look at its status")
+        await audit.record(
+            conn,
+            actor=actor,
+            action="alert.approve",
+            target=f"alert:{alert['id']}",
+            tenant_id=alert["tenant_id"],
+            details={"approved_by": approver_id, "because": because, "recipients": recipients},
+        )

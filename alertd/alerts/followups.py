@@ -36,7 +36,7 @@ from alertd.alerts.followup_plan import (
 from alertd.alerts.previews import fallen_back, stored_texts
 from alertd.alerts.texts import estimate
 from alertd.delivery import enqueue
-from alertd.errors import ConflictError
+from alertd.errors import ConflictError, ForbiddenError
 from alertd.logs import get_logger
 from alertd.operators import Operator
 from alertd.store.queries import queries
@@ -286,8 +286,16 @@ async def all_clear(
 
 async def cancel(ctx: lifecycle.Context, op: Operator, alert_id: int, actor: str) -> Cancelled:
     """Stop at once: nothing queued for it (or its updates) is sent any more."""
-    lifecycle.require(op, "operator", "cancelling an alert")
+    lifecycle.require_sender(op, "cancelling an alert")
     alert = await lifecycle.load(ctx.pool, op, alert_id)
+    # An information agent stops a notice of their own (a wrong date sent to a sector), no other.
+    if op.role == "information" and (
+        alert["created_by"] != op.id or alert["severity"] != "information"
+    ):
+        raise ForbiddenError(
+            f"operator {op.name!r} is an information agent: they cancel only their own "
+            f"information notices, and alert {alert_id} is not one of them"
+        )
     if alert["status"] in ("cancelled", "closed"):
         raise ConflictError(f"alert {alert_id} is already {alert['status']}")
     async with ctx.pool.acquire() as conn, conn.transaction():

@@ -11,7 +11,7 @@ The outbox's unique (alert, subscriber) key makes every send safe to repeat.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,13 +19,16 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
-from alertd.alerts import approvals, checks, previews
+from alertd.alerts import approvals, checks, previews, targets
 from alertd.alerts.access import (
     RANK,
+    approval_needed,
     check_approver,
+    check_information_agent,
     check_may_send,
     load,
     require,
+    require_sender,
     scope,
     target_tenant,
 )
@@ -47,6 +50,7 @@ __all__ = [
     "check_approver",
     "load",
     "require",
+    "require_sender",
     "scope",
     "stored_texts",
 ]
@@ -92,6 +96,8 @@ class Draft:
     exercise: bool = False
     tenant_code: str | None = None  # default: the operator's
     outside_territory: bool = False  # a zone outside the tenant's territory, on purpose
+    communes: Sequence[str] = ()  # whole communes, by INSEE code (see alerts.targets)
+    postcodes: Sequence[str] = ()  # whole postcode areas
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,7 @@ class Sent:
 
 async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     """Store a draft that passed every check; one that reaches nobody is refused, not stored."""
-    require(op, "operator", "drafting an alert")
+    require_sender(op, "drafting an alert")
     missing = missing_params(ctx.catalog, draft.template, draft.params)
     if missing:
         raise InputError(f"template {draft.template!r} needs --param for: {', '.join(missing)}")
@@ -117,6 +123,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     severity = draft.severity or template.severity
     if severity not in SEVERITIES:
         raise InputError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    check_information_agent(op, severity, draft.topics)
     texts = render_texts(
         ctx.catalog, draft.template, draft.params, draft.languages, exercise=draft.exercise
     )
@@ -126,11 +133,14 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
     async with ctx.pool.acquire() as conn, conn.transaction():
         tenant_id = await target_tenant(conn, op, draft.tenant_code)
         await checks.check_topics(conn, tenant_id, severity, draft.topics)
+        drawn = await targets.combined(
+            conn, tenant_id, draft.geometry, draft.communes, draft.postcodes
+        )
         geometries = await check_zones(
             conn,
             op,
             draft.zone_ids,
-            draft.geometry,
+            drawn,
             tenant_id=tenant_id,
             ctx=ctx,
             outside_territory=draft.outside_territory,
@@ -164,7 +174,7 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
                 sorted(texts),
                 list(draft.topics),
                 {lang: t.text for lang, t in texts.items()},
-                dict(draft.geometry) if draft.geometry else None,
+                dict(drawn) if drawn else None,
                 op.id,
                 expires,
             )
@@ -183,6 +193,8 @@ async def create(ctx: Context, op: Operator, draft: Draft, actor: str) -> int:
                 "exercise": draft.exercise,
                 "zones": list(draft.zone_ids),
                 "drawn_zone": draft.geometry is not None,
+                **({"communes": list(draft.communes)} if draft.communes else {}),
+                **({"postcodes": list(draft.postcodes)} if draft.postcodes else {}),
                 "outside_territory": draft.outside_territory,
             },
         )
@@ -202,7 +214,10 @@ async def check_zones(
     """The zones may be used by this operator, and each lies in the tenant's plausible extent
     and territory (the same checks for a stored zone, a file or a circle). Returns them."""
     if not zone_ids and geometry is None:
-        raise InputError("give the alert a zone: --zone ID, --geojson FILE or --circle LON,LAT,M")
+        raise InputError(
+            "give the alert a zone: --zone ID, --geojson FILE, --circle LON,LAT,M, --commune "
+            "INSEE or --postcode CODE"
+        )
     rows = await conn.fetch(
         queries("alerts")["zones_usable"], list(zone_ids), await scope(conn, op), op.tenant_id
     )
@@ -241,7 +256,10 @@ async def preview(ctx: Context, op: Operator, alert_id: int) -> Preview:
             f"alert {alert_id} is an {alert['message_kind']} of alert {alert['parent_id']}: "
             "its preview is that of the follow-up (alertd alert preview shows it)"
         )
-    return _preview(ctx, alert, await recipients_of(ctx, alert_id))
+    found = await recipients_of(ctx, alert_id)
+    report = _preview(ctx, alert, found)
+    # An information agent's notice skips the second approval unless the tenant asks for it.
+    return replace(report, needs_approval=approval_needed(op, alert, len(found.ids())))
 
 
 async def recipients_of(ctx: Context, alert_id: int) -> enqueue.Matched:
@@ -276,7 +294,7 @@ def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> Pre
 async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
     """Send now, or ask for a second operator's approval when it reaches more people than the
     tenant's threshold. Safe to repeat: a send that was interrupted resumes."""
-    require(op, "operator", "sending an alert")
+    require_sender(op, "sending an alert")
     alert = await load(ctx.pool, op, alert_id)
     check_may_send(op, alert)
     if alert["message_kind"] != "alert":
@@ -303,7 +321,7 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
         )
     if alert["status"] == "approved" and checks.drifted(alert["approved_recipients"], recipients):
         await approvals.revoke(ctx.pool, alert, recipients, actor)
-    if recipients > alert["approval_threshold"] and alert["approved_by"] is None:
+    if approval_needed(op, alert, recipients):
         await approvals.ask(ctx.pool, alert, recipients, actor)
         return Sent(alert_id, "pending_approval", recipients, 0)
     return await _enqueue(ctx, alert, found, op, actor)

@@ -15,6 +15,7 @@ from alertd.api import (
     handlers_catalog,
     handlers_desk,
     handlers_people,
+    handlers_schedules,
 )
 from alertd.api.endpoint import answer, endpoint
 from alertd.api.indexed import index_matcher
@@ -42,6 +43,7 @@ def all_routes() -> list[Route]:
         *handlers_admin.ROUTES,
         *handlers_people.ROUTES,
         *handlers_desk.ROUTES,
+        *handlers_schedules.ROUTES,
     ]
 
 

@@ -41,6 +41,8 @@ NEW_OPERATOR: Schema = obj(
     role={"enum": list(operators.ROLES)},
     tenant=text(20, 1),
     token_kind={"enum": ["live", "test"]},
+    # an information agent's: the topics their service owns
+    topics=array(text(40, 1), 20),
 )
 
 
@@ -122,6 +124,7 @@ async def create_operator(call: Call) -> Reply:
         role=b["role"],
         email=b["email"],
         actor=call.actor,
+        topics=b.get("topics", ()),
     )
     kind = b.get("token_kind", "live")
     if kind != "live":

@@ -42,6 +42,9 @@ CREATE: Schema = with_fields(
         expires_in_s=integer(1, MAX_EXPIRES_S),
         exercise=BOOLEAN,
         tenant=text(20, 1),
+        # whole communes (INSEE codes) and postcode areas: targets without drawing
+        communes=array(text(5, 5), 50),
+        postcodes=array(text(5, 5), 50),
     ),
     ZONE_FIELDS,
 )
@@ -81,6 +84,8 @@ async def create(call: Call) -> Reply:
         exercise=b.get("exercise", False),
         tenant_code=b.get("tenant"),
         outside_territory=b.get("outside_territory", False),
+        communes=b.get("communes", []),
+        postcodes=b.get("postcodes", []),
     )
     alert_id = await lifecycle.create(call.env.ctx, call.op, draft, call.actor)
     return Reply(await lifecycle.preview(call.env.ctx, call.op, alert_id), 201)

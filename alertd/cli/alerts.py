@@ -117,6 +117,8 @@ async def alert_create(args: argparse.Namespace, config: Config) -> int:
         exercise=args.exercise,
         tenant_code=args.tenant,
         outside_territory=args.outside_territory,
+        communes=args.commune,
+        postcodes=args.postcode,
     )
     async with session(config) as (ctx, op, actor):
         alert_id = await lifecycle.create(ctx, op, draft, actor)
@@ -332,6 +334,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--template", required=True, help="the event template, e.g. submersion")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     _zone_options(p)
+    p.add_argument(
+        "--commune", action="append", default=[], metavar="INSEE", help="a whole commune"
+    )
+    p.add_argument("--postcode", action="append", default=[], help="a whole postcode area")
     p.add_argument("--hazard", help="hazard kind (default: the template's event)")
     p.add_argument("--severity", choices=lifecycle.SEVERITIES)
     p.add_argument("--lang", action="append", default=[], help="languages (default: all)")

@@ -65,6 +65,17 @@ async def bench_index_cmd(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def bench_schedule_cmd(args: argparse.Namespace, config: Config) -> int:
+    from alertd.tools import bench_schedule  # noqa: PLC0415 - only for this benchmark
+
+    out_json(
+        await bench_schedule.schedule_benchmark(
+            config, firings=args.firings, subscribers=args.subscribers
+        )
+    )
+    return 0
+
+
 async def bench_api_cmd(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_api.api_benchmark(config, args.subscribers, args.previews))
     return 0
@@ -179,3 +190,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--signups", type=positive_int, default=2000)
     p.add_argument("--rate", type=finite_float, default=200.0, help="sign-ups started per second")
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "schedule",
+        bench_schedule_cmd,
+        "scheduled notices: due time to first submission, on the real scheduler, vs alert send",
+    )
+    p.add_argument("--firings", type=positive_int, default=20)
+    p.add_argument("--subscribers", type=positive_int, default=20_000)

@@ -19,6 +19,10 @@ def share(text: str) -> float:
 async def run_demo(args: argparse.Namespace, config: Config) -> int:
     if args.signup:
         return await demo_signup.run(config, as_json=args.json)
+    if args.waste:
+        from alertd.tools import demo_waste  # noqa: PLC0415 - only for this option
+
+        return await demo_waste.run(config, subscribers_count=args.subscribers, as_json=args.json)
     return await demo.run(
         config, subscribers_count=args.subscribers, error_rate=args.error_rate, as_json=args.json
     )
@@ -44,4 +48,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--signup",
         action="store_true",
         help="instead: two residents sign themselves up, one by SMS keyword, one on the pages",
+        "--waste",
+        action="store_true",
+        help="the waste service instead: synthetic sectors, a weekly reminder, a notice "
+        "scheduled a few seconds ahead and fired by the real scheduler, quiet hours",
     )

@@ -84,6 +84,7 @@ COMMANDS = (
         register="register_fake_provider",
     ),
     Command("alert", "alerts", "alerts from draft to all-clear (as ALERTD_OPERATOR_TOKEN)"),
+    Command("schedule", "schedules", "scheduled and recurring notices (as ALERTD_OPERATOR_TOKEN)"),
     Command("audit", "audit", "the audit log: verify its hash chain"),
     Command("config", "config", "configuration"),
     Command("bench", "bench", "benchmarks (one JSON line each)"),
@@ -159,6 +160,7 @@ def _config(args: argparse.Namespace) -> Config:
 # the module holding, under the same names, the handlers that speak HTTP instead of SQL.
 _REMOTE = {
     "alert": "alertd.cli.remote_alerts",
+    "schedule": "alertd.cli.remote_schedules",
     "zones": "alertd.cli.remote_catalog",
     "templates": "alertd.cli.remote_catalog",
     "subscribers": "alertd.cli.remote_subscribers",  # only `register` (the desk)

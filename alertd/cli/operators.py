@@ -30,6 +30,7 @@ async def operators_add(args: argparse.Namespace, config: Config) -> int:
             email=args.email,
             actor=actor,
             first_admin=first,
+            topics=args.topic,
         )
     if args.json:
         out_json(new)
@@ -94,6 +95,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, choices=operators.ROLES)
     p.add_argument("--email", required=True, help="the person's e-mail: one account per person")
+    p.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        help="information role: a topic their service owns, e.g. dechets (repeat for several)",
+    )
     p.add_argument("--json", action="store_true")
     p = command(ops, "list", operators_list, "list operators (never their tokens)")
     p.add_argument("--tenant", metavar="CODE")

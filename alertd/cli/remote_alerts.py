@@ -92,6 +92,9 @@ async def alert_create(args: argparse.Namespace, config: Config) -> int:
         tenant=args.tenant,
         **zone_body(args),
     )
+    for key, given in (("communes", args.commune), ("postcodes", args.postcode)):
+        if given:
+            body[key] = given
     if args.exercise:
         body["exercise"] = True
     async with remote(config) as api:

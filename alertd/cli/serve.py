@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
 from alertd.api import health, server
+from alertd.api.app import context
 from alertd.config import Config
 from alertd.delivery import daemon
 from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
 from alertd.web import server as signup
 from gateways.base import Gateway
+from alertd.schedule import scheduler
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
@@ -51,7 +55,11 @@ def listeners(config: Config) -> list[daemon.Listener]:
     (when set), the residents' sign-up pages on ``[serve] signup_listen`` (when set), health and
     metrics on ``[serve] metrics_listen`` (when set: a private address, apart from the API)."""
     served: list[daemon.Listener] = [
-        lambda pool, gateways, index: server.serving(config, pool, index=index)
+        lambda pool, gateways, index: server.serving(config, pool, index=index),
+        # Scheduled notices (issue 17): one daemon at a time fires them (an advisory lock).
+        lambda pool, gateways, index: scheduler.running(
+            context(config, pool, index), worker=f"{socket.gethostname()}:{os.getpid()}"
+        ),
     ]
     if config.serve.signup_listen:
         served.append(lambda pool, gateways, index: _signup(config, pool, gateways))

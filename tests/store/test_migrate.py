@@ -21,6 +21,8 @@ TABLES = {
     "delivery_attempts",
     "delivery_parts",
     "inbound_messages",
+    "schedules",
+    "schedule_firings",
     "audit_log",
     "audit_chain_head",
     "fake_gateways",

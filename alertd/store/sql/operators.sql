@@ -1,8 +1,9 @@
 -- name: insert_operator
 -- identity_root: the intercommunality within which the e-mail names one person.
-INSERT INTO operators (tenant_id, name, email, role, token_hash, token_prefix, identity_root)
+INSERT INTO operators (tenant_id, name, email, role, token_hash, token_prefix, identity_root,
+                       topics)
 VALUES ($1, $2, $3, $4, $5, $6,
-        (SELECT coalesce(parent_id, id) FROM tenants WHERE id = $1))
+        (SELECT coalesce(parent_id, id) FROM tenants WHERE id = $1), $7)
 RETURNING id, tenant_id, name, email, role, token_prefix, created_at, disabled_at;
 
 -- name: list_operators
@@ -26,7 +27,8 @@ RETURNING id, tenant_id, name, role;
 -- last_used_at is written at most once a minute: an API client's every request would otherwise
 -- write (and lock) the operator's row, queueing that token's concurrent requests behind it.
 WITH found AS (
-    SELECT o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role, o.token_kind, o.last_used_at
+    SELECT o.id, o.tenant_id, t.code AS tenant_code, o.name, o.role, o.token_kind, o.topics,
+           o.last_used_at
     FROM operators o JOIN tenants t ON t.id = o.tenant_id
     WHERE o.token_hash = $1 AND o.disabled_at IS NULL
 ), touched AS (
@@ -34,7 +36,7 @@ WITH found AS (
     WHERE id = (SELECT id FROM found)
       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 )
-SELECT id, tenant_id, tenant_code, name, role, token_kind FROM found;
+SELECT id, tenant_id, tenant_code, name, role, token_kind, topics FROM found;
 
 -- name: account_of
 -- The active account of this e-mail within the intercommunality of tenant $1.
@@ -52,7 +54,8 @@ SELECT $1::bigint = $2::bigint OR EXISTS (
 );
 
 -- name: tenant_of
-SELECT o.tenant_id, t.code, o.name, o.role FROM operators o JOIN tenants t ON t.id = o.tenant_id
+SELECT o.tenant_id, t.code, o.name, o.role, o.token_kind, o.topics
+FROM operators o JOIN tenants t ON t.id = o.tenant_id
 WHERE o.id = $1;
 
 -- name: set_token_kind
