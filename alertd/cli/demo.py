@@ -48,6 +48,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--signup",
         action="store_true",
         help="instead: two residents sign themselves up, one by SMS keyword, one on the pages",
+    )
+    parser.add_argument(
         "--waste",
         action="store_true",
         help="the waste service instead: synthetic sectors, a weekly reminder, a notice "

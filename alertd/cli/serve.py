@@ -15,10 +15,10 @@ from alertd.api import health, server
 from alertd.api.app import context
 from alertd.config import Config
 from alertd.delivery import daemon
+from alertd.schedule import scheduler
 from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
 from alertd.web import server as signup
 from gateways.base import Gateway
-from alertd.schedule import scheduler
 
 
 async def run_serve(args: argparse.Namespace, config: Config) -> int:
