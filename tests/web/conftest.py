@@ -26,9 +26,9 @@ ARGS = [
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
     if not HAVE_CHROMIUM:
-        if os.environ.get("ALERTD_REQUIRE_BROWSER") == "1":
+        if os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
             pytest.fail(
-                f"{CHROMIUM} is absent and ALERTD_REQUIRE_BROWSER=1: apt-get install chromium"
+                f"{CHROMIUM} is absent and REQUIRE_BROWSER_TESTS=1: apt-get install chromium"
             )
         pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium to run the browser tests")
     from playwright.async_api import async_playwright
