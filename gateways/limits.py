@@ -37,15 +37,45 @@ class SystemClock:
 
 
 class RateLimiter:
-    """At most ``rate`` units a second over time, at most ``burst`` at once."""
+    """At most ``rate`` units a second over time, at most ``burst`` at once.
+
+    ``share(part)`` narrows it, at run time, to a part of the contract (several processes share
+    one gateway's contract); ``share(0)`` holds every request not yet gone until a part is given
+    again, including those already waiting for their turn."""
 
     def __init__(self, rate: float, burst: float | None = None, clock: Clock | None = None) -> None:
         if rate < 0:
             raise ValueError("rate must be 0 (unlimited) or more")
+        self.contract = rate
         self.rate = rate
+        self._burst_given = burst
         self.burst = max(1.0, burst if burst is not None else rate / 10)
         self.clock = clock or SystemClock()
         self._tat = self.clock.now()  # theoretical arrival time of the next unit
+        self.part = 1.0
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def share(self, part: float) -> None:
+        """Use ``part`` (0 to 1) of the contract from now on; 0: hold. Units booked at the old
+        rate keep their instants; later ones follow the new rate (no burst is built up while
+        held: the schedule restarts from now)."""
+        part = min(1.0, max(0.0, part))
+        self.part = part
+        if part == 0:
+            self._open.clear()
+            return
+        if self.contract > 0:
+            self.rate = self.contract * part
+            given = self._burst_given
+            self.burst = max(1.0, given * part if given is not None else self.rate / 10)
+        if not self._open.is_set():
+            self._tat = max(self._tat, self.clock.now())
+            self._open.set()
+
+    @property
+    def held(self) -> bool:
+        return not self._open.is_set()
 
     def reserve(self, units: float) -> float:
         """Book ``units`` now; returns how long to wait before using them (0: go)."""
@@ -59,9 +89,13 @@ class RateLimiter:
         return wait if wait > 1e-9 else 0.0  # float noise is not a wait
 
     async def acquire(self, units: float = 1) -> None:
-        wait = self.reserve(units)
-        if wait > 0:
-            await self.clock.sleep(wait)
+        while True:
+            await self._open.wait()
+            wait = self.reserve(units)
+            if wait > 0:
+                await self.clock.sleep(wait)
+            if self._open.is_set():  # a hold that came meanwhile: wait for a part again
+                return
 
 
 class Window:
@@ -73,15 +107,24 @@ class Window:
         self.size = size
         self._free = asyncio.Semaphore(size)
         self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._free:
             self.in_flight += 1
+            self._idle.clear()
             try:
                 yield
             finally:
                 self.in_flight -= 1
+                if self.in_flight == 0:
+                    self._idle.set()
+
+    async def idle(self) -> None:
+        """Return once nothing is in flight."""
+        await self._idle.wait()
 
 
 class Pacer:
@@ -97,6 +140,10 @@ class Pacer:
 
     def slot(self) -> AbstractAsyncContextManager[None]:
         return self.window.slot()
+
+    def share(self, part: float) -> None:
+        """This process's part of the gateway's rate (see RateLimiter.share)."""
+        self.rate.share(part)
 
     @asynccontextmanager
     async def turn(self, segments: float) -> AsyncIterator[None]:

@@ -205,6 +205,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("serve", "api_listen"): _parse_listen,
     ("serve", "api_rate"): _parse_number(float, 0.1, 100_000),
     ("serve", "public_url"): _parse_url,
+    ("serve", "share_lease_s"): _parse_number(float, 0.5, 600),
     ("operator", "token"): _parse_token,
     ("operator", "url"): _parse_url,
 }

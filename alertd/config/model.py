@@ -106,6 +106,10 @@ class ServeConfig:
     # host:port where `alertd serve` answers /healthz, /readyz and /metrics (Prometheus); empty:
     # not served.
     metrics_listen: str = ""
+    # Daemons sharing one database share each gateway's contract (rate, binds) by leases of this
+    # length, renewed every third of it: a dead daemon's share is taken over within about
+    # 1.3 times this; a daemon cut off from the database holds its gateways after it.
+    share_lease_s: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)

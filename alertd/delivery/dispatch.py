@@ -23,7 +23,7 @@ import contextlib
 import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -105,10 +105,13 @@ class Dispatcher:
         seed: int | None = None,
         priorities: Mapping[str, int] | None = None,
         weights: Mapping[str, float] | None = None,
+        held: Callable[[str], bool] | None = None,
     ) -> None:
         """``priorities`` (gateway name -> priority, lower first) makes tiers of the gateways of
         the same priority, over which first attempts are spread; without it each gateway is a
-        tier of its own, in the given order. ``weights``: a gateway's share (default 1)."""
+        tier of its own, in the given order. ``weights``: a gateway's share (default 1).
+        ``held(name)``: this daemon has no share of that gateway now (other daemons hold its
+        whole contract): nothing goes to it (``share_lease``)."""
         if not gateways:
             raise ValueError("the dispatcher needs at least one gateway")
         self.pool = pool
@@ -119,9 +122,16 @@ class Dispatcher:
         self.lanes = {g.name: Lane(g, (weights or {}).get(g.name, 1.0)) for g in self.gateways}
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
         self.claim_size = claim_size(self.settings, self.gateways)
+        self.held = held or (lambda _name: False)
+
+    def _with_share(self) -> list[Gateway]:
+        return [g for g in self.gateways if not self.held(g.name)]
 
     async def step(self) -> int:
-        """Claim one batch and dispatch it; returns how many deliveries were claimed."""
+        """Claim one batch and dispatch it; returns how many deliveries were claimed (none
+        while this daemon has no share of any gateway: the others send them)."""
+        if not self._with_share():
+            return 0
         claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
         if not claimed:
             return 0
@@ -153,7 +163,8 @@ class Dispatcher:
             by_tier.setdefault(((c.attempts - 1) // per, c.rerouted_from), []).append(c)
         routed: dict[Gateway | None, list[outbox.Claimed]] = {}
         for (stage, avoid), rows in by_tier.items():
-            tier = choose_tier(self.gateways, stage * per + 1, per, avoid, self.priorities)
+            usable = self._with_share() or self.gateways
+            tier = choose_tier(usable, stage * per + 1, per, avoid, self.priorities)
             if not tier:
                 routed.setdefault(None, []).extend(rows)
                 continue

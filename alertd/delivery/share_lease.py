@@ -1,0 +1,153 @@
+"""The lease each daemon holds on its share of each gateway's contract (issue 18).
+
+Several ``alertd serve`` on one database share each gateway's rate and binds. Every
+``lease_s / 3`` the daemon renews, per gateway, in one short transaction under a lock of that
+gateway: the expired leases are dropped, the shares in force read, this daemon's share decided
+(``shares.decide``) and written with an expiry of ``now() + lease_s`` — the database's clock, the
+one clock every machine agrees on. A share that shrinks is applied before its lease is
+committed, one that grows after (binds: closed before the lease stops counting them, opened after
+it counts them): the shares in force never add up to more than the contract.
+
+Between two renewals nothing touches the database: the gateway's pacer holds the share in
+memory, so the hot path has no round trip. A daemon that cannot renew (the database is out of
+reach, a statement hangs) holds every shared gateway when its lease runs out on its own
+monotonic clock (started before the renewal's statement left, so never later than the database's
+expiry): it never sends beyond a share it may no longer have. The others take that share at their
+first renewal after the lease expires; a daemon that stops cleanly gives its shares back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+
+import asyncpg
+
+from alertd.delivery.shares import Decision, Held, decide, to_write
+from alertd.logs import get_logger
+from alertd.store.lost import DATABASE_LOST
+from alertd.store.queries import queries
+from gateways.base import Gateway, Share, Shared
+
+log = get_logger(__name__)
+
+HOLD_MARGIN_S = 0.2  # held this long before the lease's end: the event loop may wake late
+HELD = Decision(0.0, 0)
+NOT_RENEWED: tuple[type[BaseException], ...] = (TimeoutError, *DATABASE_LOST)
+
+
+class ShareLeases:
+    """This daemon's leases on its shares of the gateways that can be shared."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        gateways: Sequence[Gateway],
+        *,
+        worker: str,
+        lease_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.lease_s = lease_s
+        self.renew_every = lease_s / 3
+        self.clock = clock
+        # name, the adapter, the contract's rate (segments a second: shown to the others)
+        self.gateways: list[tuple[str, Shared, float]] = [
+            (g.name, g, g.limits.rate) for g in gateways if isinstance(g, Shared)
+        ]
+        self.in_force: dict[str, Decision] = {}
+        self.deadline: dict[str, float] = {}
+        self._lost = False
+
+    def held(self, name: str) -> bool:
+        """This daemon has no share of gateway ``name`` now (a gateway not shared never is)."""
+        found = self.in_force.get(name)
+        return found is not None and found.part <= 0
+
+    async def hold_all(self) -> None:
+        """Hold every shared gateway: at start, before the first lease, and when stopping."""
+        for name, gateway, _ in self.gateways:
+            await self._apply(name, gateway, HELD)
+
+    async def renew(self) -> None:
+        """Renew every lease once; one that cannot be renewed runs out (see hold_expired)."""
+        for name, gateway, rate in self.gateways:
+            left = self.deadline.get(name, 0.0) - self.clock()
+            timeout = left if not self.held(name) and left > 0 else self.lease_s
+            try:
+                await asyncio.wait_for(self._renew(name, gateway, rate), timeout)
+            except NOT_RENEWED as exc:
+                if not self._lost:
+                    log.warning("share.not_renewed", gateway=name, error=type(exc).__name__)
+                self._lost = True
+            else:
+                if self._lost:
+                    log.info("share.renewed_again", gateway=name)
+                self._lost = False
+            await self.hold_expired()
+
+    async def hold_expired(self) -> None:
+        now = self.clock()
+        for name, gateway, _ in self.gateways:
+            if not self.held(name) and self.deadline.get(name, 0.0) <= now:
+                log.warning("share.lease_ran_out", gateway=name)
+                await self._apply(name, gateway, HELD)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Renew until ``stop``; then give the shares back."""
+        try:
+            while not stop.is_set():
+                await self.renew()
+                await self._pause(stop)
+        finally:
+            await self.leave()
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until the next renewal, or the end of a lease still in force if sooner (then hold)."""
+        now = self.clock()
+        ends = [d - now for n, d in self.deadline.items() if not self.held(n)]
+        wait = max(0.0, min([self.renew_every, *ends]))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+        await self.hold_expired()
+
+    async def leave(self) -> None:
+        """Hold everything, then free this daemon's shares for the others at once."""
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self.hold_all())
+        try:
+            await self.pool.execute(queries("shares")["leave"], self.worker)
+        except DATABASE_LOST as exc:  # they expire by themselves
+            log.warning("share.not_left", error=type(exc).__name__)
+
+    async def _renew(self, name: str, gateway: Shared, rate: float) -> None:
+        q = queries("shares")
+        started = self.clock()
+        in_force = self.in_force.get(name, HELD)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(q["lock_gateway"], name)
+            rows = await conn.fetch(q["live"], name)
+            held = [Held(r["worker"], float(r["part"]), int(r["binds"])) for r in rows]
+            decided = decide(self.worker, held, gateway.binds)
+            if gateway.binds == 0 and decided.part < in_force.part:
+                await self._apply(name, gateway, decided)  # shrunk before the lease says so
+            written = to_write(decided, self.in_force.get(name, HELD), gateway.binds)
+            await conn.execute(
+                q["put"], name, self.worker, written.part, written.binds, rate, gateway.binds,
+                self.lease_s,
+            )  # fmt: skip
+        self.deadline[name] = started + self.lease_s - HOLD_MARGIN_S
+        if decided != self.in_force.get(name):
+            await self._apply(name, gateway, decided)
+
+    async def _apply(self, name: str, gateway: Shared, decision: Decision) -> None:
+        before = self.in_force.get(name)
+        self.in_force[name] = decision
+        if before != decision:
+            log.info("share.changed", gateway=name, part=round(decision.part, 4),
+                     binds=decision.binds)  # fmt: skip
+        await gateway.share(Share(decision.part, decision.binds))
