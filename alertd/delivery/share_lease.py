@@ -34,6 +34,7 @@ from gateways.base import Gateway, Share, Shared
 log = get_logger(__name__)
 
 HOLD_MARGIN_S = 0.2  # held this long before the lease's end: the event loop may wake late
+EXPIRY_SLACK_S = 0.05  # renewed this long after another's lease ends, to find it ended
 HELD = Decision(0.0, 0)
 NOT_RENEWED: tuple[type[BaseException], ...] = (TimeoutError, *DATABASE_LOST)
 
@@ -61,6 +62,9 @@ class ShareLeases:
         ]
         self.in_force: dict[str, Decision] = {}
         self.deadline: dict[str, float] = {}
+        # When another daemon's lease next ends (local clock): renewed then, to take over a dead
+        # daemon's share within a lease of its death rather than a lease and a renewal period.
+        self.others_end: dict[str, float] = {}
         self._lost = False
 
     def held(self, name: str) -> bool:
@@ -110,6 +114,7 @@ class ShareLeases:
         """Until the next renewal, or the end of a lease still in force if sooner (then hold)."""
         now = self.clock()
         ends = [d - now for n, d in self.deadline.items() if not self.held(n)]
+        ends += [e - now for e in self.others_end.values() if e > now]  # past: not renewed
         wait = max(0.0, min([self.renew_every, *ends]))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)
@@ -132,6 +137,7 @@ class ShareLeases:
             await conn.execute(q["lock_gateway"], name)
             rows = await conn.fetch(q["live"], name)
             held = [Held(r["worker"], float(r["part"]), int(r["binds"])) for r in rows]
+            ends = [r["expires_in_s"] for r in rows if r["worker"] != self.worker]
             decided = decide(self.worker, held, gateway.binds)
             if gateway.binds == 0 and decided.part < in_force.part:
                 await self._apply(name, gateway, decided)  # shrunk before the lease says so
@@ -141,6 +147,10 @@ class ShareLeases:
                 self.lease_s,
             )  # fmt: skip
         self.deadline[name] = started + self.lease_s - HOLD_MARGIN_S
+        if ends:
+            self.others_end[name] = started + min(ends) + EXPIRY_SLACK_S
+        else:
+            self.others_end.pop(name, None)
         if decided != self.in_force.get(name):
             await self._apply(name, gateway, decided)
 

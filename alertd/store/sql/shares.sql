@@ -11,7 +11,8 @@ SELECT pg_advisory_xact_lock(hashtext('alertd.gateway_shares'), hashtext($1))
 WITH gone AS (
     DELETE FROM gateway_shares WHERE gateway = $1 AND expires_at <= now()
 )
-SELECT worker, part, binds, joined_at FROM gateway_shares
+SELECT worker, part, binds, extract(epoch FROM expires_at - now())::float8 AS expires_in_s
+FROM gateway_shares
 WHERE gateway = $1 AND expires_at > now()
 ORDER BY joined_at, worker
 
