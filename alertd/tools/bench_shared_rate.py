@@ -42,6 +42,7 @@ from alertd.tools.bench_import import scratch_database
 from alertd.tools.smsc_sim.process import smsc_process
 
 SID, TOKEN = "ACshared", "shared-token"
+SMSC_PASSWORD = "secret"  # noqa: S105 - the simulator's, SMPP allows 8 characters
 WARMUP_S = 6.0  # from the first message: every daemon started and holding its share
 POLL_S = 0.1  # how often another process's progress is looked at
 WINDOW = 32  # in flight per daemon: enough to keep one daemon at the whole contract
@@ -109,7 +110,7 @@ def smpp_config(port: int, rate_per_bind: float, binds: int, window: int, lease_
     return (
         f'[gateways.smsc]\nkind = "smpp"\nhost = "127.0.0.1"\nport = {port}\n'
         f'system_id = "alertd"\nsender = "MAIRIE"\nrate = {rate_per_bind}\nwindow = {window}\n'
-        f'binds = {binds}\npriority = 1\ncredentials_env = {{ password = "TOKEN" }}\n'
+        f'binds = {binds}\npriority = 1\ncredentials_env = {{ password = "SMSC_PASSWORD" }}\n'
         f"[serve]\nshare_lease_s = {lease_s}\n"
     )
 
@@ -123,13 +124,16 @@ class Daemon:
         return f"{socket.gethostname()}:{self.process.pid}"
 
 
-async def start_daemon(config: Path, dsn: str) -> Daemon:
+async def start_daemon(config: Path, dsn: str, number: int = 0) -> Daemon:
+    """``alertd serve``; its log beside the configuration (daemon-N.log), to read when a run
+    goes wrong."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
-    env.update(DATABASE_URL=dsn, TOKEN=TOKEN)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(config), "serve",
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    env.update(DATABASE_URL=dsn, TOKEN=TOKEN, SMSC_PASSWORD=SMSC_PASSWORD)
+    with (config.parent / f"daemon-{number}.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(config),
+            "serve", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
     return Daemon(process)
 
 
@@ -150,7 +154,7 @@ async def stop_daemons(daemons: Sequence[Daemon]) -> list[int]:
 
 @contextlib.asynccontextmanager
 async def daemons_running(config: Path, dsn: str, count: int) -> AsyncIterator[list[Daemon]]:
-    daemons = [await start_daemon(config, dsn) for _ in range(count)]
+    daemons = [await start_daemon(config, dsn, n) for n in range(count)]
     try:
         yield daemons
     finally:
@@ -322,6 +326,7 @@ async def smpp_shared(
     rate_per_bind: float = 100.0,
     window_s: float = 10.0,
     lease_s: float = 3.0,
+    window: int = 50,
 ) -> dict[str, Any]:
     """``daemons`` daemons on one SMPP account of ``binds`` binds: the most binds the SMSC saw at
     once, and the rate it accepted over the window (after the warm-up)."""
@@ -329,7 +334,7 @@ async def smpp_shared(
     stats = folder / "smsc.json"
     async with smsc_process(latency_ms=20, stats=stats) as port:
         config = folder / "alertd.toml"
-        config.write_text(smpp_config(port, rate_per_bind, binds, 10, lease_s))
+        config.write_text(smpp_config(port, rate_per_bind, binds, window, lease_s))
         async with daemons_running(config, dsn, daemons):
             first = await _stats_when(stats, lambda s: s["accepted"] > 0, 60)
             begin = await _stats_when(stats, lambda s: s["at"] >= first["at"] + WARMUP_S, 60)

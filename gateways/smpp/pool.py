@@ -94,7 +94,10 @@ class Pool:
         for bind in taken:
             bind.held = True
         if taken and self.started:
-            await self._open([s for b in taken for s in b.sessions()], must=False)
+            try:
+                await self._open([s for b in taken for s in b.sessions()], must=False)
+            except Exception as error:  # noqa: BLE001 - a bind refused is no reason to stop sharing
+                log.warning("smpp_bind_failed", gateway=taken[0].sender.name, reason=str(error))
         if count > 0:
             self._some_held.set()
 
