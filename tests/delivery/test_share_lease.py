@@ -1,0 +1,120 @@
+"""The leases on a gateway's shares, between daemons in this process on a real database: a
+joiner waits for the others to shrink, a dead daemon's share is taken over once its lease has
+expired (the database's clock moved on by the test), a daemon cut off from the database holds its
+gateways when its own lease runs out, and one that stops gives its share back at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from alertd.config import Config
+from alertd.delivery.dispatch import Dispatcher
+from alertd.delivery.share_lease import HOLD_MARGIN_S, ShareLeases
+from alertd.store.database import create_pool
+from alertd.store.queries import queries
+from gateways.base import Message
+from gateways.fake import FakeGateway
+from tests.support.seed import seed_alert
+
+LEASE_S = 3.0
+
+
+def _daemon(pool: asyncpg.Pool, worker: str, clock: list[float] | None = None) -> ShareLeases:
+    gateway = FakeGateway("contract", rate=500, window=8, receipts=False)
+    now = clock or [0.0]
+    return ShareLeases(pool, [gateway], worker=worker, lease_s=LEASE_S, clock=lambda: now[0])
+
+
+def _gateway(leases: ShareLeases) -> FakeGateway:
+    gateway = leases.gateways[0][1]
+    assert isinstance(gateway, FakeGateway)
+    return gateway
+
+
+async def _parts(pool: asyncpg.Pool) -> dict[str, float]:
+    return {r["worker"]: r["part"] for r in await pool.fetch(queries("shares")["shares"])}
+
+
+async def test_a_joiner_takes_its_share_once_the_other_has_shrunk(pool: asyncpg.Pool) -> None:
+    a, b = _daemon(pool, "host-a:1"), _daemon(pool, "host-b:2")
+    for d in (a, b):
+        await d.hold_all()
+    await a.renew()
+    assert a.in_force["contract"].part == 1.0
+    await b.renew()
+    assert b.held("contract")  # a still holds the whole contract
+    assert _gateway(b).held
+    await a.renew()
+    assert a.in_force["contract"].part == 0.5
+    await b.renew()
+    assert not _gateway(b).held
+    assert await _parts(pool) == {"host-a:1": 0.5, "host-b:2": 0.5}
+
+
+async def test_a_dead_daemons_share_is_taken_over_once_its_lease_expired(
+    pool: asyncpg.Pool,
+) -> None:
+    a, b = _daemon(pool, "host-a:1"), _daemon(pool, "host-b:2")
+    for d in (a, b, a, b):
+        await d.renew()
+    # a is killed: it renews no more. Until its lease expires, b does not take its half.
+    await b.renew()
+    assert b.in_force["contract"].part == 0.5
+    await pool.execute(  # the database's clock moves past a's lease
+        "UPDATE gateway_shares SET expires_at = now() - interval '1 millisecond' "
+        "WHERE worker = 'host-a:1'"
+    )
+    await b.renew()
+    assert b.in_force["contract"].part == 1.0
+    assert await _parts(pool) == {"host-b:2": 1.0}
+    # and b's next renewal was planned for when a's lease ended, not a renewal period later
+    assert "contract" not in b.others_end
+
+
+async def test_a_daemon_cut_off_from_the_database_holds_when_its_lease_runs_out(
+    config: Config,
+) -> None:
+    assert config.database.url is not None
+    own = await create_pool(config.database.url, config.database)
+    clock = [100.0]
+    leases = _daemon(own, "host-a:1", clock)
+    gateway = _gateway(leases)
+    await leases.renew()
+    assert not gateway.held
+    await own.close()  # the database out of reach
+    clock[0] += LEASE_S - HOLD_MARGIN_S - 0.1
+    await leases.renew()  # cannot renew: still within its lease, it goes on
+    assert not gateway.held
+    clock[0] += 0.2
+    await leases.hold_expired()
+    assert gateway.held
+    sending = asyncio.create_task(gateway.submit([Message("1", "+33730000001", "Test", 1)]))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not sending.done()  # nothing leaves beyond a share it may no longer have
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+
+
+async def test_a_daemon_that_stops_gives_its_share_back_at_once(pool: asyncpg.Pool) -> None:
+    a, b = _daemon(pool, "host-a:1"), _daemon(pool, "host-b:2")
+    for d in (a, b, a, b):
+        await d.renew()
+    stop = asyncio.Event()
+    stop.set()
+    await a.run(stop)  # stops at once: leaves
+    assert _gateway(a).held
+    await b.renew()
+    assert await _parts(pool) == {"host-b:2": 1.0}
+
+
+async def test_a_daemon_without_a_share_claims_nothing(loaded: asyncpg.Pool) -> None:
+    await seed_alert(loaded, 10)
+    gateway = FakeGateway("contract", receipts=False)
+    dispatcher = Dispatcher(loaded, [gateway], worker="host-b:2", held=lambda _name: True)
+    assert await dispatcher.step() == 0
+    assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'queued'") == 10
