@@ -103,9 +103,7 @@ class TestSmppPoolContract(GatewayContract):
         assert await self.smsc.deliver(receiver, body) == 0
 
 
-async def test_a_share_of_the_binds_closes_the_others_after_their_answers_and_opens_them_again() -> (
-    None
-):
+async def test_a_share_of_the_binds_closes_the_others_after_their_answers() -> None:
     """Issue 18: ``binds = 4`` is the account's; a daemon holds the binds of its share only."""
     async with running(latency=0.02) as (smsc, port), started(port, binds=4, window=4) as g:
         assert smsc.stats["binds"] == 4
