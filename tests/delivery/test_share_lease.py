@@ -6,11 +6,16 @@ gateways when its own lease runs out, and one that stops gives its share back at
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+from argparse import Namespace
 
 import asyncpg
 import pytest
 
+from alertd.cli.gateways import gateways_list
 from alertd.config import Config
+from alertd.config.gateways import parse_gateway
 from alertd.delivery.dispatch import Dispatcher
 from alertd.delivery.share_lease import HOLD_MARGIN_S, ShareLeases
 from alertd.store.database import create_pool
@@ -118,3 +123,23 @@ async def test_a_daemon_without_a_share_claims_nothing(loaded: asyncpg.Pool) -> 
     dispatcher = Dispatcher(loaded, [gateway], worker="host-b:2", held=lambda _name: True)
     assert await dispatcher.step() == 0
     assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'queued'") == 10
+
+
+async def test_gateways_list_shows_each_daemons_share(
+    pool: asyncpg.Pool, config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = _daemon(pool, "host-a:1"), _daemon(pool, "host-b:2")
+    for d in (a, b, a, b):
+        await d.renew()
+    contract = parse_gateway(
+        "contract", {"kind": "fake", "rate": 500, "window": 8, "priority": 1}, {}
+    )
+    listed = dataclasses.replace(config, gateways=(contract,))
+    assert await gateways_list(Namespace(json=True), listed) == 0
+    [row] = json.loads(capsys.readouterr().out.splitlines()[-1])  # after the renewals' log
+    assert [(s["worker"], s["rate"]) for s in row["shares"]] == [
+        ("host-a:1", 250.0),
+        ("host-b:2", 250.0),
+    ]
+    assert await gateways_list(Namespace(json=False), listed) == 0
+    assert "host-a:1 250/s, host-b:2 250/s" in capsys.readouterr().out
