@@ -12,10 +12,12 @@ from argparse import Namespace
 
 import asyncpg
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from alertd.cli.gateways import gateways_list
 from alertd.config import Config
 from alertd.config.gateways import parse_gateway
+from alertd.delivery import metrics
 from alertd.delivery.dispatch import Dispatcher
 from alertd.delivery.share_lease import HOLD_MARGIN_S, ShareLeases
 from alertd.store.database import create_pool
@@ -143,3 +145,18 @@ async def test_gateways_list_shows_each_daemons_share(
     ]
     assert await gateways_list(Namespace(json=False), listed) == 0
     assert "host-a:1 250/s, host-b:2 250/s" in capsys.readouterr().out
+
+
+async def test_the_metrics_show_each_daemons_share(pool: asyncpg.Pool) -> None:
+    a, b = _daemon(pool, "host-a:1"), _daemon(pool, "host-b:2")
+    for d in (a, b, a, b):
+        await d.renew()
+    figures = await metrics.read_figures(pool)
+    assert figures.shares == {
+        ("contract", "host-a:1"): (250.0, 0),
+        ("contract", "host-b:2"): (250.0, 0),
+    }
+    registry = CollectorRegistry()
+    registry.register(metrics.ScrapeCollector(figures, {}))
+    text = generate_latest(registry).decode()
+    assert 'alertd_gateway_share_rate{gateway="contract",worker="host-b:2"} 250.0' in text
