@@ -54,7 +54,7 @@ TEXT = (
     "Dunkerque cette nuit. Rejoignez un etage eleve, ne prenez pas votre vehicule, suivez les "
     "consignes des autorites."
 )
-WINDOW = 32  # in flight per daemon: enough to keep one daemon at the whole contract
+WINDOW = 64  # in flight per daemon: a stall of the database (a busy machine) does not starve it
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from alertd.tools.bench_shared_rate import Setting, rate_with, smpp_shared
 pytestmark = pytest.mark.slow
 CONTRACT = Setting(rate=500.0, window_s=30.0, lease_s=3.0)
 TOLERANCE = 0.03
+TAKEOVER_SLACK_S = 0.5
 
 
 @pytest.mark.timeout(180)
@@ -32,8 +33,10 @@ async def test_three_daemons_hold_the_contract_and_take_over_a_killed_ones_share
     found = await rate_with(pool, db_dsn, tmp_path, 3, CONTRACT, kill=True)
     assert found["per_second"] == pytest.approx(CONTRACT.rate, rel=TOLERANCE), found
     assert found["shares"] == pytest.approx([1 / 3] * 3, abs=1e-3)
-    # Within one lease of the kill the two others hold the whole contract, and use it.
-    assert found["takeover_s"] <= CONTRACT.lease_s, found
+    # Once the dead daemon's lease has expired (at most one lease after the kill: its last
+    # renewal came before it), the two others hold the whole contract at their next renewal,
+    # planned for that moment (TAKEOVER_SLACK_S: the renewal's transaction on a busy machine).
+    assert found["takeover_s"] <= CONTRACT.lease_s + TAKEOVER_SLACK_S, found
     assert found["per_second_after_kill"] == pytest.approx(CONTRACT.rate, rel=TOLERANCE), found
 
 
