@@ -83,7 +83,7 @@ class ShareLeases:
             left = self.deadline.get(name, 0.0) - self.clock()
             timeout = left if not self.held(name) and left > 0 else self.lease_s
             try:
-                await asyncio.wait_for(self._renew(name, gateway, rate), timeout)
+                decided = await asyncio.wait_for(self._renew(name, gateway, rate), timeout)
             except NOT_RENEWED as exc:
                 if not self._lost:
                     log.warning("share.not_renewed", gateway=name, error=type(exc).__name__)
@@ -92,6 +92,10 @@ class ShareLeases:
                 if self._lost:
                     log.info("share.renewed_again", gateway=name)
                 self._lost = False
+                # Grown (or binds closed) once the lease says so; never cut short by the
+                # renewal's timeout: binds half closed would be open and counted by nobody.
+                if decided != self.in_force.get(name):
+                    await self._apply(name, gateway, decided)
             await self.hold_expired()
 
     async def hold_expired(self) -> None:
@@ -129,7 +133,8 @@ class ShareLeases:
         except DATABASE_LOST as exc:  # they expire by themselves
             log.warning("share.not_left", error=type(exc).__name__)
 
-    async def _renew(self, name: str, gateway: Shared, rate: float) -> None:
+    async def _renew(self, name: str, gateway: Shared, rate: float) -> Decision:
+        """One renewal: what this daemon may now hold (applied by the caller if it changed)."""
         q = queries("shares")
         started = self.clock()
         in_force = self.in_force.get(name, HELD)
@@ -151,8 +156,7 @@ class ShareLeases:
             self.others_end[name] = started + min(ends) + EXPIRY_SLACK_S
         else:
             self.others_end.pop(name, None)
-        if decided != self.in_force.get(name):
-            await self._apply(name, gateway, decided)
+        return decided
 
     async def _apply(self, name: str, gateway: Shared, decision: Decision) -> None:
         before = self.in_force.get(name)
