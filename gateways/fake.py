@@ -86,7 +86,7 @@ class FakeGateway:
     binds = 0  # no binds: the rate alone is shared
 
     @property
-    def held(self) -> bool:
+    def on_hold(self) -> bool:
         """No share of the contract now (another process holds it all)."""
         return self._pacer.rate.held
 
@@ -94,7 +94,7 @@ class FakeGateway:
         self._pacer.share(share.part)
 
     async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
-        if self.latency == 0 and self.limits.rate == 0 and not self.hang and not self.held:
+        if self.latency == 0 and self.limits.rate == 0 and not self.hang and not self.on_hold:
             return [self._decide(m) for m in messages]  # the fast path benchmarks use
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 

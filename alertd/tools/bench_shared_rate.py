@@ -134,10 +134,10 @@ class Daemon:
 
 
 async def start_daemon(config: Path, dsn: str, number: int = 0) -> Daemon:
-    """``alertd serve``; its log beside the configuration (daemon-N.log), to read when a run
-    goes wrong."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
-    env.update(DATABASE_URL=dsn, TOKEN=TOKEN, SMSC_PASSWORD=SMSC_PASSWORD)
+    """``alertd serve`` (the interpreter running this, by its path); its log beside the
+    configuration (daemon-N.log), to read when a run goes wrong."""
+    # Only what the daemon needs: nothing of the caller's environment (ALERTD_*) changes it.
+    env = {"DATABASE_URL": dsn, "TOKEN": TOKEN, "SMSC_PASSWORD": SMSC_PASSWORD}
     with (config.parent / f"daemon-{number}.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(config),

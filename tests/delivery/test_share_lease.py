@@ -53,11 +53,11 @@ async def test_a_joiner_takes_its_share_once_the_other_has_shrunk(pool: asyncpg.
     assert a.in_force["contract"].part == 1.0
     await b.renew()
     assert b.held("contract")  # a still holds the whole contract
-    assert _gateway(b).held
+    assert _gateway(b).on_hold
     await a.renew()
     assert a.in_force["contract"].part == 0.5
     await b.renew()
-    assert not _gateway(b).held
+    assert not _gateway(b).on_hold
     assert await _parts(pool) == {"host-a:1": 0.5, "host-b:2": 0.5}
 
 
@@ -90,14 +90,14 @@ async def test_a_daemon_cut_off_from_the_database_holds_when_its_lease_runs_out(
     leases = _daemon(own, "host-a:1", clock)
     gateway = _gateway(leases)
     await leases.renew()
-    assert not gateway.held
+    assert not gateway.on_hold
     await own.close()  # the database out of reach
     clock[0] += LEASE_S - HOLD_MARGIN_S - 0.1
     await leases.renew()  # cannot renew: still within its lease, it goes on
-    assert not gateway.held
+    assert not gateway.on_hold
     clock[0] += 0.2
     await leases.hold_expired()
-    assert gateway.held
+    assert gateway.on_hold
     sending = asyncio.create_task(gateway.submit([Message("1", "+33730000001", "Test", 1)]))
     for _ in range(5):
         await asyncio.sleep(0)
@@ -114,7 +114,7 @@ async def test_a_daemon_that_stops_gives_its_share_back_at_once(pool: asyncpg.Po
     stop = asyncio.Event()
     stop.set()
     await a.run(stop)  # stops at once: leaves
-    assert _gateway(a).held
+    assert _gateway(a).on_hold
     await b.renew()
     assert await _parts(pool) == {"host-b:2": 1.0}
 
