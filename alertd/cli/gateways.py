@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config, GatewayConfig
 from alertd.delivery.gateway_factory import check
@@ -34,6 +36,9 @@ async def _shares(config: Config) -> dict[str, list[dict[str, Any]]] | None:
     try:
         async with open_database(config, migrate_now=False) as db:
             rows = await db.pool.fetch(queries("shares")["shares"])
+    except asyncpg.UndefinedTableError:
+        sys.stderr.write("alertd: the daemons' shares are not shown: run `alertd db migrate`\n")
+        return None
     except OUT_OF_REACH as exc:
         sys.stderr.write(f"alertd: the daemons' shares are not shown: {exc}\n")
         return None
