@@ -9,7 +9,7 @@ starts once every daemon has had time to take its share. With ``--kill``, the la
 whole contract again (read from gateway_shares), and the rate received after it. The baseline is
 the contract itself, and the single daemon's rate measured in the same run.
 
-Rates are in segments, as the contract counts them (the messages have two). The SMPP run
+Rates are in segments, as the contract counts them (the messages have four). The SMPP run
 (``smpp_shared``, used by the tests): the SMSC simulator in its own process counts the binds
 open at once and the submit_sm (one per segment) accepted; two daemons with ``binds = 4`` must
 never open more than 4 between them and send at the pace of 4 binds.
@@ -47,12 +47,17 @@ SID, TOKEN = "ACshared", "shared-token"
 SMSC_PASSWORD = "secret"  # noqa: S105 - the simulator's, SMPP allows 8 characters
 WARMUP_S = 6.0  # from the first message: every daemon started and holding its share
 POLL_S = 0.1  # how often another process's progress is looked at
-# Two segments, as an alert's text often is: the contract is in segments, and half as many
-# messages for the same rate leave the CPU (shared with the peers on a test machine) to the limits.
+# Four segments, as a long alert's text is (instructions, then a second language): the contract
+# is in segments, and a quarter as many requests for the same rate leave the CPU of a test
+# machine, shared with the peers that measure, to the limits rather than to HTTP parsing.
 TEXT = (
     "ALERTE SUBMERSION MARINE (exercice) : montee rapide des eaux attendue sur le littoral de "
-    "Dunkerque cette nuit. Rejoignez un etage eleve, ne prenez pas votre vehicule, suivez les "
-    "consignes des autorites."
+    "Dunkerque cette nuit a partir de 22 h. Rejoignez un etage eleve, ne prenez pas votre "
+    "vehicule, ne descendez pas dans les sous-sols, coupez le gaz et l'electricite si l'eau "
+    "monte, suivez les consignes des autorites sur la radio locale. "
+    "MARINE FLOODING ALERT (exercise): fast rising water expected on the Dunkirk coast tonight "
+    "from 10 pm. Go to an upper floor, do not use your car, keep out of basements, switch off "
+    "gas and power if water rises, follow the authorities on local radio."
 )
 WINDOW = 64  # in flight per daemon: a stall of the database (a busy machine) does not starve it
 
