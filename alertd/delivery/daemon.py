@@ -243,7 +243,7 @@ async def _serve(
     def dispatch() -> Awaitable[None]:
         return Dispatcher(
             pool, gateways, worker=worker, settings=settings, priorities=priorities,
-            weights=weights, held=leases.held if leases else None,
+            weights=weights, parts=leases.parts if leases else None,
         ).run(stop)  # fmt: skip
 
     def events(gateway: Gateway) -> Callable[[], Awaitable[None]]:

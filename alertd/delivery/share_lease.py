@@ -67,6 +67,10 @@ class ShareLeases:
         self.others_end: dict[str, float] = {}
         self._lost = False
 
+    def parts(self) -> dict[str, float]:
+        """This daemon's part of each shared gateway's contract now (0: none)."""
+        return {name: d.part for name, d in self.in_force.items()}
+
     def held(self, name: str) -> bool:
         """This daemon has no share of gateway ``name`` now (a gateway not shared never is)."""
         found = self.in_force.get(name)

@@ -18,7 +18,7 @@ from alertd.cli.gateways import gateways_list
 from alertd.config import Config
 from alertd.config.gateways import parse_gateway
 from alertd.delivery import metrics
-from alertd.delivery.dispatch import Dispatcher
+from alertd.delivery.dispatch import Dispatcher, DispatchSettings, claim_size
 from alertd.delivery.share_lease import HOLD_MARGIN_S, ShareLeases
 from alertd.store.database import create_pool
 from alertd.store.queries import queries
@@ -119,10 +119,20 @@ async def test_a_daemon_that_stops_gives_its_share_back_at_once(pool: asyncpg.Po
     assert await _parts(pool) == {"host-b:2": 1.0}
 
 
+async def test_a_daemon_claims_a_second_of_its_share_at_most(loaded: asyncpg.Pool) -> None:
+    """Rows claimed are rows the other daemons cannot send: a daemon holding a third of the rate
+    claims about a second of its own pace, not half a lease of the whole contract's."""
+    settings = DispatchSettings(lease_s=60, concurrency=3)
+    gateway = FakeGateway("contract", rate=500, window=64, receipts=False)
+    alone = claim_size(settings, [gateway])
+    third = claim_size(settings, [gateway], {"contract": 1 / 3})
+    assert (alone, third) == (1000, 83)  # 500 segments/s, two a message: 250/s, a third: 83/s
+
+
 async def test_a_daemon_without_a_share_claims_nothing(loaded: asyncpg.Pool) -> None:
     await seed_alert(loaded, 10)
     gateway = FakeGateway("contract", receipts=False)
-    dispatcher = Dispatcher(loaded, [gateway], worker="host-b:2", held=lambda _name: True)
+    dispatcher = Dispatcher(loaded, [gateway], worker="host-b:2", parts=lambda: {"contract": 0.0})
     assert await dispatcher.step() == 0
     assert await loaded.fetchval("SELECT count(*) FROM deliveries WHERE status = 'queued'") == 10
 
