@@ -139,6 +139,10 @@ class Share:
 
     part: float
     binds: int = 1
+    # False when the lease runs out: binds given up close at once (no wait for the answers of
+    # what they have in flight: in doubt), so that they are closed before another process may
+    # open them.
+    drain: bool = True
 
     @property
     def held(self) -> bool:

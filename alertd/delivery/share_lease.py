@@ -34,6 +34,9 @@ from gateways.base import Gateway, Share, Shared
 log = get_logger(__name__)
 
 HOLD_MARGIN_S = 0.2  # held this long before the lease's end: the event loop may wake late
+# Binds are closed this long before the lease's end: an unbind waits up to 1 s for its answer
+# (the SMPP adapter's unbind_wait), and they must be closed before another daemon may open them.
+CLOSE_ALLOWANCE_S = 1.2
 EXPIRY_SLACK_S = 0.05  # renewed this long after another's lease ends, to find it ended
 HELD = Decision(0.0, 0)
 NOT_RENEWED: tuple[type[BaseException], ...] = (TimeoutError, *DATABASE_LOST)
@@ -65,6 +68,12 @@ class ShareLeases:
         # When another daemon's lease next ends (local clock): renewed then, to take over a dead
         # daemon's share within a lease of its death rather than a lease and a renewal period.
         self.others_end: dict[str, float] = {}
+        # Binds that may be open (opening or closing included): what the lease must count. Binds
+        # open and close in the background, one change at a time per gateway, so that a renewal
+        # never waits for an SMSC (a drain, an unbind, a bind).
+        self.open_binds: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._enacting: set[asyncio.Task[None]] = set()
         self._lost = False
 
     def parts(self) -> dict[str, float]:
@@ -77,9 +86,11 @@ class ShareLeases:
         return found is not None and found.part <= 0
 
     async def hold_all(self) -> None:
-        """Hold every shared gateway: at start, before the first lease, and when stopping."""
+        """Hold every shared gateway, binds closed: at start, before the first lease, and when
+        stopping (what the background was doing is done first)."""
         for name, gateway, _ in self.gateways:
             await self._apply(name, gateway, HELD)
+        await asyncio.gather(*self._enacting, return_exceptions=True)
 
     async def renew(self) -> None:
         """Renew every lease once; one that cannot be renewed runs out (see hold_expired)."""
@@ -99,7 +110,7 @@ class ShareLeases:
                 # Grown (or binds closed) once the lease says so; never cut short by the
                 # renewal's timeout: binds half closed would be open and counted by nobody.
                 if decided != self.in_force.get(name):
-                    await self._apply(name, gateway, decided)
+                    await self._apply(name, gateway, decided, wait=gateway.binds == 0)
             await self.hold_expired()
 
     async def hold_expired(self) -> None:
@@ -107,7 +118,7 @@ class ShareLeases:
         for name, gateway, _ in self.gateways:
             if not self.held(name) and self.deadline.get(name, 0.0) <= now:
                 log.warning("share.lease_ran_out", gateway=name)
-                await self._apply(name, gateway, HELD)
+                await self._apply(name, gateway, HELD, drain=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Renew until ``stop``; then give the shares back."""
@@ -150,22 +161,54 @@ class ShareLeases:
             decided = decide(self.worker, held, gateway.binds)
             if gateway.binds == 0 and decided.part < in_force.part:
                 await self._apply(name, gateway, decided)  # shrunk before the lease says so
-            written = to_write(decided, self.in_force.get(name, HELD), gateway.binds)
+            opened = self.open_binds.get(name, 0)
+            written = to_write(
+                decided, Decision(opened / max(1, gateway.binds), opened), gateway.binds
+            )
             await conn.execute(
                 q["put"], name, self.worker, written.part, written.binds, rate, gateway.binds,
                 self.lease_s,
             )  # fmt: skip
-        self.deadline[name] = started + self.lease_s - HOLD_MARGIN_S
+        allowance = HOLD_MARGIN_S + (CLOSE_ALLOWANCE_S if gateway.binds else 0.0)
+        self.deadline[name] = started + self.lease_s - allowance
         if ends:
             self.others_end[name] = started + min(ends) + EXPIRY_SLACK_S
         else:
             self.others_end.pop(name, None)
         return decided
 
-    async def _apply(self, name: str, gateway: Shared, decision: Decision) -> None:
+    async def _apply(
+        self,
+        name: str,
+        gateway: Shared,
+        decision: Decision,
+        *,
+        wait: bool = True,
+        drain: bool = True,
+    ) -> None:
+        """Make ``decision`` this daemon's share of ``name``: at once for what the dispatcher
+        reads (``parts``); in the gateway now, or in the background without ``wait``."""
         before = self.in_force.get(name)
         self.in_force[name] = decision
         if before != decision:
             log.info("share.changed", gateway=name, part=round(decision.part, 4),
                      binds=decision.binds)  # fmt: skip
-        await gateway.share(Share(decision.part, decision.binds))
+        enact = self._enact(name, gateway, Share(decision.part, decision.binds, drain))
+        if wait:
+            await enact
+            return
+        task = asyncio.create_task(enact, name=f"share:{name}")
+        self._enacting.add(task)
+        task.add_done_callback(self._enacting.discard)
+
+    async def _enact(self, name: str, gateway: Shared, share: Share) -> None:
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            # Binds opening count from before they open, binds closing until they are closed.
+            self.open_binds[name] = max(self.open_binds.get(name, 0), share.binds)
+            try:
+                await gateway.share(share)
+            except Exception as exc:  # the lease goes on; the log says why
+                log.exception("share.not_applied", gateway=name, error=type(exc).__name__)
+                return
+            self.open_binds[name] = 0 if share.held else share.binds

@@ -199,7 +199,7 @@ class SmppGateway:
     async def share(self, share: Share) -> None:
         """Hold ``share.binds`` of the account's binds (each at its contracted rate); none when
         the share is held."""
-        await self.pool.resize(0 if share.held else share.binds)
+        await self.pool.resize(0 if share.held else share.binds, drain=share.drain)
 
     async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))

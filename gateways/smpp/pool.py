@@ -45,7 +45,7 @@ class Bind:
             yield self.receiver
 
 
-DRAIN_S = 5.0  # at most this long for a released bind's messages to have their answers
+DRAIN_S = 1.0  # at most this long for a released bind's messages to have their answers
 
 
 class Pool:
@@ -74,10 +74,11 @@ class Pool:
         up = [b for b in held if b.up]
         return min(up or held, key=lambda b: (b.load, b.index))
 
-    async def resize(self, count: int) -> None:
+    async def resize(self, count: int, *, drain: bool = True) -> None:
         """Hold the first ``count`` binds: those given up take no new message, their messages
-        in flight have their answers (DRAIN_S at most), then they unbind; those taken bind (in
-        the background when they cannot at once). Fewer binds are in force when this returns."""
+        in flight have their answers (DRAIN_S at most; not at all without ``drain``), then they
+        unbind; those taken bind (in the background when they cannot at once). Fewer binds are
+        in force when this returns."""
         count = max(0, min(count, len(self.binds)))
         released = [b for b in self.binds[count:] if b.held]
         taken = [b for b in self.binds[:count] if not b.held]
@@ -85,11 +86,12 @@ class Pool:
             bind.held = False
         if count == 0:
             self._some_held.clear()
-        if released:
+        if released and drain:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     asyncio.gather(*(b.pacer.window.idle() for b in released)), DRAIN_S
                 )
+        if released:
             await asyncio.gather(*(s.close() for b in released for s in b.sessions()))
         for bind in taken:
             bind.held = True
