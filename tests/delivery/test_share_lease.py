@@ -24,6 +24,7 @@ from alertd.store.database import create_pool
 from alertd.store.queries import queries
 from gateways.base import Message
 from gateways.fake import FakeGateway
+from tests.gateways.test_smpp_sim import gateway, running
 from tests.support.seed import seed_alert
 
 LEASE_S = 3.0
@@ -170,3 +171,38 @@ async def test_the_metrics_show_each_daemons_share(pool: asyncpg.Pool) -> None:
     registry.register(metrics.ScrapeCollector(figures, {}))
     text = generate_latest(registry).decode()
     assert 'alertd_gateway_share_rate{gateway="contract",worker="host-b:2"} 250.0' in text
+
+
+async def test_binds_are_counted_by_the_leases_from_before_they_open_until_they_are_closed(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two daemons on an SMPP account of 4 binds (the SMSC simulator counts them): whatever the
+    moment, the binds open are no more than the leases count, and those no more than 4."""
+    async with running(latency=0.01) as (smsc, port):
+        a_gateway, b_gateway = gateway(port, binds=4), gateway(port, binds=4)
+        a = ShareLeases(pool, [a_gateway], worker="host-a:1", lease_s=LEASE_S)
+        b = ShareLeases(pool, [b_gateway], worker="host-b:2", lease_s=LEASE_S)
+
+        async def counted() -> int:
+            rows = await pool.fetch(queries("shares")["shares"])
+            total = sum(r["binds"] for r in rows)
+            assert smsc.stats["binds"] <= total <= 4
+            return total
+
+        try:
+            for d, g in ((a, a_gateway), (b, b_gateway)):
+                await d.hold_all()
+                await d.renew()
+                await g.start()
+            assert smsc.stats["binds"] == 4  # a alone so far
+            for d in (a, b, a, b, a, b):
+                await d.renew()
+                await counted()
+                await asyncio.gather(*d._enacting)
+                await counted()
+            assert (a.open_binds["smsc"], b.open_binds["smsc"]) == (2, 2)
+            assert smsc.stats["binds"] == 4
+        finally:
+            for d, g in ((a, a_gateway), (b, b_gateway)):
+                await d.leave()
+                await g.close()
