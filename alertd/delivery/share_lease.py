@@ -5,14 +5,16 @@ Several ``alertd serve`` on one database share each gateway's rate and binds. Ev
 gateway: the expired leases are dropped, the shares in force read, this daemon's share decided
 (``shares.decide``) and written with an expiry of ``now() + lease_s`` — the database's clock, the
 one clock every machine agrees on. A share that shrinks is applied before its lease is
-committed, one that grows after (binds: closed before the lease stops counting them, opened after
-it counts them): the shares in force never add up to more than the contract.
+committed, one that grows after (binds: counted by the lease from before they open until they
+are closed; they open and close in the background, so that a renewal never waits for an SMSC):
+the shares in force never add up to more than the contract.
 
 Between two renewals nothing touches the database: the gateway's pacer holds the share in
 memory, so the hot path has no round trip. A daemon that cannot renew (the database is out of
 reach, a statement hangs) holds every shared gateway when its lease runs out on its own
 monotonic clock (started before the renewal's statement left, so never later than the database's
-expiry): it never sends beyond a share it may no longer have. The others take that share at their
+expiry; binds closed at once, early enough for the unbind): it never sends beyond a share it may
+no longer have. The others take that share at their
 first renewal after the lease expires; a daemon that stops cleanly gives its shares back at once.
 """
 
