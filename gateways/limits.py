@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateways.base import Limits
 
@@ -52,26 +52,32 @@ class RateLimiter:
         self.burst = max(1.0, burst if burst is not None else rate / 10)
         self.clock = clock or SystemClock()
         self._tat = self.clock.now()  # theoretical arrival time of the next unit
+        self._gone = self._tat  # the schedule's end for the units that went
         self.part = 1.0
         self._open = asyncio.Event()
         self._open.set()
+        self._changed = asyncio.Event()  # set (and replaced) when the share changes
 
     def share(self, part: float) -> None:
-        """Use ``part`` (0 to 1) of the contract from now on; 0: hold. Units booked at the old
-        rate keep their instants; later ones follow the new rate (no burst is built up while
-        held: the schedule restarts from now)."""
+        """Use ``part`` (0 to 1) of the contract from now on; 0: hold. The units waiting for
+        their turn, booked at the old rate, are booked again at the new one, after those that
+        went: a smaller share is kept from now (not after what was booked at the old rate, up
+        to a window), a larger one used from now. No burst is built up while held."""
         part = min(1.0, max(0.0, part))
+        if part == self.part:
+            return
         self.part = part
         if part == 0:
             self._open.clear()
-            return
-        if self.contract > 0:
-            self.rate = self.contract * part
-            given = self._burst_given
-            self.burst = max(1.0, given * part if given is not None else self.rate / 10)
-        if not self._open.is_set():
-            self._tat = max(self._tat, self.clock.now())
+        else:
+            if self.contract > 0:
+                self.rate = self.contract * part
+                given = self._burst_given
+                self.burst = max(1.0, given * part if given is not None else self.rate / 10)
             self._open.set()
+        self._tat = max(self._gone, self.clock.now())
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     @property
     def held(self) -> bool:
@@ -91,11 +97,24 @@ class RateLimiter:
     async def acquire(self, units: float = 1) -> None:
         while True:
             await self._open.wait()
+            changed = self._changed
             wait = self.reserve(units)
+            booked = self._tat
             if wait > 0:
-                await self.clock.sleep(wait)
-            if self._open.is_set():  # a hold that came meanwhile: wait for a part again
+                await self._sleep(wait, changed)
+            if not changed.is_set():  # else the share changed meanwhile: booked again
+                self._gone = max(self._gone, booked)
                 return
+
+    async def _sleep(self, seconds: float, changed: asyncio.Event) -> None:
+        """Until the turn comes, or the share changes."""
+        sleeping = asyncio.ensure_future(self.clock.sleep(seconds))
+        waking = asyncio.ensure_future(changed.wait())
+        try:
+            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in (sleeping, waking):
+                future.cancel()
 
 
 class Window:
@@ -165,9 +184,11 @@ class ManualClock:
     def now(self) -> float:
         return self.t
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        # Time moves when the sleep is asked for, not when the task that sleeps first runs:
+        # a sleep raced against an event (RateLimiter._sleep) runs in a task of its own.
         self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
+        return asyncio.sleep(0)
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
