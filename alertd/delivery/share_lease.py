@@ -39,6 +39,7 @@ HOLD_MARGIN_S = 0.2  # held this long before the lease's end: the event loop may
 # Binds are closed this long before the lease's end: an unbind waits up to 1 s for its answer
 # (the SMPP adapter's unbind_wait), and they must be closed before another daemon may open them.
 CLOSE_ALLOWANCE_S = 1.2
+PUT_ATTEMPTS = 3  # reads and writes of a lease while the others' shares change under it
 EXPIRY_SLACK_S = 0.05  # renewed this long after another's lease ends, to find it ended
 HELD = Decision(0.0, 0)
 NOT_RENEWED: tuple[type[BaseException], ...] = (TimeoutError, *DATABASE_LOST)
@@ -151,28 +152,33 @@ class ShareLeases:
             log.warning("share.not_left", error=type(exc).__name__)
 
     async def _renew(self, name: str, gateway: Shared, rate: float) -> Decision:
-        """One renewal: what this daemon may now hold (applied by the caller if it changed)."""
+        """One renewal: what this daemon may now hold (applied by the caller if it changed).
+        The shares in force are read, this daemon's decided from them and written unless the
+        others' have grown meanwhile (then read again): no lock is held across a round trip."""
         q = queries("shares")
-        started = self.clock()
-        in_force = self.in_force.get(name, HELD)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(q["lock_gateway"], name)
-            rows = await conn.fetch(q["live"], name)
+        for _ in range(PUT_ATTEMPTS):
+            started = self.clock()
+            rows = await self.pool.fetch(q["live"], name)
             held = [Held(r["worker"], float(r["part"]), int(r["binds"])) for r in rows]
-            ends = [r["expires_in_s"] for r in rows if r["worker"] != self.worker]
+            others = [h for h in held if h.worker != self.worker]
             decided = decide(self.worker, held, gateway.binds)
-            if gateway.binds == 0 and decided.part < in_force.part:
+            if gateway.binds == 0 and decided.part < self.in_force.get(name, HELD).part:
                 await self._apply(name, gateway, decided)  # shrunk before the lease says so
             opened = self.open_binds.get(name, 0)
             written = to_write(
                 decided, Decision(opened / max(1, gateway.binds), opened), gateway.binds
             )
-            await conn.execute(
+            put = await self.pool.fetchval(
                 q["put"], name, self.worker, written.part, written.binds, rate, gateway.binds,
-                self.lease_s,
+                self.lease_s, sum(h.part for h in others), sum(h.binds for h in others),
             )  # fmt: skip
+            if put:
+                break
+        else:
+            raise TimeoutError  # the others' shares kept changing: as a renewal that came late
         allowance = HOLD_MARGIN_S + (CLOSE_ALLOWANCE_S if gateway.binds else 0.0)
         self.deadline[name] = started + self.lease_s - allowance
+        ends = [r["expires_in_s"] for r in rows if r["worker"] != self.worker]
         if ends:
             self.others_end[name] = started + min(ends) + EXPIRY_SLACK_S
         else:

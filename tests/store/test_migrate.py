@@ -28,6 +28,7 @@ TABLES = {
     "handovers",
     "tenant_postcode_areas",
     "api_idempotency_keys",
+    "gateway_shares",
     "schema_migrations",
 }
 

@@ -1,9 +1,6 @@
--- Leases on shares of the gateways' contracts (issue 18; migration 0017). One renewal is one
--- short transaction per gateway, a few times per lease: never on the path of a message.
-
--- name: lock_gateway
--- Renewals of one gateway's shares one at a time, whichever daemon runs them.
-SELECT pg_advisory_xact_lock(hashtext('alertd.gateway_shares'), hashtext($1))
+-- Leases on shares of the gateways' contracts (issue 18; migration 0017). One renewal is two
+-- statements per gateway (read, then a conditional write), a few times per lease: never on the
+-- path of a message.
 
 -- name: live
 -- The gateway's shares in force (expired ones are deleted first: their holders are gone or cut
@@ -17,13 +14,8 @@ WHERE gateway = $1 AND expires_at > now()
 ORDER BY joined_at, worker
 
 -- name: put
-INSERT INTO gateway_shares
-    (gateway, worker, part, binds, contract_rate, contract_binds, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
-ON CONFLICT (gateway, worker) DO UPDATE
-SET part = EXCLUDED.part, binds = EXCLUDED.binds, contract_rate = EXCLUDED.contract_rate,
-    contract_binds = EXCLUDED.contract_binds, renewed_at = now(),
-    expires_at = EXCLUDED.expires_at
+-- This daemon's lease, unless the others' have grown since it read them (false: read again).
+SELECT gateway_share_put($1, $2, $3, $4, $5, $6, $7, $8, $9)
 
 -- name: leave
 -- A daemon stopping cleanly: its shares are free at once rather than when they expire.
