@@ -206,3 +206,14 @@ async def test_binds_are_counted_by_the_leases_from_before_they_open_until_they_
             for d, g in ((a, a_gateway), (b, b_gateway)):
                 await d.leave()
                 await g.close()
+
+
+async def test_a_lease_is_not_written_when_the_others_grew_since_they_were_read(
+    pool: asyncpg.Pool,
+) -> None:
+    put = queries("shares")["put"]
+    # b read nothing in force and decided the whole contract; meanwhile a took half of it.
+    assert await pool.fetchval(put, "contract", "host-a:1", 0.5, 0, 500.0, 0, LEASE_S, 0.0, 0)
+    assert not await pool.fetchval(put, "contract", "host-b:2", 1.0, 0, 500.0, 0, LEASE_S, 0.0, 0)
+    assert await pool.fetchval(put, "contract", "host-b:2", 0.5, 0, 500.0, 0, LEASE_S, 0.5, 0)
+    assert await _parts(pool) == {"host-a:1": 0.5, "host-b:2": 0.5}
