@@ -131,6 +131,36 @@ class Gateway(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Share:
+    """This process's part of a gateway's contract, when several processes share it: ``part``
+    of the rate (0 to 1; 0 holds every submission not gone yet) and, for a gateway of binds, how
+    many of them it may have open. The caller (alertd's delivery) decides it; the adapter obeys."""
+
+    part: float
+    binds: int = 1
+    # False when the lease runs out: binds given up close at once (no wait for the answers of
+    # what they have in flight: in doubt), so that they are closed before another process may
+    # open them.
+    drain: bool = True
+
+    @property
+    def held(self) -> bool:
+        return self.part <= 0
+
+
+@runtime_checkable
+class Shared(Protocol):
+    """A gateway whose contract several processes share. ``binds``: the binds of the account
+    (0: a gateway without binds, whose rate alone is shared)."""
+
+    binds: int
+
+    async def share(self, share: Share) -> None:
+        """Apply ``share`` now: a smaller part or fewer binds is in force when this returns."""
+        ...
+
+
 @runtime_checkable
 class Webhooks(Protocol):
     """A gateway whose provider calls back over HTTP (delivery receipts, inbound SMS)."""

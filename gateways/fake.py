@@ -22,6 +22,7 @@ from gateways.base import (
     Message,
     Receipt,
     ReceiptStatus,
+    Share,
     SubmitResult,
 )
 from gateways.breaker import CircuitBreaker
@@ -82,8 +83,18 @@ class FakeGateway:
     def health(self) -> str:
         return self.breaker.state
 
+    binds = 0  # no binds: the rate alone is shared
+
+    @property
+    def on_hold(self) -> bool:
+        """No share of the contract now (another process holds it all)."""
+        return self._pacer.rate.held
+
+    async def share(self, share: Share) -> None:
+        self._pacer.share(share.part)
+
     async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
-        if self.latency == 0 and self.limits.rate == 0 and not self.hang:
+        if self.latency == 0 and self.limits.rate == 0 and not self.hang and not self.on_hold:
             return [self._decide(m) for m in messages]  # the fast path benchmarks use
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 

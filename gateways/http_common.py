@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from gateways.base import Event, Limits, Message, SubmitResult
+from gateways.base import Event, Limits, Message, Share, SubmitResult
 from gateways.breaker import Answer, CircuitBreaker, fault
 from gateways.events import EventQueue
 from gateways.limits import Clock, Pacer, SystemClock
@@ -104,6 +104,12 @@ class HttpGateway(abc.ABC):
         if self._session is not None and self._session is not self._given_session:
             await self._session.close()  # ours: we close it; a handed one stays its owner's
         self._session = None
+
+    binds = 0  # no binds: the rate alone is shared
+
+    async def share(self, share: Share) -> None:
+        """This process's part of the contract's rate (several daemons share one account)."""
+        self._pacer.share(share.part)
 
     @property
     def session(self) -> aiohttp.ClientSession:

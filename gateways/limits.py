@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateways.base import Limits
 
@@ -37,15 +37,51 @@ class SystemClock:
 
 
 class RateLimiter:
-    """At most ``rate`` units a second over time, at most ``burst`` at once."""
+    """At most ``rate`` units a second over time, at most ``burst`` at once.
+
+    ``share(part)`` narrows it, at run time, to a part of the contract (several processes share
+    one gateway's contract); ``share(0)`` holds every request not yet gone until a part is given
+    again, including those already waiting for their turn."""
 
     def __init__(self, rate: float, burst: float | None = None, clock: Clock | None = None) -> None:
         if rate < 0:
             raise ValueError("rate must be 0 (unlimited) or more")
+        self.contract = rate
         self.rate = rate
+        self._burst_given = burst
         self.burst = max(1.0, burst if burst is not None else rate / 10)
         self.clock = clock or SystemClock()
         self._tat = self.clock.now()  # theoretical arrival time of the next unit
+        self._gone = self._tat  # the schedule's end for the units that went
+        self.part = 1.0
+        self._open = asyncio.Event()
+        self._open.set()
+        self._changed = asyncio.Event()  # set (and replaced) when the share changes
+
+    def share(self, part: float) -> None:
+        """Use ``part`` (0 to 1) of the contract from now on; 0: hold. The units waiting for
+        their turn, booked at the old rate, are booked again at the new one, after those that
+        went: a smaller share is kept from now (not after what was booked at the old rate, up
+        to a window), a larger one used from now. No burst is built up while held."""
+        part = min(1.0, max(0.0, part))
+        if part == self.part:
+            return
+        self.part = part
+        if part == 0:
+            self._open.clear()
+        else:
+            if self.contract > 0:
+                self.rate = self.contract * part
+                given = self._burst_given
+                self.burst = max(1.0, given * part if given is not None else self.rate / 10)
+            self._open.set()
+        self._tat = max(self._gone, self.clock.now())
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    @property
+    def held(self) -> bool:
+        return not self._open.is_set()
 
     def reserve(self, units: float) -> float:
         """Book ``units`` now; returns how long to wait before using them (0: go)."""
@@ -59,9 +95,26 @@ class RateLimiter:
         return wait if wait > 1e-9 else 0.0  # float noise is not a wait
 
     async def acquire(self, units: float = 1) -> None:
-        wait = self.reserve(units)
-        if wait > 0:
-            await self.clock.sleep(wait)
+        while True:
+            await self._open.wait()
+            changed = self._changed
+            wait = self.reserve(units)
+            booked = self._tat
+            if wait > 0:
+                await self._sleep(wait, changed)
+            if not changed.is_set():  # else the share changed meanwhile: booked again
+                self._gone = max(self._gone, booked)
+                return
+
+    async def _sleep(self, seconds: float, changed: asyncio.Event) -> None:
+        """Until the turn comes, or the share changes."""
+        sleeping = asyncio.ensure_future(self.clock.sleep(seconds))
+        waking = asyncio.ensure_future(changed.wait())
+        try:
+            await asyncio.wait({sleeping, waking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in (sleeping, waking):
+                future.cancel()
 
 
 class Window:
@@ -73,15 +126,24 @@ class Window:
         self.size = size
         self._free = asyncio.Semaphore(size)
         self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._free:
             self.in_flight += 1
+            self._idle.clear()
             try:
                 yield
             finally:
                 self.in_flight -= 1
+                if self.in_flight == 0:
+                    self._idle.set()
+
+    async def idle(self) -> None:
+        """Return once nothing is in flight."""
+        await self._idle.wait()
 
 
 class Pacer:
@@ -97,6 +159,10 @@ class Pacer:
 
     def slot(self) -> AbstractAsyncContextManager[None]:
         return self.window.slot()
+
+    def share(self, part: float) -> None:
+        """This process's part of the gateway's rate (see RateLimiter.share)."""
+        self.rate.share(part)
 
     @asynccontextmanager
     async def turn(self, segments: float) -> AsyncIterator[None]:
@@ -118,9 +184,11 @@ class ManualClock:
     def now(self) -> float:
         return self.t
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        # Time moves when the sleep is asked for, not when the task that sleeps first runs:
+        # a sleep raced against an event (RateLimiter._sleep) runs in a task of its own.
         self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
+        return asyncio.sleep(0)
 
     def advance(self, seconds: float) -> None:
         self.t += seconds

@@ -6,12 +6,17 @@ import argparse
 
 from alertd.cli.util import command, finite_float, out_json, positive_int, subcommands
 from alertd.config import Config
+from alertd.errors import InputError
 from alertd.tools import (
     bench_api,
     bench_gateway,
     bench_import,
     bench_index,
     bench_signup,
+    return 0
+
+
+    bench_shared_rate,
     bench_smpp,
 )
 from alertd.tools import bench_dispatch as bench_dispatch_module
@@ -83,6 +88,29 @@ async def bench_api_cmd(args: argparse.Namespace, config: Config) -> int:
 
 async def bench_signup_cmd(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_signup.signup_benchmark(config, args.signups, args.rate))
+    return 0
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(n) for n in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or any(n < 1 or n > 16 for n in counts):
+        raise argparse.ArgumentTypeError(
+            f"--daemons takes daemon counts from 1 to 16 separated by commas (1,2,3), not {text!r}"
+        )
+    return counts
+
+
+async def bench_shared_rate_cmd(args: argparse.Namespace, config: Config) -> int:
+    if args.window_s < 5:
+        raise InputError("--window-s must be 5 seconds or more: a rate is measured over it")
+    setting = bench_shared_rate.Setting(args.rate, args.window_s, args.lease_s)
+    result = await bench_shared_rate.shared_rate_benchmark(
+        config, args.daemons, setting, kill=not args.no_kill
+    )
+    out_json(result)
     return 0
 
 
@@ -170,6 +198,19 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--subscribers", type=positive_int, default=1_000_000)
     p.add_argument("--previews", type=positive_int, default=100)
+    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    p = command(
+        ben,
+        "shared-rate",
+        bench_shared_rate_cmd,
+        "the rate one gateway's provider receives from 1, 2, 3 daemons sharing its contract, "
+        "and the takeover of a killed daemon's share",
+    )
+    p.add_argument("--daemons", type=_counts, default=[1, 2, 3], help="e.g. 1,2,3")
+    p.add_argument("--rate", type=finite_float, default=500.0, help="the contract, segments/s")
+    p.add_argument("--window-s", type=finite_float, default=30.0, help="measured over this")
+    p.add_argument("--lease-s", type=finite_float, default=3.0, help="[serve] share_lease_s")
+    p.add_argument("--no-kill", action="store_true", help="skip the takeover measurement")
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(
         ben,

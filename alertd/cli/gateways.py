@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from alertd.cli.util import command, out, out_json, positive_int, subcommands, table
 from alertd.config import Config, GatewayConfig
 from alertd.delivery.gateway_factory import check
 from alertd.errors import DatabaseError, InputError
+from alertd.store.database import open_database
+from alertd.store.lost import DATABASE_LOST
+from alertd.store.queries import queries
 from gateways.fake_provider import run_fake_provider
 
 
@@ -17,9 +25,51 @@ def _binds(g: GatewayConfig) -> int:
     return int(g.options.get("binds", 1)) if g.kind == "smpp" else 1
 
 
+OUT_OF_REACH: tuple[type[BaseException], ...] = (DatabaseError, *DATABASE_LOST)
+
+
+async def _shares(config: Config) -> dict[str, list[dict[str, Any]]] | None:
+    """Each gateway's shares in force, per daemon (issue 18), when the database is a server
+    that several daemons may share ([database] url); None when it is out of reach."""
+    if config.embedded:
+        return {}
+    try:
+        async with open_database(config, migrate_now=False) as db:
+            rows = await db.pool.fetch(queries("shares")["shares"])
+    except asyncpg.UndefinedTableError:
+        sys.stderr.write("alertd: the daemons' shares are not shown: run `alertd db migrate`\n")
+        return None
+    except OUT_OF_REACH as exc:
+        sys.stderr.write(f"alertd: the daemons' shares are not shown: {exc}\n")
+        return None
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        found.setdefault(r["gateway"], []).append(
+            {
+                "worker": r["worker"],
+                "rate": round(r["part"] * r["contract_rate"], 1),
+                "binds": r["binds"],
+                "expires_in_s": round(r["expires_in_s"], 1),
+            }
+        )
+    return found
+
+
+def _share_text(shares: Sequence[Mapping[str, Any]] | None, kind: str) -> str:
+    if shares is None:
+        return "?"
+    if not shares:
+        return "-"
+    if kind == "smpp":
+        return ", ".join(f"{s['worker']} {s['binds']} binds {s['rate']:g}/s" for s in shares)
+    return ", ".join(f"{s['worker']} {s['rate']:g}/s" for s in shares)
+
+
 async def gateways_list(args: argparse.Namespace, config: Config) -> int:
     """An SMPP gateway's rate and window are per bind in its table: shown here for the whole
-    gateway (what the dispatcher uses), with its number of binds."""
+    gateway (what the dispatcher uses), with its number of binds; and, from the database, what
+    each running daemon holds of it (several daemons share one contract)."""
+    shares = await _shares(config)
     rows = [
         (
             g.name,
@@ -34,10 +84,23 @@ async def gateways_list(args: argparse.Namespace, config: Config) -> int:
         for g in config.gateways
     ]
     headers = ("name", "kind", "priority", "rate", "window", "binds", "price_eur", "sender")
+    held = [None if shares is None else shares.get(g.name, []) for g in config.gateways]
     if args.json:
-        out_json([dict(zip(headers, map(str, r), strict=True)) for r in rows])
+        out_json(
+            [
+                dict(zip(headers, map(str, r), strict=True)) | {"shares": h}
+                for r, h in zip(rows, held, strict=True)
+            ]
+        )
         return 0
-    table(rows, ("NAME", "KIND", "PRIORITY", "RATE/S", "WINDOW", "BINDS", "EUR/SEGMENT", "SENDER"))
+    table(
+        (
+            (*r, _share_text(h, g.kind))
+            for r, h, g in zip(rows, held, config.gateways, strict=True)
+        ),
+        ("NAME", "KIND", "PRIORITY", "RATE/S", "WINDOW", "BINDS", "EUR/SEGMENT", "SENDER",
+         "SHARES (DAEMON, RATE)"),
+    )  # fmt: skip
     return 0
 
 

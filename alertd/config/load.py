@@ -234,6 +234,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("signup", "per_tenant_hour"): _parse_number(int, 1, 10_000_000),
     ("signup", "session_s"): _parse_number(float, 60, 86_400),
     ("signup", "trusted_proxies"): _parse_addresses,
+    ("serve", "share_lease_s"): _parse_number(float, 0.5, 600),
     ("operator", "token"): _parse_token,
     ("operator", "url"): _parse_url,
 }

@@ -114,6 +114,10 @@ class ServeConfig:
     # host:port of the residents' sign-up pages (alertd.web); empty: no pages. A listener of its
     # own: the public faces residents, through a reverse proxy; the API faces operators.
     signup_listen: str = ""
+    # Daemons sharing one database share each gateway's contract (rate, binds) by leases of this
+    # length, renewed every third of it: a dead daemon's share is taken over within about
+    # 1.3 times this; a daemon cut off from the database holds its gateways after it.
+    share_lease_s: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)

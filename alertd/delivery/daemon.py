@@ -40,6 +40,7 @@ from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
 from alertd.delivery.inbound import Keywords
+from alertd.delivery.share_lease import ShareLeases
 from alertd.errors import InputError
 from alertd.logs import get_logger
 from alertd.store import migrate
@@ -200,6 +201,11 @@ async def _run(
             real=[g.name for g in gateways if g.name not in fakes],
             worker=worker,
         )
+        # Issue 18: the gateways' contracts are shared with the other daemons; no bind is
+        # opened, nothing sent, before this daemon holds a lease on its share.
+        leases = ShareLeases(db.pool, gateways, worker=worker, lease_s=config.serve.share_lease_s)
+        await leases.hold_all()
+        await leases.renew()
         try:
             not_started = [g for g in gateways if not await supervisor.start_gateway(g)]
             if len(not_started) == len(gateways):
@@ -219,6 +225,7 @@ async def _run(
                 areas=load_postcode_areas(config.zones),
                 **_routing(config, gateways),
                 index=index,
+                leases=leases,
             )
         finally:
             for gateway in gateways:
@@ -250,15 +257,18 @@ async def _serve(
     priorities: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
     index: live_index.LiveIndex | None = None,
+    leases: ShareLeases | None = None,
 ) -> str | None:
-    """The dispatch loop and a consumer per gateway, each supervised (see supervisor), and a
-    starter per gateway that could not start. Why a task died, if one did."""
+    """The dispatch loop and a consumer per gateway, each supervised (see supervisor), a
+    starter per gateway that could not start, and the leases on the gateways' shares (kept
+    until the loop has stopped). Why a task died, if one did."""
     log.info("serve.started", gateways=[g.name for g in gateways])
 
     def dispatch() -> Awaitable[None]:
         return Dispatcher(
-            pool, gateways, worker=worker, settings=settings, priorities=priorities, weights=weights
-        ).run(stop)
+            pool, gateways, worker=worker, settings=settings, priorities=priorities,
+            weights=weights, parts=leases.parts if leases else None,
+        ).run(stop)  # fmt: skip
 
     def events(gateway: Gateway) -> Callable[[], Awaitable[None]]:
         return lambda: consume(pool, gateway, replies.catalog, replies.region, replies.keywords)
@@ -302,8 +312,15 @@ async def _serve(
         asyncio.create_task(supervisor.keep_starting(g, stop), name=f"start:{g.name}")
         for g in starting
     ]
+    leases_stop = asyncio.Event()  # set once the loop has stopped: its last sends keep a share
+    watched = [*side]
+    if leases is not None:
+        share_task = asyncio.create_task(leases.run(leases_stop), name="shares")
+        watched.append(share_task)
     stopping = asyncio.create_task(stop.wait(), name="stop")
-    done, _ = await asyncio.wait([loop_task, *side, stopping], return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        [loop_task, *watched, stopping], return_when=asyncio.FIRST_COMPLETED
+    )
     died: str | None = None
     for task in done - {stopping}:
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -313,9 +330,12 @@ async def _serve(
     stop.set()
     await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
     loop_task.cancel()
-    for task in (*side, *starters):
+    leases_stop.set()
+    if leases is not None:  # its shares given back at once, for the others
+        await asyncio.wait([share_task], timeout=SHUTDOWN_GRACE_S)
+    for task in (*watched, *starters):
         task.cancel()
-    for task in (loop_task, *side, *starters, stopping):
+    for task in (loop_task, *watched, *starters, stopping):
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     try:

@@ -23,7 +23,7 @@ import contextlib
 import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -56,6 +56,7 @@ class DispatchSettings:
 
 LEASE_SHARE = 0.5  # of the lease a claimed batch may take to send
 RENEW_SHARE = 1 / 3  # of the lease between two heartbeats renewing a claim's lease
+CLAIM_AHEAD_S = 1.0  # of a shared gateway's pace in one batch (see claim_size)
 
 
 def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> float:
@@ -64,19 +65,36 @@ def backoff(attempts: int, settings: DispatchSettings, rng: random.Random) -> fl
     return float(ceiling / 2 + rng.random() * ceiling / 2)
 
 
-def claim_size(settings: DispatchSettings, gateways: Sequence[Gateway]) -> int:
+def claim_size(
+    settings: DispatchSettings,
+    gateways: Sequence[Gateway],
+    parts: Mapping[str, float] | None = None,
+) -> int:
     """How many deliveries to claim at once: the configured batch, but never more than the
     slowest gateway can send well within the lease while the other batches in flight share it:
     at its rate (in segments) or, without one, its window per assumed round trip. The heartbeat
     keeps a live daemon's lease whatever happens, so this is not what makes it safe: it keeps
     the heartbeat idle in the usual case (a claim renewed over and over costs writes) and the
-    rows of a daemon that died waiting no longer than a lease."""
+    rows of a daemon that died waiting no longer than a lease.
+
+    ``parts``: this daemon's share of each rate-limited gateway's contract, when daemons share
+    them (``share_lease``): then a batch is at most CLAIM_AHEAD_S of this daemon's pace, so that
+    a daemon holding a third of the rate does not hold minutes of rows while the others, their
+    share unused, find nothing queued (the end of an alert would go at a third of the rate)."""
     affordable = (
         min(pace(g.limits) for g in gateways)
         * settings.lease_s
         * LEASE_SHARE
         / settings.concurrency
     )
+    if parts is not None:
+        shared = [
+            pace(g.limits) * parts.get(g.name, 1.0) * CLAIM_AHEAD_S
+            for g in gateways
+            if g.limits.rate > 0 and parts.get(g.name, 1.0) > 0
+        ]
+        if shared:
+            affordable = min(affordable, *shared)
     return max(1, min(settings.batch, int(affordable)))
 
 
@@ -105,10 +123,13 @@ class Dispatcher:
         seed: int | None = None,
         priorities: Mapping[str, int] | None = None,
         weights: Mapping[str, float] | None = None,
+        parts: Callable[[], Mapping[str, float]] | None = None,
     ) -> None:
         """``priorities`` (gateway name -> priority, lower first) makes tiers of the gateways of
         the same priority, over which first attempts are spread; without it each gateway is a
-        tier of its own, in the given order. ``weights``: a gateway's share (default 1)."""
+        tier of its own, in the given order. ``weights``: a gateway's share (default 1).
+        ``parts()``: this daemon's share of each shared gateway's contract now (0: none, other
+        daemons hold it all: nothing goes to it; see ``share_lease``), read at each claim."""
         if not gateways:
             raise ValueError("the dispatcher needs at least one gateway")
         self.pool = pool
@@ -119,10 +140,27 @@ class Dispatcher:
         self.lanes = {g.name: Lane(g, (weights or {}).get(g.name, 1.0)) for g in self.gateways}
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
         self.claim_size = claim_size(self.settings, self.gateways)
+        self.parts = parts
+
+    def _with_share(self) -> list[Gateway]:
+        if self.parts is None:
+            return self.gateways
+        parts = self.parts()
+        return [g for g in self.gateways if parts.get(g.name, 1.0) > 0]
+
+    def _claim_size(self) -> int:
+        if self.parts is None:
+            return self.claim_size
+        return claim_size(self.settings, self.gateways, self.parts())
 
     async def step(self) -> int:
-        """Claim one batch and dispatch it; returns how many deliveries were claimed."""
-        claimed = await outbox.claim(self.pool, self.claim_size, self.settings.lease_s, self.worker)
+        """Claim one batch and dispatch it; returns how many deliveries were claimed (none
+        while this daemon has no share of any gateway: the others send them)."""
+        if not self._with_share():
+            return 0
+        claimed = await outbox.claim(
+            self.pool, self._claim_size(), self.settings.lease_s, self.worker
+        )
         if not claimed:
             return 0
         claimed.sort(key=_by_priority)  # life-safety first to the gateways (a stable sort)
@@ -153,7 +191,8 @@ class Dispatcher:
             by_tier.setdefault(((c.attempts - 1) // per, c.rerouted_from), []).append(c)
         routed: dict[Gateway | None, list[outbox.Claimed]] = {}
         for (stage, avoid), rows in by_tier.items():
-            tier = choose_tier(self.gateways, stage * per + 1, per, avoid, self.priorities)
+            usable = self._with_share() or self.gateways
+            tier = choose_tier(usable, stage * per + 1, per, avoid, self.priorities)
             if not tier:
                 routed.setdefault(None, []).extend(rows)
                 continue

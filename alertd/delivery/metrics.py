@@ -94,6 +94,9 @@ class DatabaseFigures:
     oldest_queued_s: float = 0.0  # 0: nothing queued
     alerts: Mapping[str, int] = field(default_factory=dict)  # by status
     subscribers: Mapping[str, int] = field(default_factory=dict)  # by status
+    # Each daemon's share of each gateway's contract (issue 18): (gateway, worker) -> (segments a
+    # second, binds).
+    shares: Mapping[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
 
 
 _FIGURES = """
@@ -106,7 +109,10 @@ SELECT (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM (
        (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM (
             SELECT status, count(*) AS n FROM alerts GROUP BY status) a) AS alerts,
        (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM (
-            SELECT status, count(*) AS n FROM subscribers GROUP BY status) s) AS subscribers
+            SELECT status, count(*) AS n FROM subscribers GROUP BY status) s) AS subscribers,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(gateway, worker, part * contract_rate, binds)),
+                        '[]')
+          FROM gateway_shares WHERE expires_at > now()) AS shares
 """
 
 
@@ -119,7 +125,13 @@ async def read_figures(conn: Queryable) -> DatabaseFigures:
         float(row["oldest_queued_s"]),
         _counts(row["alerts"]),
         _counts(row["subscribers"]),
+        _shares(row["shares"]),
     )
+
+
+def _shares(value: Any) -> dict[tuple[str, str], tuple[float, int]]:
+    data = json.loads(value) if isinstance(value, str) else value
+    return {(str(g), str(w)): (float(rate), int(binds)) for g, w, rate, binds in data}
 
 
 def _counts(value: Any) -> dict[str, int]:
@@ -170,6 +182,21 @@ class ScrapeCollector(Collector):
             for known in BREAKER_STATES:
                 breaker.add_metric([gateway, known], 1.0 if state == known else 0.0)
         yield breaker
+        rate = GaugeMetricFamily(
+            "alertd_gateway_share_rate",
+            "Segments a second each live daemon (host:pid) holds of a gateway's contract.",
+            labels=["gateway", "worker"],
+        )
+        binds = GaugeMetricFamily(
+            "alertd_gateway_share_binds",
+            "Binds each live daemon (host:pid) holds of a gateway's account (0: no binds).",
+            labels=["gateway", "worker"],
+        )
+        for (gateway, worker), (per_second, held) in sorted(f.shares.items()):
+            rate.add_metric([gateway, worker], per_second)
+            binds.add_metric([gateway, worker], held)
+        yield rate
+        yield binds
         if self.index is not None:
             loaded, size = self.index
             yield GaugeMetricFamily(

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from gateways.base import Event, Limits, Message, Outcome, Receipt, SubmitResult
+from gateways.base import Event, Limits, Message, Outcome, Receipt, Share, SubmitResult
 from gateways.breaker import Answer, CircuitBreaker
 from gateways.events import EventQueue
 from gateways.limits import Clock, Pacer, SystemClock
@@ -110,6 +110,7 @@ class SmppGateway:
             raise ValueError(f"receipt_id_format must be one of {', '.join(ids.FORMATS)}")
         self.name = name
         self.limits = Limits(rate=rate * binds, window=window * binds)
+        self.binds = binds  # the account's: shared by the daemons (see share)
         self.sender = sender
         self.long_messages = "payload" if use_payload else long_messages
         self.receipt_id_format = receipt_id_format
@@ -195,6 +196,11 @@ class SmppGateway:
     def health(self) -> str:
         return self.breaker.state
 
+    async def share(self, share: Share) -> None:
+        """Hold ``share.binds`` of the account's binds (each at its contracted rate); none when
+        the share is held."""
+        await self.pool.resize(0 if share.held else share.binds, drain=share.drain)
+
     async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
         return list(await asyncio.gather(*(self._submit_one(m) for m in messages)))
 
@@ -271,19 +277,27 @@ class SmppGateway:
             return SubmitResult.rejected(message.ref, f"{self.name}: {error}")
         if (refused := self.breaker.refusal(self.name, message.ref)) is not None:
             return refused
-        bind = self.pool.pick()
-        bind.load += 1
-        try:
-            answer = await self._send(bind, message, bodies)
-        finally:
-            bind.load -= 1
-        return self.breaker.record(answer, gateway=self.name, ref=message.ref)
+        while True:
+            await self.pool.some_held()
+            bind = self.pool.pick()
+            bind.load += 1
+            try:
+                answer = await self._send(bind, message, bodies)
+            finally:
+                bind.load -= 1
+            if answer is not None:  # None: the bind was given up before anything went
+                return self.breaker.record(answer, gateway=self.name, ref=message.ref)
 
-    async def _send(self, bind: Bind, message: Message, bodies: list[ShortMessage]) -> Answer:
+    async def _send(
+        self, bind: Bind, message: Message, bodies: list[ShortMessage]
+    ) -> Answer | None:
         ref, ticket = message.ref, bind.gate.ticket()
         found: list[str] = []
         await bind.gate.enter(ticket)
         await bind.pacer.wait(max(message.segments, len(bodies)))
+        if not bind.held:  # given up (another daemon's now) while this waited: pick again
+            bind.gate.answered(ticket)
+            return None
         for number, body in enumerate(bodies, start=1):
             part = f" (part {number} of {len(bodies)})" if len(bodies) > 1 else ""
             throttled = 0

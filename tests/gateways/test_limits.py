@@ -140,3 +140,48 @@ def test_breaker_records_answers_and_refuses_while_open() -> None:
     refused = breaker.refusal("gw", "d4")
     assert refused is not None and refused.reason == "gateway gw: circuit open"
     assert refused.retry_after == 30
+
+
+async def test_a_share_of_the_rate_is_that_part_of_the_contract() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(500, clock=clock)
+    limiter.share(0.5)  # two daemons on one contract
+    start = clock.now()
+    for _ in range(5_000):
+        await limiter.acquire(1)
+    assert clock.now() - start == pytest.approx(20.0, rel=0.02)
+
+
+async def test_a_held_share_lets_nothing_go_until_a_part_is_given_again() -> None:
+    limiter = RateLimiter(100, burst=1, clock=ManualClock())
+    limiter.share(0)
+    waiting = asyncio.create_task(limiter.acquire(1))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    limiter.share(0.25)
+    await asyncio.wait_for(waiting, 1)
+    assert limiter.rate == 25
+
+
+async def test_a_request_booked_before_a_hold_does_not_go_until_the_next_share() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(10, burst=1, clock=clock)
+    await limiter.acquire(1)  # the next one has to wait for its turn, 0.1 s on
+    waiting = asyncio.create_task(limiter.acquire(1))
+    await asyncio.sleep(0)  # it sleeps until its turn
+    limiter.share(0)  # the lease ran out meanwhile
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    limiter.share(1)
+    await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_window_says_when_nothing_is_in_flight() -> None:
+    window = Window(2)
+    async with window.slot():
+        idle = asyncio.create_task(window.idle())
+        await asyncio.sleep(0)
+        assert not idle.done()
+    await asyncio.wait_for(idle, 1)

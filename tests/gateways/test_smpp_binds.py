@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateways.base import Gateway, Limits, Outcome, Receipt
+from gateways.base import Gateway, Limits, Outcome, Receipt, Share
 from gateways.breaker import CircuitBreaker
 from gateways.smpp import bodies
 from tests.gateways.test_smpp_sim import WAIT, msg, running, started, until
@@ -101,3 +101,28 @@ class TestSmppPoolContract(GatewayContract):
             short_message=text.encode("ascii"),
         )  # fmt: skip
         assert await self.smsc.deliver(receiver, body) == 0
+
+
+async def test_a_share_of_the_binds_closes_the_others_after_their_answers() -> None:
+    """Issue 18: ``binds = 4`` is the account's; a daemon holds the binds of its share only."""
+    async with running(latency=0.02) as (smsc, port), started(port, binds=4, window=4) as g:
+        assert smsc.stats["binds"] == 4
+        sending = asyncio.create_task(g.submit([msg(i) for i in range(16)]))
+        await until(lambda: len(smsc.submits) > 0, "messages on their way")
+        await g.share(Share(0.5, 2))  # a second daemon joined
+        assert smsc.stats["binds"] == 2
+        results = await asyncio.wait_for(sending, WAIT)
+        assert {r.outcome for r in results} == {Outcome.ACCEPTED}  # none lost on the way
+        more = await g.submit([msg(i) for i in range(16, 24)])
+        assert {r.outcome for r in more} == {Outcome.ACCEPTED}
+        assert len({s.bind for s in smsc.submits[-8:]}) == 2  # over the binds it holds
+        assert smsc.stats["binds_max"] == 4
+        await g.share(Share(0.0, 0))  # the lease ran out: nothing open, nothing sent
+        assert smsc.stats["binds"] == 0
+        held = asyncio.create_task(g.submit([msg(99)]))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not held.done()
+        await g.share(Share(1.0, 4))  # the others are gone
+        await until(lambda: smsc.stats["binds"] == 4, "four binds again")
+        assert [r.outcome for r in await asyncio.wait_for(held, WAIT)] == [Outcome.ACCEPTED]

@@ -36,6 +36,7 @@ TABLES = {
     "signup_flows",
     "signup_limits",
     "web_keys",
+    "gateway_shares",
     "schema_migrations",
 }
 

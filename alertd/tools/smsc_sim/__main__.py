@@ -8,6 +8,7 @@ import contextlib
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 from alertd.tools.smsc_sim.faults import Faults
@@ -19,7 +20,9 @@ STATS_EVERY_S = 0.5
 def write_stats(smsc: Smsc, path: Path) -> None:
     """Replace the file at once (written beside it, then renamed): a reader never sees half."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(smsc.stats, sort_keys=True) + "\n", encoding="utf-8")
+    # "at": when these counts held (wall clock), so that a reader measures a rate over a window.
+    figures = {**smsc.stats, "at": time.time()}
+    partial.write_text(json.dumps(figures, sort_keys=True) + "\n", encoding="utf-8")
     partial.replace(path)
 
 
