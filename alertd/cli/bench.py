@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from alertd.cli.util import command, finite_float, out_json, positive_int, subcommands
 from alertd.config import Config
@@ -12,11 +13,8 @@ from alertd.tools import (
     bench_gateway,
     bench_import,
     bench_index,
-    bench_signup,
-    return 0
-
-
     bench_shared_rate,
+    bench_signup,
     bench_smpp,
 )
 from alertd.tools import bench_dispatch as bench_dispatch_module
@@ -177,6 +175,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=finite_float, default=500.0, help="segments per second")
     p.add_argument("--senders", type=positive_int, default=4, help="concurrent senders")
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
+    _register_daemon_benches(ben)
+
+
+def _register_daemon_benches(ben: Any) -> None:
+    """The benchmarks of matching, the daemon's index and what the daemon serves."""
     p = command(
         ben,
         "match",
