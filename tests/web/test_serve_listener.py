@@ -15,12 +15,13 @@ from gateways.fake import FakeGateway
 async def test_serve_answers_the_pages_on_their_own_listener(
     config: Config, loaded: asyncpg.Pool
 ) -> None:
-    assert len(listeners(config)) == 1  # not set: no pages (the training gateway and API only)
+    # Not set: no pages (the training gateway and API, the scheduler); set: one listener more.
+    without = listeners(config)
     served = listeners(with_overrides(config, serve={"signup_listen": "127.0.0.1:0"}))
-    assert len(served) == 2
+    assert len(served) == len(without) + 1
     gateway = FakeGateway(receipts=False)
     with capture_logs() as logs:
-        async with served[1](loaded, [gateway], LiveIndex(loaded)):
+        async with served[len(without)](loaded, [gateway], LiveIndex(loaded)):
             [started] = [e for e in logs if e["event"] == "serve.signup"]
             async with (
                 aiohttp.ClientSession() as client,
