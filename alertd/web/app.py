@@ -18,6 +18,7 @@ from alertd.web.pages import (
     CONFIG,
     KEY,
     PAGES,
+    PLACES,
     POOL,
     SENDER,
     Clock,
@@ -25,6 +26,7 @@ from alertd.web.pages import (
     security,
     static,
 )
+from alertd.web.places import Places
 from alertd.web.sender import CodeSender
 
 
@@ -52,6 +54,7 @@ def create_app(
     app[SENDER] = sender
     app[CLOCK] = clock or (lambda: datetime.now(UTC))
     app[PAGES] = _pages()
+    app[PLACES] = Places(pool)
 
     async def keyed(app: web.Application) -> AsyncIterator[None]:
         app[KEY] = await flows.web_key(pool)

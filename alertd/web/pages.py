@@ -18,6 +18,7 @@ from alertd.config import Config
 from alertd.errors import AlertdError, DatabaseError, InputError
 from alertd.logs import get_logger
 from alertd.web import csrf
+from alertd.web.places import Places
 from alertd.web.sender import CodeSender
 from alertd.web.texts import LANGUAGES, text
 
@@ -31,6 +32,7 @@ SENDER = web.AppKey("sender", CodeSender)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 KEY = web.AppKey("key", bytes)
 PAGES = web.AppKey("pages", jinja2.Environment)
+PLACES = web.AppKey("places", Places)
 FLOW_COOKIE = "alertd_flow"
 NONCE = web.RequestKey("csrf_nonce", str)
 

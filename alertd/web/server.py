@@ -43,9 +43,7 @@ async def serving(
     enrolment's lock is a transaction's advisory lock). Without it, they share ``pool``."""
     async with contextlib.AsyncExitStack() as stack:
         if dsn is not None:
-            pool = await create_pool(
-                dsn, config.database, "alertd signup pages", stateless=True
-            )
+            pool = await create_pool(dsn, config.database, "alertd signup pages", stateless=True)
             stack.push_async_callback(pool.close)
         yield await stack.enter_async_context(_listening(config, pool, gateways, clock))
 
