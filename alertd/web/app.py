@@ -20,6 +20,7 @@ from alertd.web.pages import (
     PAGES,
     PLACES,
     POOL,
+    RENDERED,
     SENDER,
     Clock,
     forgery,
@@ -55,6 +56,7 @@ def create_app(
     app[CLOCK] = clock or (lambda: datetime.now(UTC))
     app[PAGES] = _pages()
     app[PLACES] = Places(pool)
+    app[RENDERED] = {}
 
     async def keyed(app: web.Application) -> AsyncIterator[None]:
         app[KEY] = await flows.web_key(pool)

@@ -88,7 +88,7 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    return page(request, "home.html", title=_t(request, "home_title"))
+    return page(request, "home.html", title=_t(request, "home_title"), reusable=True)
 
 
 # --- subscribe: step 1, where and which number
@@ -100,6 +100,7 @@ async def subscribe_form(request: web.Request) -> web.StreamResponse:
         "subscribe.html",
         title=_t(request, "subscribe_title"),
         values={"language": lang_of(request)},
+        reusable=True,
     )
 
 
@@ -252,7 +253,14 @@ def _with_flow(request: web.Request, response: web.Response, token: str) -> web.
 async def code_form(request: web.Request) -> web.StreamResponse:
     notice = _t(request, "new_code_sent") if request.query.get("new") else None
     manage = request.query.get("for") == "manage"  # no "step 3 of 3" on the way to manage
-    return page(request, "code.html", title=_t(request, "code_title"), notice=notice, manage=manage)
+    return page(
+        request,
+        "code.html",
+        title=_t(request, "code_title"),
+        notice=notice,
+        manage=manage,
+        reusable=True,
+    )
 
 
 def _manages(flow: flows.Flow) -> bool:
@@ -338,7 +346,7 @@ async def code_again(request: web.Request) -> web.StreamResponse:
 
 
 async def manage_form(request: web.Request) -> web.StreamResponse:
-    return page(request, "manage.html", title=_t(request, "manage_title"))
+    return page(request, "manage.html", title=_t(request, "manage_title"), reusable=True)
 
 
 async def manage_ask(request: web.Request) -> web.StreamResponse:
@@ -389,7 +397,9 @@ async def done(request: web.Request) -> web.StreamResponse:
         if name is None:
             sub = await conn.fetchrow(queries("signup")["subscription_of"], phone)
             name = sub["tenant_name"] if sub is not None else ""
-    return page(request, "done.html", title=_t(request, "done_title"), place_name=name)
+    return page(
+        request, "done.html", title=_t(request, "done_title"), place_name=name, reusable=True
+    )
 
 
 async def _account_page(
