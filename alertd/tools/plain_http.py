@@ -42,7 +42,7 @@ class Jar:
         if "expires=Thu, 01 Jan 1970" in rest or "Max-Age=0" in rest:
             self.cookies.pop(name.strip(), None)
         else:
-            self.cookies[name.strip()] = value.strip('"')
+            self.cookies[name.strip()] = value  # quoted or not, sent back as it came
 
 
 class Client:
@@ -80,40 +80,18 @@ class Client:
         try:
             if conn is None:
                 conn = await asyncio.open_connection(self.host, self.port)
-            reader, writer = conn
-            body = urlencode(form).encode() if form is not None else b""
-            head = [f"{method} {path} HTTP/1.1", f"Host: {self.authority}"]
-            if jar.cookies:
-                head.append(f"Cookie: {jar.header()}")
-            if form is not None:
-                head.append("Content-Type: application/x-www-form-urlencoded")
-                head.append(f"Content-Length: {len(body)}")
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-            status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
-            headers: dict[str, str] = {}
-            for line in lines:
-                if not line:
-                    continue
-                name, _, value = line.partition(":")
-                name, value = name.strip().lower(), value.strip()
-                if name == "set-cookie":
-                    jar.keep(value)
-                headers[name] = value
-            if "transfer-encoding" in headers:
-                raise HttpError(f"{method} {path}: chunked answers are not read here")
-            length = int(headers.get("content-length", "0"))
-            payload = await reader.readexactly(length) if length else b""
-            answer = Answer(
-                int(status_line.split(" ", 2)[1]), path.split("?", 1)[0], headers, payload
-            )
-            if headers.get("connection", "").lower() == "close":
-                writer.close()
+            answer = await _exchange(conn, self.authority, method, path, jar=jar, form=form)
+            if answer.headers.get("connection", "").lower() == "close":
+                conn[1].close()
                 conn = None
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+        except BaseException as exc:
+            # Whatever went wrong, what is left on this connection is unknown: it goes.
             if conn is not None:
                 conn[1].close()
             conn = None
-            raise HttpError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            if isinstance(exc, (OSError, asyncio.IncompleteReadError, ValueError, IndexError)):
+                raise HttpError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            raise
         finally:
             self.idle.put_nowait(conn)
         return answer
@@ -123,3 +101,38 @@ class Client:
             conn = await self.idle.get()
             if conn is not None:
                 conn[1].close()
+
+
+async def _exchange(
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    authority: str,
+    method: str,
+    path: str,
+    *,
+    jar: Jar,
+    form: dict[str, str] | None,
+) -> Answer:
+    reader, writer = conn
+    body = urlencode(form).encode() if form is not None else b""
+    head = [f"{method} {path} HTTP/1.1", f"Host: {authority}"]
+    if jar.cookies:
+        head.append(f"Cookie: {jar.header()}")
+    if form is not None:
+        head.append("Content-Type: application/x-www-form-urlencoded")
+        head.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            continue
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if name == "set-cookie":
+            jar.keep(value)
+        headers[name] = value
+    if "transfer-encoding" in headers:
+        raise HttpError(f"{method} {path}: chunked answers are not read here")
+    length = int(headers.get("content-length", "0"))
+    payload = await reader.readexactly(length) if length else b""
+    return Answer(int(status_line.split(" ", 2)[1]), path.split("?", 1)[0], headers, payload)
