@@ -15,7 +15,7 @@ ON CONFLICT (bucket, key, hour) DO UPDATE SET hits = signup_limits.hits + 1
 RETURNING bucket, hits;
 
 -- name: ask_code
--- hit_limits and insert_flow in one round trip: one more code counted in each bucket ($1
+-- hit_limits and the flow's row in one round trip: one more code counted in each bucket ($1
 -- buckets, $2 keys, sorted as in hit_limits; $3 their limits), and the flow written only when no
 -- bucket is over its limit. The buckets over their limit (NULL: none) and the flow's id.
 WITH hits AS (
@@ -37,12 +37,6 @@ WITH hits AS (
     RETURNING id
 )
 SELECT (SELECT buckets FROM over) AS over, (SELECT id FROM flow) AS flow_id;
-
--- name: insert_flow
-INSERT INTO signup_flows (token_hash, phone, purpose, request, tenant_id, code_salt, code_hash,
-                          code_sent_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id;
 
 -- name: flow_for_update
 SELECT * FROM signup_flows WHERE token_hash = $1 FOR UPDATE;
