@@ -77,7 +77,9 @@ def listeners(config: Config) -> list[daemon.Listener]:
 async def _signup(
     config: Config, pool: asyncpg.Pool, gateways: Sequence[Gateway]
 ) -> AsyncIterator[None]:
-    async with signup.serving(config, pool, gateways):
+    # With a URL, the pages get a pool of their own (no reset on release); on the embedded
+    # server they share the daemon's.
+    async with signup.serving(config, pool, gateways, dsn=config.database.url):
         yield
 
 

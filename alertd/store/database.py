@@ -169,9 +169,22 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """No reset query on release (asyncpg has already rolled back an open transaction)."""
+
+
 async def create_pool(
-    dsn: str, config: DatabaseConfig, application_name: str = "alertd"
+    dsn: str,
+    config: DatabaseConfig,
+    application_name: str = "alertd",
+    *,
+    stateless: bool = False,
 ) -> asyncpg.Pool:
+    """``stateless``: a pool whose connections only ever run statements that leave no state in
+    the session (no session advisory lock, SET, LISTEN, temporary table or cursor held outside a
+    transaction) may skip asyncpg's reset on release: one round trip less per use. The pages'
+    pool is one (see alertd/web/server.py); the daemon's shared pool is not (enqueue holds
+    session advisory locks, imports make temporary tables)."""
     try:
         pool = await asyncpg.create_pool(
             dsn,
@@ -179,6 +192,7 @@ async def create_pool(
             max_size=config.pool_max,
             timeout=config.connect_timeout_s,
             init=_init_connection,
+            reset=_keep_session if stateless else None,
             # Seen in pg_stat_activity: `alert send` checks that a daemon is there to send.
             server_settings={"application_name": application_name},
         )

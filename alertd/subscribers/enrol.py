@@ -13,7 +13,7 @@ than getting a second one (two rows would send them a CUD alert twice).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -92,14 +92,28 @@ async def place(conn: Queryable, postcode: str, commune: str | None = None) -> P
     """The commune serving the postcode (the most specific tenant). When several communes share
     it and ``commune`` (INSEE code or name, accents and case forgiven) does not pick one, the
     resident is placed with their intercommunality and ``communes`` lists the choices."""
-    code = postcode.strip().replace(" ", "")
-    rows = await conn.fetch(queries("enrol")["placements"], code)
+    code = postcode_key(postcode)
+    rows = await placements(conn, code)
     if not rows:
         served = await served_postcodes(conn)
         raise NotServedError(
             f"postcode {code!r} is not served here; served: {served_list(served) or 'none'}",
             served,
         )
+    return placed(code, rows, commune)
+
+
+def postcode_key(postcode: str) -> str:
+    return postcode.strip().replace(" ", "")
+
+
+async def placements(conn: Queryable, code: str) -> list[asyncpg.Record]:
+    """The tenants serving postcode ``code`` (as ``postcode_key`` gives it), for ``placed``."""
+    return list(await conn.fetch(queries("enrol")["placements"], code))
+
+
+def placed(code: str, rows: Sequence[asyncpg.Record], commune: str | None) -> Placement:
+    """``place`` once the postcode's tenants (``rows``, not empty) are known. Pure."""
     communes = tuple((str(r["code"]), str(r["name"])) for r in rows if r["kind"] == "commune")
     chosen = rows if len(rows) == 1 else _pick(rows, commune)
     if len(chosen) == 1:
@@ -113,9 +127,9 @@ async def place(conn: Queryable, postcode: str, commune: str | None = None) -> P
     raise InputError(f"postcode {code} is shared by {names}: name the commune")
 
 
-def _pick(rows: list[asyncpg.Record], commune: str | None) -> list[asyncpg.Record]:
+def _pick(rows: Sequence[asyncpg.Record], commune: str | None) -> list[asyncpg.Record]:
     if commune is None or not fold(commune):
-        return rows
+        return list(rows)
     wanted = fold(commune)
     return [r for r in rows if r["code"] == commune.strip().upper() or fold(r["name"]) == wanted]
 
@@ -127,14 +141,16 @@ async def enrol(conn: Queryable, enrolment: Enrolment, *, now: datetime) -> Enro
     e = enrolment
     q = queries("enrol")
     _check(e)
-    offered = set(await conn.fetchval(q["tenant_topics"], e.placement.tenant_id) or ())
+    # The lock and the tenant's topics in one round trip (a refusal rolls the lock back).
+    offered = set(
+        await conn.fetchval(q["lock_phone_topics"], e.phone, e.placement.tenant_id, column=1) or ()
+    )
     unknown = sorted(e.topics - offered)
     if unknown:
         raise InputError(
             f"topic {', '.join(unknown)} is not offered by {e.placement.tenant_name}; "
             f"offered: {', '.join(sorted(offered))}"
         )
-    await conn.execute(q["lock_phone"], e.phone)
     rows = await conn.fetch(q["rows_in_territory"], e.phone, e.placement.tenant_id)
     topics = sorted(e.topics)
     place_args = (e.language, e.placement.postcode, e.address, e.lon, e.lat, topics)
@@ -194,27 +210,21 @@ async def enrol(conn: Queryable, enrolment: Enrolment, *, now: datetime) -> Enro
     added, removed = e.topics - held, held - e.topics
     tenant_id = e.placement.tenant_id
     moved_here = bool(rows) and rows[0]["tenant_id"] != tenant_id
-    for scopes, given in (
-        (([ALERTS] if fresh_consent else []) + sorted(e.topics if moved_here else added), True),
-        ([] if moved_here else sorted(removed), False),
-    ):
-        await _consents(
-            conn,
-            subscriber_id,
-            tenant_id,
-            scopes,
-            given=given,
-            channel=e.channel,
-            operator_id=e.operator_id,
-            now=now,
-        )
-    await audit.record(
-        conn,
-        actor=actor_of(e.channel, e.operator_id),
-        action="subscriber.enrol",
-        target=f"subscriber:{subscriber_id}",
-        tenant_id=e.placement.tenant_id,
-        details={
+    given = ([ALERTS] if fresh_consent else []) + sorted(e.topics if moved_here else added)
+    withdrawn = [] if moved_here else sorted(removed)
+    # The consents and the audit entry in one statement, last before the commit (see the query).
+    await conn.execute(
+        q["record_consents_audited"],
+        subscriber_id,
+        tenant_id,
+        given + withdrawn,
+        [True] * len(given) + [False] * len(withdrawn),
+        e.channel,
+        e.operator_id,
+        now,
+        actor_of(e.channel, e.operator_id),
+        "subscriber.enrol",
+        {
             "phone": mask_phone(e.phone),
             "channel": e.channel,
             "before": before,

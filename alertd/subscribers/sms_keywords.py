@@ -233,14 +233,22 @@ async def _subscribe(
         now=now,
     )
     reply_language = command.language or (held["language"] if held else language)
+    values = {
+        "sender": _name(placement.tenant_name),
+        "commune": _name(placement.tenant_name),
+        "postcode": placement.postcode,
+    }
+    template = "keyword_subscribed"
+    picked = {code for code, _ in placement.communes}
+    if len(placement.communes) > 1 and placement.tenant_code not in picked:
+        # Several communes share the postcode and none was named: placed with their
+        # intercommunality, told how to be placed with their own commune.
+        template = "keyword_subscribed_shared"
+        values |= {"word": command.word, "choice": _name(placement.communes[0][1]).upper()}
     return _Reply(
-        "keyword_subscribed",
+        template,
         reply_language,
-        {
-            "sender": _name(placement.tenant_name),
-            "commune": _name(placement.tenant_name),
-            "postcode": placement.postcode,
-        },
+        values,
         "subscribe",
         placement.tenant_id,
         enrolled.subscriber_id,

@@ -18,13 +18,16 @@ from alertd.web.pages import (
     CONFIG,
     KEY,
     PAGES,
+    PLACES,
     POOL,
+    RENDERED,
     SENDER,
     Clock,
     forgery,
     security,
     static,
 )
+from alertd.web.places import Places
 from alertd.web.sender import CodeSender
 
 
@@ -52,6 +55,8 @@ def create_app(
     app[SENDER] = sender
     app[CLOCK] = clock or (lambda: datetime.now(UTC))
     app[PAGES] = _pages()
+    app[PLACES] = Places(pool)
+    app[RENDERED] = {}
 
     async def keyed(app: web.Application) -> AsyncIterator[None]:
         app[KEY] = await flows.web_key(pool)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -50,6 +51,31 @@ class Asked:
     limited: Bucket | None = None
 
 
+def _buckets(
+    key: bytes, config: SignupConfig, *, phone: str, ip: str, tenant: str
+) -> tuple[list[str], list[str], list[int]]:
+    """The buckets a code counts in, their keys and their limits, sorted so that two requests
+    lock the same rows in the same order."""
+    limits: dict[Bucket, int] = {
+        "number": config.per_number_hour,
+        "ip": config.per_ip_hour,
+        "tenant": config.per_tenant_hour,
+    }
+    wanted: list[tuple[Bucket, str]] = sorted(
+        [
+            ("ip", limit_key(key, f"ip:{ip}")),
+            ("number", limit_key(key, f"phone:{phone}")),
+            ("tenant", tenant),
+        ]
+    )
+    return [b for b, _ in wanted], [k for _, k in wanted], [limits[b] for b, _ in wanted]
+
+
+def _first_over(over: Collection[str]) -> Bucket | None:
+    """The bucket named to the resident when several are over their limit."""
+    return next((b for b in ("number", "ip", "tenant") if b in over), None)
+
+
 async def _within_limits(
     conn: Queryable,
     key: bytes,
@@ -61,25 +87,10 @@ async def _within_limits(
     now: datetime,
 ) -> Bucket | None:
     """Count one more code in each bucket; the first bucket over its limit, if any."""
-    limits: dict[Bucket, int] = {
-        "number": config.per_number_hour,
-        "ip": config.per_ip_hour,
-        "tenant": config.per_tenant_hour,
-    }
-    wanted = sorted(
-        [
-            ("ip", limit_key(key, f"ip:{ip}")),
-            ("number", limit_key(key, f"phone:{phone}")),
-            ("tenant", tenant),
-        ]
-    )
-    rows = await conn.fetch(
-        queries("signup")["hit_limits"], [b for b, _ in wanted], [k for _, k in wanted], now
-    )
-    for bucket in ("number", "ip", "tenant"):
-        if any(r["bucket"] == bucket and r["hits"] > limits[bucket] for r in rows):
-            return bucket
-    return None
+    buckets, keys, limits = _buckets(key, config, phone=phone, ip=ip, tenant=tenant)
+    rows = await conn.fetch(queries("signup")["hit_limits"], buckets, keys, now)
+    most = dict(zip(buckets, limits, strict=True))
+    return _first_over([r["bucket"] for r in rows if r["hits"] > most[r["bucket"]]])
 
 
 async def ask(
@@ -94,22 +105,18 @@ async def ask(
     tenant_id: int | None,
     now: datetime,
 ) -> Asked:
-    """A new code for this number, unless a limit says no."""
-    limited = await _within_limits(
-        conn,
-        key,
-        config,
-        phone=phone,
-        ip=ip,
-        tenant=str(tenant_id) if tenant_id is not None else MANAGE_BUCKET,
-        now=now,
-    )
-    if limited is not None:
-        return Asked(limited=limited)
+    """A new code for this number, unless a limit says no: counted and written in one
+    statement."""
+    tenant = str(tenant_id) if tenant_id is not None else MANAGE_BUCKET
+    buckets, keys, limits = _buckets(key, config, phone=phone, ip=ip, tenant=tenant)
     token, code = codes.new_token(), codes.new_code()
     salt, hashed = codes.hashed_code(code)
-    await conn.execute(
-        queries("signup")["insert_flow"],
+    row = await conn.fetchrow(
+        queries("signup")["ask_code"],
+        buckets,
+        keys,
+        limits,
+        now,
         codes.token_hash(token),
         phone,
         purpose,
@@ -117,9 +124,12 @@ async def ask(
         tenant_id,
         salt,
         hashed,
-        now,
         codes.expiry(now, config.code_ttl_s),
     )
+    assert row is not None  # noqa: S101 - the statement always returns its one row
+    limited = _first_over(row["over"] or ())
+    if limited is not None:
+        return Asked(limited=limited)
     return Asked(token=token, code=code)
 
 

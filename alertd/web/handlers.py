@@ -20,6 +20,7 @@ from alertd.web.pages import (
     CONFIG,
     FLOW_COOKIE,
     KEY,
+    PLACES,
     POOL,
     SENDER,
     client_ip,
@@ -87,7 +88,7 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    return page(request, "home.html", title=_t(request, "home_title"))
+    return page(request, "home.html", title=_t(request, "home_title"), reusable=True)
 
 
 # --- subscribe: step 1, where and which number
@@ -99,6 +100,7 @@ async def subscribe_form(request: web.Request) -> web.StreamResponse:
         "subscribe.html",
         title=_t(request, "subscribe_title"),
         values={"language": lang_of(request)},
+        reusable=True,
     )
 
 
@@ -111,12 +113,12 @@ async def _form(request: web.Request) -> tuple[dict[str, str], list[str]]:
 
 
 async def _placed(
-    conn: Queryable, postcode: str | None, commune: str | None, out: forms.Checked
+    request: web.Request, postcode: str | None, commune: str | None, out: forms.Checked
 ) -> enrolment.Placement | None:
     if postcode is None:
         return None
     try:
-        return await enrolment.place(conn, postcode, commune)
+        return await request.app[PLACES].place(postcode, commune)
     except enrolment.NotServedError as exc:
         out.fail("postcode", "err_not_served", served=enrolment.served_list(exc.served))
     except InputError:
@@ -131,9 +133,8 @@ def _unpicked(placement: enrolment.Placement) -> bool:
     }
 
 
-async def _offered(conn: Queryable, lang: str, tenant_id: int) -> list[tuple[str, str]]:
-    topics = await conn.fetchval(queries("tenants")["topics_of"], tenant_id) or ()
-    return [(t, topic_label(lang, t)) for t in topics]
+async def _offered(request: web.Request, lang: str, tenant_id: int) -> list[tuple[str, str]]:
+    return [(t, topic_label(lang, t)) for t in await request.app[PLACES].topics(tenant_id)]
 
 
 async def subscribe_where(request: web.Request) -> web.StreamResponse:
@@ -143,11 +144,10 @@ async def subscribe_where(request: web.Request) -> web.StreamResponse:
     forms.check_phone(form, out, region)
     postcode = forms.check_postcode(form, out)
     forms.check_language(form, out, lang_of(request))
-    async with request.app[POOL].acquire() as conn:
-        placement = await _placed(conn, postcode, None, out)
-        if out.errors or placement is None:
-            return _again(request, "subscribe", "subscribe_title", out, 422)
-        offered = await _offered(conn, lang_of(request), placement.tenant_id)
+    placement = await _placed(request, postcode, None, out)
+    if out.errors or placement is None:
+        return _again(request, "subscribe", "subscribe_title", out, 422)
+    offered = await _offered(request, lang_of(request), placement.tenant_id)
     return _choices(request, out, placement, offered, chosen=frozenset())
 
 
@@ -193,16 +193,16 @@ async def subscribe_choices(request: web.Request) -> web.StreamResponse:
     out.values["consent"] = "yes" if form.get("consent") == "yes" else ""
     if not out.values["consent"]:
         out.fail("consent", "err_consent")
+    placement = await _placed(request, postcode, commune, out)
+    if placement is None:
+        return _again(request, "subscribe", "subscribe_title", out, 422)
+    if _unpicked(placement):
+        out.fail("commune", "err_commune")
+    offered = await _offered(request, lang, placement.tenant_id)
+    topics = forms.check_topics(ticked, [t for t, _ in offered])
+    if out.errors:
+        return _choices(request, out, placement, offered, chosen=topics, status=422)
     async with request.app[POOL].acquire() as conn:
-        placement = await _placed(conn, postcode, commune, out)
-        if placement is None:
-            return _again(request, "subscribe", "subscribe_title", out, 422)
-        if _unpicked(placement):
-            out.fail("commune", "err_commune")
-        offered = await _offered(conn, lang, placement.tenant_id)
-        topics = forms.check_topics(ticked, [t for t, _ in offered])
-        if out.errors:
-            return _choices(request, out, placement, offered, chosen=topics, status=422)
         point = None
         if street is not None:
             point = await enrolment.locate(conn, postcode, street, number)
@@ -253,7 +253,14 @@ def _with_flow(request: web.Request, response: web.Response, token: str) -> web.
 async def code_form(request: web.Request) -> web.StreamResponse:
     notice = _t(request, "new_code_sent") if request.query.get("new") else None
     manage = request.query.get("for") == "manage"  # no "step 3 of 3" on the way to manage
-    return page(request, "code.html", title=_t(request, "code_title"), notice=notice, manage=manage)
+    return page(
+        request,
+        "code.html",
+        title=_t(request, "code_title"),
+        notice=notice,
+        manage=manage,
+        reusable=True,
+    )
 
 
 def _manages(flow: flows.Flow) -> bool:
@@ -339,7 +346,7 @@ async def code_again(request: web.Request) -> web.StreamResponse:
 
 
 async def manage_form(request: web.Request) -> web.StreamResponse:
-    return page(request, "manage.html", title=_t(request, "manage_title"))
+    return page(request, "manage.html", title=_t(request, "manage_title"), reusable=True)
 
 
 async def manage_ask(request: web.Request) -> web.StreamResponse:
@@ -390,7 +397,9 @@ async def done(request: web.Request) -> web.StreamResponse:
         if name is None:
             sub = await conn.fetchrow(queries("signup")["subscription_of"], phone)
             name = sub["tenant_name"] if sub is not None else ""
-    return page(request, "done.html", title=_t(request, "done_title"), place_name=name)
+    return page(
+        request, "done.html", title=_t(request, "done_title"), place_name=name, reusable=True
+    )
 
 
 async def _account_page(
@@ -410,7 +419,9 @@ async def _account_page(
         return page(request, "account.html", title=title, subscription=None, status=status)
     if placement is None:
         placement = (
-            await _placed(conn, sub["postcode"], None, forms.Checked()) if sub["postcode"] else None
+            await _placed(request, sub["postcode"], None, forms.Checked())
+            if sub["postcode"]
+            else None
         )
     if out is None:
         out = forms.Checked(
@@ -431,7 +442,7 @@ async def _account_page(
         values=out.values,
         place_name=sub["tenant_name"],
         communes=placement.communes if placement is not None else (),
-        offered=await _offered(conn, lang, tenant_id),
+        offered=await _offered(request, lang, tenant_id),
         chosen=chosen if chosen is not None else frozenset(sub["topics"]),
         notice=notice,
     )
@@ -462,7 +473,7 @@ async def account_save(request: web.Request) -> web.StreamResponse:
         sub = await conn.fetchrow(queries("signup")["subscription_of"], session[1])
         if sub is None:
             return await _account_page(request, conn, None)
-        placement = await _placed(conn, postcode, commune, out)
+        placement = await _placed(request, postcode, commune, out)
         if placement is not None and _unpicked(placement):
             out.fail("commune", "err_commune")
         if out.errors or placement is None:
@@ -475,7 +486,7 @@ async def account_save(request: web.Request) -> web.StreamResponse:
                 chosen=frozenset(ticked),
                 status=422,
             )
-        offered = [t for t, _ in await _offered(conn, lang, placement.tenant_id)]
+        offered = [t for t, _ in await _offered(request, lang, placement.tenant_id)]
         same_place = postcode == sub["postcode"]
         await enrolment.enrol(
             conn,

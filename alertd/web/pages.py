@@ -18,6 +18,7 @@ from alertd.config import Config
 from alertd.errors import AlertdError, DatabaseError, InputError
 from alertd.logs import get_logger
 from alertd.web import csrf
+from alertd.web.places import Places
 from alertd.web.sender import CodeSender
 from alertd.web.texts import LANGUAGES, text
 
@@ -31,8 +32,13 @@ SENDER = web.AppKey("sender", CodeSender)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 KEY = web.AppKey("key", bytes)
 PAGES = web.AppKey("pages", jinja2.Environment)
+PLACES = web.AppKey("places", Places)
 FLOW_COOKIE = "alertd_flow"
 NONCE = web.RequestKey("csrf_nonce", str)
+RENDERED: web.AppKey[dict[tuple[object, ...], str]] = web.AppKey("rendered")
+# Where a kept page's CSRF field goes: no field (hex digits) and no page text holds it.
+CSRF_MARK = "@@alertd-csrf@@"
+MAX_RENDERED = 512
 
 # No script at all, styles only from here, forms only to here, never in a frame.
 SECURITY_HEADERS = {
@@ -91,15 +97,48 @@ def page(
     title: str,
     status: int = 200,
     errors: dict[str, tuple[str, dict[str, object]]] | None = None,
+    reusable: bool = False,
     **context: Any,
 ) -> web.Response:
-    """A page in the request's language, with its CSRF field and its errors in words."""
+    """A page in the request's language, with its CSRF field and its errors in words.
+
+    ``reusable``: the page depends on nothing the resident typed (only on the language, the
+    path and ``context``, a few known values): rendered once, kept, and only its CSRF field is
+    filled in per request."""
+    if reusable and not errors:
+        key = (name, request.path, title, status, repr(sorted(context.items())))
+        kept = request.app[RENDERED]
+        body = kept.get(key)
+        if body is None:
+            body = _render(
+                request, name, title=title, errors=None, csrf_field=CSRF_MARK, context=context
+            )
+            if len(kept) >= MAX_RENDERED:
+                kept.clear()
+            kept[key] = body
+        body = body.replace(CSRF_MARK, csrf.field_for(request.app[KEY], request[NONCE]))
+    else:
+        field = csrf.field_for(request.app[KEY], request[NONCE])
+        body = _render(request, name, title=title, errors=errors, csrf_field=field, context=context)
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def _render(
+    request: web.Request,
+    name: str,
+    *,
+    title: str,
+    errors: dict[str, tuple[str, dict[str, object]]] | None,
+    csrf_field: str,
+    context: dict[str, Any],
+) -> str:
     lang = lang_of(request)
     other = "en" if lang == "fr" else "fr"
     path = request.path
     other_url = f"/{other}{path[3:]}" if path[:4] in ("/fr/", "/en/") else f"/{other}/"
     words = {field: text(lang, key, **values) for field, (key, values) in (errors or {}).items()}
-    body = (
+    values = context.pop("values", {})
+    return (
         request.app[PAGES]
         .get_template(name)
         .render(
@@ -109,12 +148,11 @@ def page(
             t=lambda key, **values: text(lang, key, **values),
             title=title,
             errors=words,
-            csrf=csrf.field_for(request.app[KEY], request[NONCE]),
-            values=context.pop("values", {}),
+            csrf=csrf_field,
+            values=values,
             **context,
         )
     )
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 
 def message(

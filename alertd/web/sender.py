@@ -17,6 +17,11 @@ CODE_TEMPLATE = "subscription_code"
 CONFIRMED_TEMPLATE = "subscription_confirmed"
 LEFT_TEMPLATE = "unsubscribed"
 CLOSE_GRACE_S = 5.0
+# Stands for the code while its SMS is rendered once per language and sender: six GSM-7
+# characters of one septet each, as the six digits, so the encoding, the segments and the
+# transliteration are those of the real text.
+CODE_MARK = "§§§§§§"
+MAX_KEPT = 1024
 
 
 class CodeSender:
@@ -26,23 +31,39 @@ class CodeSender:
         self.gateways = list(gateways)
         self.catalog = catalog
         self._tasks: set[asyncio.Task[bool]] = set()
+        # Rendered texts by (template, language, values): the same few for every resident.
+        self._kept: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
 
     def text(self, code: str, language: str, sender: str) -> str:
-        template = self.catalog.get(CODE_TEMPLATE, language)
-        return template.render({"code": code, "sender": sender}).to_send
+        if len(code) != len(CODE_MARK) or CODE_MARK in sender:
+            return (
+                self.catalog.get(CODE_TEMPLATE, language)
+                .render({"code": code, "sender": sender})
+                .to_send
+            )
+        marked = self._rendered(CODE_TEMPLATE, language, code=CODE_MARK, sender=sender)
+        return marked.replace(CODE_MARK, code)
+
+    def _rendered(self, name: str, language: str, **values: str) -> str:
+        key = (name, language, tuple(sorted(values.items())))
+        text = self._kept.get(key)
+        if text is None:
+            text = self.catalog.get(name, language).render(values).to_send
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.clear()
+            self._kept[key] = text
+        return text
 
     def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]:
         return self._spawn(phone, self.text(code, language, sender))
 
     def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]:
         """What was recorded, and how to leave (STOP)."""
-        template = self.catalog.get(CONFIRMED_TEMPLATE, language)
-        text = template.render({"commune": place, "sender": place}).to_send
+        text = self._rendered(CONFIRMED_TEMPLATE, language, commune=place, sender=place)
         return self._spawn(phone, text)
 
     def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]:
-        template = self.catalog.get(LEFT_TEMPLATE, language)
-        return self._spawn(phone, template.render({"sender": sender}).to_send)
+        return self._spawn(phone, self._rendered(LEFT_TEMPLATE, language, sender=sender))
 
     def _spawn(self, phone: str, text: str) -> asyncio.Task[bool]:
         task = asyncio.create_task(self._send(phone, text))

@@ -13,6 +13,7 @@ from aiohttp import web
 from alertd.config import Config
 from alertd.errors import ConfigError
 from alertd.logs import get_logger
+from alertd.store.database import create_pool
 from alertd.web import flows
 from alertd.web.app import create_app
 from alertd.web.pages import Clock
@@ -31,9 +32,26 @@ async def serving(
     gateways: Sequence[Gateway],
     *,
     clock: Clock | None = None,
+    dsn: str | None = None,
 ) -> AsyncIterator[str]:
     """The pages on ``[serve] signup_listen`` while the block runs; yields the address bound
-    (port 0 picks a free one)."""
+    (port 0 picks a free one).
+
+    With ``dsn`` the pages run on a pool of their own on that database, which skips asyncpg's
+    reset on release (a round trip per request): every statement of the pages is either in a
+    transaction (rolled back by asyncpg if left open) or leaves nothing in the session (the
+    enrolment's lock is a transaction's advisory lock). Without it, they share ``pool``."""
+    async with contextlib.AsyncExitStack() as stack:
+        if dsn is not None:
+            pool = await create_pool(dsn, config.database, "alertd signup pages", stateless=True)
+            stack.push_async_callback(pool.close)
+        yield await stack.enter_async_context(_listening(config, pool, gateways, clock))
+
+
+@contextlib.asynccontextmanager
+async def _listening(
+    config: Config, pool: asyncpg.Pool, gateways: Sequence[Gateway], clock: Clock | None
+) -> AsyncIterator[str]:
     sender = CodeSender(gateways, Catalog(config.templates.directory))
     runner = web.AppRunner(create_app(config, pool, sender, clock=clock), access_log=None)
     await runner.setup()

@@ -105,6 +105,13 @@ async def test_english_and_a_commune_after_a_shared_postcode(
     shared = await _say(gateway, "ALERTE 59279", "+33611223355")
     assert "urbaine de Dunkerque (59279)" in shared.text
     assert (await _row(loaded, "+33611223355"))["tenant"] == "Communauté urbaine de Dunkerque"
+    # The reply says how to be placed with one's own commune, with one sharing the postcode.
+    suggested = shared.text.split("ex. ", 1)[1].split(".")[0]
+    assert suggested.startswith("ALERTE 59279 ")
+    assert suggested.removeprefix("ALERTE 59279 ") in {"CRAYWICK", "DUNKERQUE", "LOON-PLAGE"}
+    again = await _say(gateway, suggested, "+33611223355")
+    assert (await _row(loaded, "+33611223355"))["tenant"] != "Communauté urbaine de Dunkerque"
+    assert "ex. " not in again.text
 
 
 @pytest.mark.parametrize("text", ["ALERTE 75001", "inscription 5914", "ALERTE 59 14"])

@@ -23,6 +23,7 @@ EVENTS = (
     "subscription_confirmed",
     "unsubscribed",
     "keyword_subscribed",
+    "keyword_subscribed_shared",
     "keyword_back",
     "keyword_help",
     "keyword_language",
@@ -44,6 +45,7 @@ REAL = {
     "postcode": "59140",
     "example": "59140",
     "word": "ALERTE",
+    "choice": "LOON-PLAGE",
     "served": "59122, 59123, 59140, 59153, 59180, 59210, 59229, 59240, 59254, 59279, 59380, "
     "59430, …",
 }
@@ -53,6 +55,7 @@ LONG = {
     "commune": "Téteghem-Coudekerque-Village",
     "sender": "Communauté urbaine de Dunkerque",
     "word": "INSCRIPTION",
+    "choice": "TETEGHEM-COUDEKERQUE-VILLAGE",
     "zone": "rue du Général de Gaulle et rue de Flandre",
 }
 CATALOG = Catalog()

@@ -82,7 +82,10 @@ async def site(
     gateways = [down, phones] if down_first else [phones]
     config = with_overrides(config, serve={"signup_listen": "127.0.0.1:0"}, signup=signup)
     try:
-        async with server.serving(config, pool, gateways, clock=clock) as address:
+        # The pages' own pool, as `alertd serve` runs them on a DATABASE_URL.
+        async with server.serving(
+            config, pool, gateways, clock=clock, dsn=config.database.url
+        ) as address:
             yield Site(f"http://{address}", phones, clock, pool)
     finally:
         await phones.close()

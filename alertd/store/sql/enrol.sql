@@ -20,6 +20,14 @@ WHERE t.id = $1;
 -- Two sign-ups of the same number at once (a double click, the page and an SMS) take turns.
 SELECT pg_advisory_xact_lock(hashtextextended('alertd.enrol:' || $1, 0));
 
+-- name: lock_phone_topics
+-- lock_phone, and the topics tenant $2 offers (as tenant_topics): one round trip.
+SELECT pg_advisory_xact_lock(hashtextextended('alertd.enrol:' || $1, 0)) IS NULL AS locked,
+       (SELECT coalesce(nullif(t.topics, '{}'), nullif(p.topics, '{}'),
+                        '{dechets,travaux,circulation,eau,evenements}')
+        FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
+        WHERE t.id = $2) AS topics;
+
 -- name: rows_in_territory
 -- The person's rows in the territory of tenant $2 (its root and the communes under it), the row
 -- in tenant $2 itself first, then the most recently changed.
@@ -45,6 +53,19 @@ SET tenant_id = $2, language = $3, postcode = nullif($4, ''), address = $5, lon 
     consent_channel = CASE WHEN $11 THEN $10 ELSE consent_channel END,
     updated_at = $9
 WHERE id = $1;
+
+-- name: record_consents_audited
+-- The consent records of an enrolment ($3 scopes, $4 given or withdrawn; none is fine) and its
+-- audit entry, in one statement: the audit chain's head stays locked from here to the commit,
+-- so this comes last.
+WITH consents AS (
+    INSERT INTO subscriber_consents (subscriber_id, tenant_id, scope, given, channel, operator_id, at)
+    SELECT $1, $2, c.scope, c.given, $5, $6, $7
+    FROM unnest($3::text[], $4::boolean[]) WITH ORDINALITY AS c(scope, given, n)
+    ORDER BY c.n
+)
+INSERT INTO audit_log (actor, tenant_id, action, target, details)
+VALUES ($8, $2, $9, 'subscriber:' || $1::bigint, $10);
 
 -- name: stop_others
 -- The person's other rows in the territory: one row per person, so an intercommunality's alert

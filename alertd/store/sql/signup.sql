@@ -14,11 +14,29 @@ FROM unnest($1::text[], $2::text[]) AS t(b, k)
 ON CONFLICT (bucket, key, hour) DO UPDATE SET hits = signup_limits.hits + 1
 RETURNING bucket, hits;
 
--- name: insert_flow
-INSERT INTO signup_flows (token_hash, phone, purpose, request, tenant_id, code_salt, code_hash,
-                          code_sent_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id;
+-- name: ask_code
+-- hit_limits and the flow's row in one round trip: one more code counted in each bucket ($1
+-- buckets, $2 keys, sorted as in hit_limits; $3 their limits), and the flow written only when no
+-- bucket is over its limit. The buckets over their limit (NULL: none) and the flow's id.
+WITH hits AS (
+    INSERT INTO signup_limits (bucket, key, hour, hits)
+    SELECT b, k, date_trunc('hour', $4::timestamptz), 1
+    FROM unnest($1::text[], $2::text[]) AS t(b, k)
+    ON CONFLICT (bucket, key, hour) DO UPDATE SET hits = signup_limits.hits + 1
+    RETURNING bucket, hits
+), over AS (
+    SELECT array_agg(h.bucket) AS buckets
+    FROM hits h JOIN unnest($1::text[], $3::int[]) AS l(b, most) ON l.b = h.bucket
+    WHERE h.hits > l.most
+), flow AS (
+    INSERT INTO signup_flows (token_hash, phone, purpose, request, tenant_id, code_salt,
+                              code_hash, code_sent_at, expires_at)
+    SELECT $5::bytea, $6::text, $7::text, $8::jsonb, $9::bigint, $10::bytea, $11::bytea,
+           $4::timestamptz, $12::timestamptz
+    WHERE (SELECT buckets FROM over) IS NULL
+    RETURNING id
+)
+SELECT (SELECT buckets FROM over) AS over, (SELECT id FROM flow) AS flow_id;
 
 -- name: flow_for_update
 SELECT * FROM signup_flows WHERE token_hash = $1 FOR UPDATE;
