@@ -11,12 +11,10 @@ its RSS is this process's: measured before the baseline, whose Python lists woul
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import statistics
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -27,11 +25,11 @@ from alertd.alerts import lifecycle
 from alertd.api import server
 from alertd.api.app import context
 from alertd.config import Config, with_overrides
-from alertd.delivery import daemon, live_index
+from alertd.delivery import live_index
 from alertd.store.database import dsn_for, open_database
+from alertd.tools import in_process
 from alertd.tools.bench_import import scratch_database
 from alertd.tools.bench_index import EPCI, _seed, peak_rss_mb, rss_mb
-from gateways.base import Gateway
 from gateways.fake import FakeGateway
 
 PARAMS = {
@@ -79,7 +77,11 @@ async def api_benchmark(config: Config, subscribers: int, previews: int) -> dict
             await db.pool.execute("UPDATE tenants SET approval_threshold = 2000000000")
             token = await _token(db.pool)
             zones = [dict(s.geometries[0]) for s in specs]
-            async with _daemon(scratch) as (index, gateway):
+            async with in_process.serving(
+                scratch,
+                lambda pool, gateways, index: server.serving(scratch, pool, index=index),
+                ready_timeout_s=READY_TIMEOUT_S,
+            ) as (index, gateway):
                 return await _measure(
                     scratch,
                     db.pool,
@@ -102,38 +104,6 @@ async def _token(pool: asyncpg.Pool, who: str = "api") -> str:
         actor="bench",
     )
     return new.token
-
-
-@contextlib.asynccontextmanager
-async def _daemon(config: Config) -> AsyncIterator[tuple[live_index.LiveIndex, FakeGateway]]:
-    """``alertd serve`` in this process with the API, a fake gateway; yields once its index is
-    loaded."""
-    gateway = FakeGateway("bench")
-    held: list[live_index.LiveIndex] = []
-
-    def api(
-        pool: asyncpg.Pool, gateways: Any, index: live_index.LiveIndex
-    ) -> contextlib.AbstractAsyncContextManager[None]:
-        held.append(index)
-        return server.serving(config, pool, index=index)
-
-    stop = asyncio.Event()
-    gateways: list[Gateway] = [gateway]
-    task = asyncio.create_task(
-        daemon.serve(config, stop=stop, signals=False, gateways=gateways, listeners=[api])
-    )
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not (held and held[0].ready):
-            if task.done():
-                raise RuntimeError(f"the daemon stopped: {task.result()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the daemon's index did not load in time")
-            await asyncio.sleep(0.05)
-        yield held[0], gateway
-    finally:
-        stop.set()
-        await task
 
 
 async def _timed(session: aiohttp.ClientSession, method: str, url: str, **kw: Any) -> float:

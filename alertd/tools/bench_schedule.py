@@ -12,7 +12,6 @@ import contextlib
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,15 +21,13 @@ from alertd.alerts import lifecycle
 from alertd.api.app import context
 from alertd.audit import cli_actor
 from alertd.config import Config, with_overrides
-from alertd.delivery import daemon, live_index
+from alertd.delivery import live_index
 from alertd.operators import Operator, authenticate, create_operator
 from alertd.schedule import scheduler, schedules, sectors
 from alertd.schedule.rules import Rule
 from alertd.store.database import dsn_for, open_database
-from alertd.tools import demo_world
+from alertd.tools import demo_world, in_process
 from alertd.tools.bench_import import scratch_database
-from gateways.base import Gateway
-from gateways.fake import FakeGateway
 
 PARAMS = {"sector": "secteur 4", "date": "demain", "reason": "tempête", "sender": "CUD"}
 LEAD_S = 2.0  # a notice is due this long after it is saved (its alert is drafted meanwhile)
@@ -58,7 +55,9 @@ async def schedule_benchmark(config: Config, *, firings: int, subscribers: int) 
             )
             sector = next(s.zone_id for s in found if s.name.startswith("Secteur 4"))
             agent = await _agent(db.pool, world.parent.code)
-            async with _serving(scratch) as (index, _gateway):
+            async with in_process.serving(
+                scratch, _scheduler(scratch), ready_timeout_s=TIMEOUT_S
+            ) as (index, _gateway):
                 ctx = context(scratch, db.pool, index)
                 measured = await _rounds(ctx, agent, sector, firings)
     return {
@@ -100,36 +99,15 @@ async def _agent(pool: asyncpg.Pool, code: str) -> Operator:
     return found
 
 
-@contextlib.asynccontextmanager
-async def _serving(config: Config) -> AsyncIterator[tuple[live_index.LiveIndex, FakeGateway]]:
-    """``alertd serve`` in this process, its scheduler as serve runs it, a fake gateway; yields
-    once the subscriber index is loaded."""
-    gateway = FakeGateway("bench")
-    held: list[live_index.LiveIndex] = []
+def _scheduler(config: Config) -> in_process.Listener:
+    """The scheduler as serve runs it."""
 
-    def schedule(
+    def running(
         pool: asyncpg.Pool, gateways: Any, index: live_index.LiveIndex
     ) -> contextlib.AbstractAsyncContextManager[None]:
-        held.append(index)
         return scheduler.running(context(config, pool, index), worker=f"bench:{os.getpid()}")
 
-    stop = asyncio.Event()
-    gateways: list[Gateway] = [gateway]
-    task = asyncio.create_task(
-        daemon.serve(config, stop=stop, signals=False, gateways=gateways, listeners=[schedule])
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT_S
-        while not (held and held[0].ready):
-            if task.done():
-                raise RuntimeError(f"the daemon stopped: {task.result()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the daemon's index did not load in time")
-            await asyncio.sleep(0.05)
-        yield held[0], gateway
-    finally:
-        stop.set()
-        await task
+    return running
 
 
 def _spec(sector: int, rule: Rule, n: int) -> schedules.Spec:
