@@ -33,6 +33,7 @@ from gateways.fake import FakeGateway
 from tests.support.own_postgres import own_postgres
 from tests.support.provider import provider_process
 from tests.support.seed import seed_alert
+from tests.support.serve_process import sent_numbers, serve_process
 
 RECIPIENTS = 20_000
 WINDOW = 16
@@ -48,26 +49,9 @@ def _gateway(name: str, port: int, priority: int = 1) -> str:
     )
 
 
-def _daemon(config: Path, dsn: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
-    env.update(DATABASE_URL=dsn, TOKEN="tok")
-    command = [sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(config)]
-    return subprocess.Popen(
-        [*command, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
 def _stop(daemon: subprocess.Popen[bytes]) -> int:
     daemon.send_signal(signal.SIGTERM)
     return daemon.wait(timeout=30)
-
-
-def _sent(log: Path) -> list[str]:
-    """The numbers in the provider's log; a line it is still writing is not read yet."""
-    if not log.exists():
-        return []
-    complete = log.read_text().split("\n")[:-1]
-    return [json.loads(line)["to"] for line in complete if line.strip()]
 
 
 def _wait(condition: Callable[[], bool], within: float) -> None:
@@ -92,7 +76,7 @@ async def test_kill_nine_three_times(
     moments = sorted(random.Random(seed).sample(range(1_000, RECIPIENTS - 2_000), 3))  # noqa: S311
     crashes = await asyncio.to_thread(_crash_then_finish, config, db_dsn, log, moments)
 
-    sent = collections.Counter(_sent(log))
+    sent = collections.Counter(sent_numbers(log))
     assert set(sent) == _everyone(RECIPIENTS), f"kill -9 after {moments} (seed {seed})"
     twice = sum(n - 1 for n in sent.values())
     in_doubt = await loaded.fetchval(
@@ -108,16 +92,16 @@ def _crash_then_finish(config: Path, dsn: str, log: Path, moments: list[int]) ->
     """kill -9 the daemon at these moments of the alert, then let a last one finish it."""
     crashes = 0
     for stop_at in moments:
-        daemon = _daemon(config, dsn)
+        daemon = serve_process(config, dsn)
         try:
-            _wait(lambda at=stop_at: len(_sent(log)) >= at, 120)  # type: ignore[misc]
+            _wait(lambda at=stop_at: len(sent_numbers(log)) >= at, 120)  # type: ignore[misc]
         finally:
             daemon.send_signal(signal.SIGKILL)
             daemon.wait(timeout=10)
         crashes += 1
-    daemon = _daemon(config, dsn)
+    daemon = serve_process(config, dsn)
     try:
-        _wait(lambda: len(set(_sent(log))) >= RECIPIENTS, 180)
+        _wait(lambda: len(set(sent_numbers(log))) >= RECIPIENTS, 180)
     finally:
         assert _stop(daemon) == 0
     return crashes
@@ -133,15 +117,15 @@ async def test_two_daemons_on_one_database_send_nothing_twice(
     config.write_text(_gateway("primary", port) + "[dispatch]\nbatch = 100\n")
 
     def both() -> list[int]:
-        daemons = [_daemon(config, db_dsn), _daemon(config, db_dsn)]
+        daemons = [serve_process(config, db_dsn), serve_process(config, db_dsn)]
         try:
-            _wait(lambda: len(_sent(log)) >= n, 120)
+            _wait(lambda: len(sent_numbers(log)) >= n, 120)
         finally:
             codes = [_stop(d) for d in daemons]
         return codes
 
     assert await asyncio.to_thread(both) == [0, 0]
-    sent = _sent(log)
+    sent = sent_numbers(log)
     assert len(sent) == len(set(sent)) == n
     assert set(sent) == _everyone(n)
     assert await outbox.progress(loaded, alert_id) == {
@@ -164,22 +148,24 @@ async def test_a_failing_primary_fails_over_and_everyone_gets_it_once(
         )
 
         def fail_for_a_while() -> int:
-            daemon = _daemon(config, db_dsn)
+            daemon = serve_process(config, db_dsn)
             try:
-                _wait(lambda: len(_sent(primary_log)) >= 1_000, 60)
+                _wait(lambda: len(sent_numbers(primary_log)) >= 1_000, 60)
                 _control(primary, "fail")
-                _wait(lambda: len(_sent(backup_log)) >= 1_000, 60)
+                _wait(lambda: len(sent_numbers(backup_log)) >= 1_000, 60)
                 _control(primary, "ok")
-                _wait(lambda: len(_sent(primary_log)) + len(_sent(backup_log)) >= n, 120)
+                _wait(
+                    lambda: len(sent_numbers(primary_log)) + len(sent_numbers(backup_log)) >= n, 120
+                )
             finally:
                 code = _stop(daemon)
             return code
 
         assert await asyncio.to_thread(fail_for_a_while) == 0
-    sent = _sent(primary_log) + _sent(backup_log)
+    sent = sent_numbers(primary_log) + sent_numbers(backup_log)
     assert len(sent) == len(set(sent)) == n  # nobody twice, across both operators
     assert set(sent) == _everyone(n)
-    assert len(_sent(backup_log)) >= 1_000
+    assert len(sent_numbers(backup_log)) >= 1_000
     counts = await outbox.progress(loaded, alert_id)
     assert (counts["submitted"], counts["in_doubt"]) == (n, 0)
 
@@ -232,7 +218,7 @@ async def test_a_bad_night_two_kills_a_postgresql_restart_and_a_slow_provider(
         finally:
             night.kill_all()
         counts = await night.progress()
-    sent = collections.Counter(_sent(log))
+    sent = collections.Counter(sent_numbers(log))
     figures = {
         "recipients": n,
         "accepted_by_provider": sum(sent.values()),
@@ -298,7 +284,7 @@ class _Night:
             await conn.close()
 
     async def until_sent(self, count: int) -> None:
-        await asyncio.to_thread(_wait, lambda: len(_sent(self.sent)) >= count, 100)
+        await asyncio.to_thread(_wait, lambda: len(sent_numbers(self.sent)) >= count, 100)
 
     async def until_logged(self, event: str) -> None:
         await asyncio.to_thread(_wait, lambda: event in self.log.read_text(), 30)
@@ -323,7 +309,7 @@ class _Night:
         await self.until_sent(7 * n // 10)
         _kill(daemon)  # fault 4 (it checks that the daemon survived the restart)
         daemon = self.start()
-        await asyncio.to_thread(_wait, lambda: len(set(_sent(self.sent))) >= n, 100)
+        await asyncio.to_thread(_wait, lambda: len(set(sent_numbers(self.sent))) >= n, 100)
         assert await asyncio.to_thread(_stop, daemon) == 0
 
     async def _more_in_doubt_than(self, before: int) -> bool:

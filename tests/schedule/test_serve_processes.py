@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +22,7 @@ import pytest
 from alertd.schedule import scheduler, schedules
 from alertd.schedule.rules import Rule
 from tests.schedule.conftest import Waste, spec
+from tests.support.serve_process import sent_numbers, serve_process
 
 pytestmark = pytest.mark.slow
 GATEWAY = (
@@ -37,25 +35,9 @@ GATEWAY = (
 LEAD_S = 4.0  # the notice is due this long after it is saved
 
 
-def _daemon(config: Path, dsn: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
-    env.update(DATABASE_URL=dsn, TOKEN="tok")
-    command = [sys.executable, "-m", "alertd", "--log-format", "json", "--config", str(config)]
-    return subprocess.Popen(
-        [*command, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
 def _kill(daemon: subprocess.Popen[bytes]) -> None:
     daemon.send_signal(signal.SIGKILL)
     daemon.wait(timeout=10)
-
-
-def _sent(log: Path) -> list[str]:
-    if not log.exists():
-        return []
-    complete = log.read_text().split("\n")[:-1]
-    return [json.loads(line)["to"] for line in complete if line.strip()]
 
 
 async def _until(pool: asyncpg.Pool, query: str, *args: object, within: float = 60.0) -> object:
@@ -88,7 +70,7 @@ async def test_a_daemon_killed_around_a_firing_sends_it_once(
     config = tmp_path / "alertd.toml"
     config.write_text(GATEWAY.format(port=port))
     lock = scheduler.LOCK_KEY & 0xFFFF_FFFF  # pg_locks shows a bigint key's low half as objid
-    first = _daemon(config, db_dsn)
+    first = serve_process(config, db_dsn)
     second = None
     try:
         await _until(pool, LEADING, lock)
@@ -105,7 +87,7 @@ async def test_a_daemon_killed_around_a_firing_sends_it_once(
         if moment == "before":
             assert datetime.now(UTC) < due
         _kill(first)
-        second = _daemon(config, db_dsn)
+        second = serve_process(config, db_dsn)
         alert_id = await _until(pool, DONE, made.id)
         expected = {
             r["phone"]
@@ -114,7 +96,7 @@ async def test_a_daemon_killed_around_a_firing_sends_it_once(
             )
         }
         deadline = time.monotonic() + 60
-        while set(_sent(log)) != expected:
+        while set(sent_numbers(log)) != expected:
             assert time.monotonic() < deadline, "not everyone was sent the notice"
             await asyncio.sleep(0.05)
     finally:
@@ -130,7 +112,7 @@ async def test_a_daemon_killed_around_a_firing_sends_it_once(
     assert await pool.fetchval(
         "SELECT count(*) FROM deliveries WHERE alert_id = $1", alert_id
     ) == len(waste.residents)
-    twice = sum(n - 1 for n in collections.Counter(_sent(log)).values())
+    twice = sum(n - 1 for n in collections.Counter(sent_numbers(log)).values())
     in_doubt = await pool.fetchval("SELECT count(*) FROM deliveries WHERE in_doubt")
     assert twice <= in_doubt  # a second copy only where the daemon counts one in doubt
 
@@ -142,7 +124,7 @@ async def test_two_daemons_running_together_fire_a_notice_once(
     port, log = fake_provider
     config = tmp_path / "alertd.toml"
     config.write_text(GATEWAY.format(port=port))
-    daemons = [_daemon(config, db_dsn), _daemon(config, db_dsn)]
+    daemons = [serve_process(config, db_dsn), serve_process(config, db_dsn)]
     try:
         await _until(pool, LEADING, scheduler.LOCK_KEY & 0xFFFF_FFFF)
         due = datetime.now(UTC) + timedelta(seconds=LEAD_S)
@@ -155,7 +137,7 @@ async def test_two_daemons_running_together_fire_a_notice_once(
         )
         await _until(pool, DONE, made.id)
         deadline = time.monotonic() + 60
-        while len(_sent(log)) < len(waste.residents):
+        while len(sent_numbers(log)) < len(waste.residents):
             assert time.monotonic() < deadline, "not everyone was sent the notice"
             await asyncio.sleep(0.05)
         leaders = await pool.fetchval(
@@ -170,4 +152,4 @@ async def test_two_daemons_running_together_fire_a_notice_once(
     assert codes == [0, 0]
     assert leaders == 1
     assert await pool.fetchval("SELECT count(*) FROM alerts") == 1
-    assert sorted(collections.Counter(_sent(log)).values()) == [1] * len(waste.residents)
+    assert sorted(collections.Counter(sent_numbers(log)).values()) == [1] * len(waste.residents)
