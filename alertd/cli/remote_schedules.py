@@ -9,7 +9,13 @@ from typing import Any
 
 from alertd.cli.remote_alerts import remote
 from alertd.cli.revive import revive
-from alertd.cli.schedule_output import confirm_schedule, print_plan, print_view, print_views
+from alertd.cli.schedule_output import (
+    confirm_schedule,
+    print_moved,
+    print_plan,
+    print_view,
+    print_views,
+)
 from alertd.cli.schedules import print_quiet, spec_of
 from alertd.cli.util import out, out_json
 from alertd.config import Config
@@ -83,10 +89,7 @@ async def schedule_show(args: argparse.Namespace, config: Config) -> int:
 async def _move(args: argparse.Namespace, config: Config, verb: str) -> int:
     async with remote(config) as api:
         view = revive(ScheduleView, await api.post(f"/schedules/{args.id}/{verb}"))
-    if args.json:
-        out_json(view)
-    else:
-        out(f"schedule {view.id} {view.name!r}: {view.status.replace('_', ' ')}")
+    print_moved(view, args.json)
     return 0
 
 

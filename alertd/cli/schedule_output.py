@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from alertd.cli.alert_output import local_time
-from alertd.cli.util import out, table
+from alertd.cli.util import out, out_json, table
 from alertd.errors import InputError
 from alertd.schedule.rules import Firing
 from alertd.schedule.schedules import Plan, ScheduleView
@@ -94,3 +94,11 @@ def print_views(views: Sequence[ScheduleView]) -> None:
         ),
         ("ID", "TENANT", "STATUS", "NAME", "WHEN", "NEXT", "CREATED BY"),
     )
+
+
+def print_moved(view: ScheduleView, as_json: bool) -> None:
+    """The answer to pause, resume, delete and approve: the schedule and its new status."""
+    if as_json:
+        out_json(view)
+    else:
+        out(f"schedule {view.id} {view.name!r}: {view.status.replace('_', ' ')}")

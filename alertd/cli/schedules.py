@@ -12,7 +12,13 @@ from typing import Any
 
 from alertd.audit import cli_actor
 from alertd.cli.alerts import session
-from alertd.cli.schedule_output import confirm_schedule, print_plan, print_view, print_views
+from alertd.cli.schedule_output import (
+    confirm_schedule,
+    print_moved,
+    print_plan,
+    print_view,
+    print_views,
+)
 from alertd.cli.templates import parse_params
 from alertd.cli.util import command, out, out_json, positive_int, subcommands
 from alertd.config import Config
@@ -94,10 +100,7 @@ async def _move(args: argparse.Namespace, config: Config, verb: str) -> int:
     async with session(config) as (ctx, op, actor):
         act = getattr(schedules, verb)
         view = await act(ctx.pool, op, args.id, actor, datetime.now(UTC))
-    if args.json:
-        out_json(view)
-    else:
-        out(f"schedule {view.id} {view.name!r}: {view.status.replace('_', ' ')}")
+    print_moved(view, args.json)
     return 0
 
 
