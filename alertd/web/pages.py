@@ -222,7 +222,10 @@ async def forgery(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every POST carries the field that matches this browser's nonce, from a page of ours."""
     if request.method == "POST":
         origin = request.headers.get("Origin")
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as exc:  # no form at all: a broken multipart body, a bad encoding
+            raise InputError(f"the body is not a form: {exc}") from exc
         field = form.get(csrf.FIELD)
         same_origin = origin is None or origin.split("://", 1)[-1] == request.host
         if not same_origin or not csrf.valid(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -127,6 +128,17 @@ async def test_a_form_without_its_token_is_refused(signup: Site, resident: Resid
     form = {"phone": PHONE, "postcode": "59140", "language": "fr", "consent": "yes"}
     status, body, _ = await resident.post("/fr/subscribe/choices", form)
     assert status == 403 and "un autre site" in body
+    assert await signup.pool.fetchval("SELECT count(*) FROM signup_flows") == 0
+
+
+async def test_a_body_that_is_no_form_is_refused_in_words(signup: Site, resident: Resident) -> None:
+    await resident.get("/fr/subscribe")
+    headers = {"Content-Type": "multipart/form-data; boundary=x", "Origin": resident.base}
+    async with resident.session.post(
+        resident.base + "/fr/subscribe", data=b"\x00\xff no boundary here", headers=headers
+    ) as response:
+        body = await response.text()
+    assert response.status == 400 and "Rechargez la page" in html.unescape(body)
     assert await signup.pool.fetchval("SELECT count(*) FROM signup_flows") == 0
 
 
