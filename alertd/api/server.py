@@ -16,6 +16,7 @@ from alertd.api import idempotency, training
 from alertd.api.app import create_app
 from alertd.config import Config
 from alertd.delivery.live_index import LiveIndex
+from alertd.store.lost import DATABASE_FAILED
 
 log = structlog.get_logger("alertd.api")
 
@@ -42,7 +43,7 @@ async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
                 purged = await idempotency.purge(pool)
                 if purged:
                     log.info("api.idempotency_purged", keys=purged)
-            except (asyncpg.PostgresError, OSError) as exc:
+            except DATABASE_FAILED as exc:
                 log.warning("api.idempotency_purge_failed", error=str(exc))
             await asyncio.sleep(3600)
 

@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 
 from alertd.delivery import fake_gateways
+from alertd.store.lost import DATABASE_FAILED
 
 NAME = "training"
 TRAINING_NOTE = fake_gateways.TRAINING_NOTE
@@ -48,12 +49,18 @@ async def take(pool: asyncpg.Pool) -> int:
 async def run(pool: asyncpg.Pool, worker: str) -> None:
     # Listed with the fake gateways: `alertd alert status` says FAKE for these alerts too.
     await fake_gateways.record(pool, fakes=[NAME], real=[], worker=worker)
+    failing = False  # said once when the database goes away, once when it is back
     while True:
         try:
             taken = await take(pool)
-        except (asyncpg.PostgresError, OSError) as exc:  # the database went away: try again
-            log.warning("training.error", error=str(exc))
-            taken = 0
+        except DATABASE_FAILED as exc:  # the database went away: try again
+            if not failing:
+                log.warning("training.error", error=str(exc))
+            failing, taken = True, 0
+        else:
+            if failing:
+                log.info("training.resumed")
+            failing = False
         if taken:
             log.info("training.taken", deliveries=taken)
         if taken < BATCH:

@@ -34,6 +34,7 @@ from alertd.delivery import outbox, pipeline
 from alertd.delivery.pipeline import Batch, Lane, Recorder
 from alertd.delivery.spread import choose_tier, pace, shares
 from alertd.logs import get_logger
+from alertd.store.lost import DATABASE_FAILED
 from gateways.base import Gateway, Outcome, Receipt, SubmitResult
 
 log = get_logger(__name__)
@@ -244,7 +245,7 @@ class Dispatcher:
                 return
             try:
                 await outbox.renew(self.pool, token, sorted(pending), self.settings.lease_s)
-            except (asyncpg.PostgresError, OSError) as exc:  # the next beat tries again
+            except DATABASE_FAILED as exc:  # the next beat tries again
                 log.warning("dispatch.lease_not_renewed", error=str(exc))
 
     def _with_backoff(

@@ -16,3 +16,8 @@ DATABASE_LOST: tuple[type[BaseException], ...] = (
     # middle of a statement, met again before the pool replaced it.
     asyncpg.exceptions.InternalClientError,
 )
+
+# What a loop that only retries later (a purge, a lease renewal, the training gateway) survives:
+# the database out of reach, or a statement it refused. PostgresError alone misses a connection
+# broken mid-statement (InternalClientError, InterfaceError), which then ended the loop for good.
+DATABASE_FAILED: tuple[type[BaseException], ...] = (asyncpg.PostgresError, *DATABASE_LOST)

@@ -14,6 +14,7 @@ from alertd.config import Config
 from alertd.errors import ConfigError
 from alertd.logs import get_logger
 from alertd.store.database import create_pool
+from alertd.store.lost import DATABASE_FAILED
 from alertd.web import flows
 from alertd.web.app import create_app
 from alertd.web.pages import Clock
@@ -87,7 +88,7 @@ async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
                     purged = await flows.purge(conn, now=datetime.now(UTC))
                 if purged:
                     log.info("signup.purged", rows=purged)
-            except (asyncpg.PostgresError, OSError) as exc:
+            except DATABASE_FAILED as exc:
                 log.warning("signup.purge_failed", error=str(exc))
             await asyncio.sleep(PURGE_EVERY_S)
 
