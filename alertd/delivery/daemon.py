@@ -35,7 +35,6 @@ from alertd.delivery import (
     service_queue,
     supervisor,
 )
-from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import Replies, consume
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
 from alertd.delivery.gateway_factory import build
@@ -51,7 +50,6 @@ from alertd.store.types import Queryable
 from gateways.base import Gateway, GatewayError, Webhooks
 from gateways.fake import FakeGateway
 from templates import Catalog
-from zones import PostcodeAreas
 
 log = get_logger(__name__)
 SHUTDOWN_GRACE_S = 10.0
@@ -222,7 +220,6 @@ async def _run(
                     keywords,
                 ),
                 starting=not_started,
-                areas=load_postcode_areas(config.zones),
                 **_routing(config, gateways),
                 index=index,
                 leases=leases,
@@ -253,7 +250,6 @@ async def _serve(
     settings: DispatchSettings,
     replies: Replies,
     starting: Sequence[Gateway] = (),
-    areas: PostcodeAreas | None = None,
     priorities: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
     index: live_index.LiveIndex | None = None,

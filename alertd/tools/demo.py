@@ -34,7 +34,6 @@ from alertd.alerts import followups, lifecycle
 from alertd.audit import cli_actor
 from alertd.config import Config
 from alertd.delivery import outbox, progress
-from alertd.delivery.areas import load_postcode_areas
 from alertd.delivery.consumer import consume
 from alertd.delivery.daemon import daemons
 from alertd.delivery.dispatch import Dispatcher, DispatchSettings
@@ -112,9 +111,7 @@ async def run(config: Config, *, subscribers_count: int, error_rate: float, as_j
         ctx = lifecycle.Context(
             db.pool,
             Catalog(config.templates.directory),
-            load_postcode_areas(
-                replace(config.zones, postcode_areas=config.zones.postcode_areas or "demo")
-            ),
+            None,  # postcode areas: the tenant's, imported into the database by the world
             {"primary": DEMO_PRICE},
             DEMO_RATE,
         )
