@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from alertd import audit
-from alertd.alerts import approvals, checks, previews, targets
+from alertd.alerts import approvals, checks, previews, quiet, targets
 from alertd.alerts.access import (
     RANK,
     approval_needed,
@@ -291,9 +291,13 @@ def _preview(ctx: Context, alert: asyncpg.Record, found: enqueue.Matched) -> Pre
 # -- approval and send ---------------------------------------------------------------------------
 
 
-async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
+async def send(
+    ctx: Context, op: Operator, alert_id: int, actor: str, *, quiet_hours: bool = True
+) -> Sent:
     """Send now, or ask for a second operator's approval when it reaches more people than the
-    tenant's threshold. Safe to repeat: a send that was interrupted resumes."""
+    tenant's threshold. Safe to repeat: a send that was interrupted resumes. An information
+    notice is refused inside the tenant's quiet hours, unless ``quiet_hours`` is False (the
+    scheduler's firings, whose times the rule already moved out of them)."""
     require_sender(op, "sending an alert")
     alert = await load(ctx.pool, op, alert_id)
     check_may_send(op, alert)
@@ -311,7 +315,10 @@ async def send(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent:
                 else ""
             )
         )
-    checks.check_still_valid(alert, datetime.now(UTC))
+    now = datetime.now(UTC)
+    checks.check_still_valid(alert, now)
+    if quiet_hours and alert["status"] in ("draft", "approved"):  # not one being sent: finished
+        quiet.check_send_now(alert, now)
     found = await recipients_of(ctx, alert_id)
     recipients = len(found.ids())
     if not recipients and alert["status"] == "draft":
@@ -378,7 +385,10 @@ async def approve(ctx: Context, op: Operator, alert_id: int, actor: str) -> Sent
     if alert["status"] == "sending" and alert["approved_by"] is not None:
         # Approved and sent, but its enqueue was interrupted: approving again finishes it.
         return await _enqueue(ctx, alert, await recipients_of(ctx, alert_id), op, actor)
-    checks.check_still_valid(alert, datetime.now(UTC))
+    now = datetime.now(UTC)
+    checks.check_still_valid(alert, now)
+    if alert["status"] == "pending_approval":  # approving it sends it at once
+        quiet.check_send_now(alert, now)
     found = await recipients_of(ctx, alert_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
         status = await conn.fetchval(

@@ -124,7 +124,9 @@ async def _send(ctx: lifecycle.Context, op: Operator, row: Any, alert_id: int, a
     if alert["status"] == "pending_approval":
         return "held"
     await _approve(ctx, op, row, alert_id, actor, alert=alert)
-    sent = await lifecycle.send(ctx, op, alert_id, actor)
+    # The rule placed its due time out of the quiet hours (rules.release); a firing a little
+    # late is not held a day for it.
+    sent = await lifecycle.send(ctx, op, alert_id, actor, quiet_hours=False)
     return "sent" if sent.status == "sent" else "held"
 
 

@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
+from alertd.alerts.quiet import Quiet
 from alertd.errors import InputError
 from alertd.schedule.holidays import is_public_holiday
 
 QUIET_POLICIES = ("defer", "refuse")
+NO_QUIET = Quiet()
 _MAX_STEPS = 5000  # trigger steps looked at for one answer: a rule that never fires ends
 
 
@@ -46,28 +48,6 @@ class Rule:
     @property
     def recurring(self) -> bool:
         return self.cron is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Quiet:
-    """A tenant's quiet hours for information notices, in its time zone; none when unset."""
-
-    start: time | None = None
-    end: time | None = None
-    policy: str = "defer"
-
-    @property
-    def set(self) -> bool:
-        return self.start is not None and self.end is not None and self.start != self.end
-
-    def holds(self, at: time) -> bool:
-        """Is the wall time ``at`` inside the quiet hours (start included, end not)?"""
-        start, end = self.start, self.end
-        if start is None or end is None or start == end:
-            return False
-        if start < end:
-            return start <= at < end
-        return at >= start or at < end  # across midnight, as 21:00-07:30
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +147,12 @@ def firings(
     after: datetime,
     *,
     severity: str,
-    quiet: Quiet = Quiet(),
+    quiet: Quiet = NO_QUIET,
     until: datetime | None = None,
     limit: int = 10,
 ) -> list[Firing]:
     """The firings after ``after``; life-safety ignores quiet hours."""
-    held = quiet if severity == "information" else Quiet()
+    held = quiet if severity == "information" else NO_QUIET
     return [
         Firing(t, release(t, held, rule.timezone))
         for t in fire_times(rule, after, until=until, limit=limit)

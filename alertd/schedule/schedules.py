@@ -26,10 +26,11 @@ from alertd.alerts.access import (
     scope,
     target_tenant,
 )
+from alertd.alerts.quiet import Quiet
 from alertd.alerts.texts import missing_params, render_texts
 from alertd.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from alertd.operators import Operator
-from alertd.schedule.rules import Firing, Quiet, Rule, check_quiet, firings, zone
+from alertd.schedule.rules import Firing, Rule, check_quiet, firings, zone
 from alertd.store.queries import queries
 from alertd.store.types import Queryable
 from templates import TemplateError

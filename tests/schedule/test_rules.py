@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from alertd.alerts.quiet import Quiet
 from alertd.errors import InputError
 from alertd.schedule import holidays, when
-from alertd.schedule.rules import Quiet, Rule, check_quiet, fire_times, firings, release
+from alertd.schedule.rules import Rule, check_quiet, fire_times, firings, release
 
 PARIS = "Europe/Paris"
 

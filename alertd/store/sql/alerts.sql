@@ -21,7 +21,8 @@ WHERE z.id = ANY($1::bigint[])
 
 -- name: get
 SELECT a.*, t.code AS tenant_code, t.name AS tenant_name,
-       t.approval_threshold, t.information_approval, t.timezone, creator.name AS created_by_name, approver.name AS approved_by_name
+       t.approval_threshold, t.information_approval, t.timezone, t.quiet_start, t.quiet_end,
+       creator.name AS created_by_name, approver.name AS approved_by_name
 FROM alerts a
 JOIN tenants t ON t.id = a.tenant_id
 LEFT JOIN operators creator ON creator.id = a.created_by
