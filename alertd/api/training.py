@@ -16,6 +16,7 @@ import structlog
 
 from alertd.delivery import fake_gateways
 from alertd.store.lost import DATABASE_FAILED
+from alertd.store.queries import queries
 
 NAME = "training"
 TRAINING_NOTE = fake_gateways.TRAINING_NOTE
@@ -23,35 +24,23 @@ BATCH = 5_000
 IDLE_S = 0.2
 log = structlog.get_logger("alertd.api.training")
 
-_TAKE = """
-WITH picked AS (
-    SELECT d.id FROM deliveries d
-    WHERE d.leased_by = 'training' AND d.status = 'sending'
-    ORDER BY d.id LIMIT $1 FOR UPDATE SKIP LOCKED
-)
-UPDATE deliveries d
-SET status = CASE WHEN a.status = 'cancelled' THEN 'cancelled' ELSE 'delivered' END,
-    gateway = $2, leased_by = NULL, lease_until = NULL, attempts = d.attempts + 1,
-    submitted_at = now(), delivered_at = CASE WHEN a.status = 'cancelled' THEN NULL ELSE now() END,
-    error = CASE WHEN a.status = 'cancelled' THEN 'the alert was cancelled' END,
-    updated_at = now()
-FROM picked, alerts a
-WHERE d.id = picked.id AND a.id = d.alert_id
-"""
-
 
 async def take(pool: asyncpg.Pool) -> int:
     """One batch of parked training deliveries, taken; how many."""
-    done = await pool.execute(_TAKE, BATCH, NAME)
+    done = await pool.execute(queries("training")["take"], BATCH, NAME)
     return int(done.split()[-1])
 
 
 async def run(pool: asyncpg.Pool, worker: str) -> None:
-    # Listed with the fake gateways: `alertd alert status` says FAKE for these alerts too.
-    await fake_gateways.record(pool, fakes=[NAME], real=[], worker=worker)
+    """Until cancelled, through database outages: it says first that it is a fake gateway
+    (``alertd alert status`` says FAKE for these alerts too), then takes what is parked."""
+    recorded = False
     failing = False  # said once when the database goes away, once when it is back
     while True:
         try:
+            if not recorded:  # the daemon may start while PostgreSQL does not answer yet
+                await fake_gateways.record(pool, fakes=[NAME], real=[], worker=worker)
+                recorded = True
             taken = await take(pool)
         except DATABASE_FAILED as exc:  # the database went away: try again
             if not failing:

@@ -68,3 +68,31 @@ async def test_an_outage_is_said_once_and_its_end_once(
     events = [e["event"] for e in logs]
     assert events.count("training.error") == 1
     assert events.count("training.resumed") == 1
+
+
+@pytest.mark.timeout(120)
+async def test_started_while_the_database_is_down_it_waits_and_then_says_it_is_fake(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first statement (the fake gateways' record) used to be outside the retry: a daemon
+    started during a PostgreSQL restart lost its training gateway for good."""
+    monkeypatch.setattr(training, "IDLE_S", 0.01)
+    async with own_postgres() as (server, dsn):
+        pool = await create_pool(dsn, config.database)
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        server.stop()
+        with capture_logs() as logs:
+            task = asyncio.create_task(training.run(pool, "test:1"))
+            try:
+                await _until(_logged(logs, "training.error"))
+                assert not task.done()
+                server.start()
+                await _until(lambda: _recorded(pool))
+                await _until(_logged(logs, "training.resumed"))
+                assert not task.done()
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await pool.close()
