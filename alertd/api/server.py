@@ -24,17 +24,22 @@ log = structlog.get_logger("alertd.api")
 @contextlib.asynccontextmanager
 async def serving(
     config: Config, pool: asyncpg.Pool, *, index: LiveIndex | None = None
-) -> AsyncIterator[None]:
+) -> AsyncIterator[list[asyncio.Task[None]]]:
     """The training gateway, and the API on ``[serve] api_listen`` (none when it is empty),
-    while the block runs. The training gateway runs even without the API: a test token also
-    works from the CLI. ``index``: the daemon's subscriber index, for previews and sends."""
+    while the block runs; yields the background tasks, for the daemon to watch. The training
+    gateway runs even without the API: a test token also works from the CLI. ``index``: the
+    daemon's subscriber index, for previews and sends."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    async with training.running(pool, worker), _purging(pool), _api(config, pool, index):
-        yield
+    async with (
+        training.running(pool, worker) as taking,
+        _purging(pool) as purging,
+        _api(config, pool, index),
+    ):
+        yield [taking, purging]
 
 
 @contextlib.asynccontextmanager
-async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
+async def _purging(pool: asyncpg.Pool) -> AsyncIterator[asyncio.Task[None]]:
     """Idempotency keys are kept a day, then forgotten, once an hour."""
 
     async def loop() -> None:
@@ -49,7 +54,7 @@ async def _purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
 
     task = asyncio.create_task(loop(), name="idempotency-purge")
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -57,10 +57,10 @@ async def run(pool: asyncpg.Pool, worker: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(pool: asyncpg.Pool, worker: str) -> AsyncIterator[None]:
+async def running(pool: asyncpg.Pool, worker: str) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(run(pool, worker), name="training-gateway")
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

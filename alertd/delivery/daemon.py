@@ -57,9 +57,13 @@ EXIT_TASK_DIED = 70  # EX_SOFTWARE, as for an internal error
 RESUME_EVERY_S = 2.0  # how often alerts whose enqueue was interrupted are looked for
 DAEMON_NAME = migrate.DAEMON_NAME  # its connections' application_name, with the worker
 # What the layers above serve for as long as the daemon runs (health and metrics, the API): given
-# the daemon's pool, its gateways and its in-memory subscriber index.
+# the daemon's pool, its gateways and its in-memory subscriber index. Each yields the tasks it
+# runs in the background (None: none), watched as the daemon's own: one that ends stops the
+# daemon (``serve.task_died``) rather than leaving it half-alive; the listener still owns them
+# and stops them on its way out.
+Watched = Sequence["asyncio.Task[Any]"] | None
 Listener = Callable[
-    [asyncpg.Pool, Sequence[Gateway], live_index.LiveIndex], AbstractAsyncContextManager[None]
+    [asyncpg.Pool, Sequence[Gateway], live_index.LiveIndex], AbstractAsyncContextManager[Watched]
 ]
 
 
@@ -191,8 +195,10 @@ async def _run(
         contextlib.AsyncExitStack() as served,
     ):
         index = live_index.LiveIndex(db.pool)
+        listening: list[asyncio.Task[Any]] = []
         for listener in listeners:
-            await served.enter_async_context(listener(db.pool, gateways, index))
+            tasks = await served.enter_async_context(listener(db.pool, gateways, index))
+            listening.extend(tasks or ())
         await fake_gateways.record(
             db.pool,
             fakes=fakes,
@@ -223,6 +229,7 @@ async def _run(
                 **_routing(config, gateways),
                 index=index,
                 leases=leases,
+                listening=listening,
             )
         finally:
             for gateway in gateways:
@@ -254,10 +261,12 @@ async def _serve(
     weights: Mapping[str, float] | None = None,
     index: live_index.LiveIndex | None = None,
     leases: ShareLeases | None = None,
+    listening: Sequence[asyncio.Task[Any]] = (),
 ) -> str | None:
     """The dispatch loop and a consumer per gateway, each supervised (see supervisor), a
     starter per gateway that could not start, and the leases on the gateways' shares (kept
-    until the loop has stopped). Why a task died, if one did."""
+    until the loop has stopped); ``listening``: the listeners' tasks, watched but stopped by
+    their owners. Why a task died, if one did."""
     log.info("serve.started", gateways=[g.name for g in gateways])
 
     def dispatch() -> Awaitable[None]:
@@ -315,12 +324,12 @@ async def _serve(
         watched.append(share_task)
     stopping = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait(
-        [loop_task, *watched, stopping], return_when=asyncio.FIRST_COMPLETED
+        [loop_task, *watched, *listening, stopping], return_when=asyncio.FIRST_COMPLETED
     )
     died: str | None = None
     for task in done - {stopping}:
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        reason = _why_ended(task, stop)
+        if reason is not None:
             died = died or f"task {task.get_name()} died ({reason})"
             log.error("serve.task_died", task=task.get_name(), error=reason)
     stop.set()
@@ -341,6 +350,17 @@ async def _serve(
         released = 0
     log.info("serve.stopped", released=released)
     return died
+
+
+def _why_ended(task: asyncio.Task[Any], stop: asyncio.Event) -> str | None:
+    """Why a task of the daemon ended; None when it ended of the stop (a supervised task returns
+    then; any other end, a listener's task that returns included, is a death)."""
+    if task.cancelled():
+        return "cancelled"
+    exc = task.exception()
+    if exc is not None:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return None if stop.is_set() else "ended while the daemon was running"
 
 
 async def _resume(pool: asyncpg.Pool, index: live_index.LiveIndex, stop: asyncio.Event) -> None:

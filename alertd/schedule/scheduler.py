@@ -257,8 +257,9 @@ async def lead(
 @contextlib.asynccontextmanager
 async def running(
     ctx: lifecycle.Context, *, worker: str, clock: Clock = utcnow
-) -> AsyncIterator[None]:
-    """The scheduler, as a task of ``alertd serve``, while the block runs. A lost database is
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """The scheduler, as a task of ``alertd serve``, while the block runs (yielded, for the
+    daemon to watch). A lost database is
     waited for (the supervisor's rules); any other error is logged and the scheduler started
     again after RESTART_S: a notice must not stop being sent because one firing went wrong."""
     stop = asyncio.Event()
@@ -277,7 +278,7 @@ async def running(
 
     task = asyncio.create_task(keep(), name="scheduler")
     try:
-        yield
+        yield [task]
     finally:
         stop.set()
         await asyncio.wait([task], timeout=5.0)

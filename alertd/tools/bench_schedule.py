@@ -21,7 +21,7 @@ from alertd.alerts import lifecycle
 from alertd.api.app import context
 from alertd.audit import cli_actor
 from alertd.config import Config, with_overrides
-from alertd.delivery import live_index
+from alertd.delivery import daemon, live_index
 from alertd.operators import Operator, authenticate, create_operator
 from alertd.schedule import scheduler, schedules, sectors
 from alertd.schedule.rules import Rule
@@ -104,7 +104,7 @@ def _scheduler(config: Config) -> in_process.Listener:
 
     def running(
         pool: asyncpg.Pool, gateways: Any, index: live_index.LiveIndex
-    ) -> contextlib.AbstractAsyncContextManager[None]:
+    ) -> contextlib.AbstractAsyncContextManager[daemon.Watched]:
         return scheduler.running(context(config, pool, index), worker=f"bench:{os.getpid()}")
 
     return running

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
@@ -16,9 +15,7 @@ from alertd.delivery import daemon, live_index
 from gateways.base import Gateway
 from gateways.fake import FakeGateway
 
-Listener = Callable[
-    [asyncpg.Pool, Any, live_index.LiveIndex], contextlib.AbstractAsyncContextManager[None]
-]
+Listener = daemon.Listener
 
 
 @contextlib.asynccontextmanager
@@ -31,8 +28,8 @@ async def serving(
     held: list[live_index.LiveIndex] = []
 
     def watched(
-        pool: asyncpg.Pool, gateways: Any, index: live_index.LiveIndex
-    ) -> contextlib.AbstractAsyncContextManager[None]:
+        pool: asyncpg.Pool, gateways: Sequence[Gateway], index: live_index.LiveIndex
+    ) -> contextlib.AbstractAsyncContextManager[daemon.Watched]:
         held.append(index)
         return listener(pool, gateways, index)
 

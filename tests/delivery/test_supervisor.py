@@ -16,6 +16,7 @@ import smpp34
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
+from alertd.cli import serve as serve_command
 from alertd.config import Config, with_overrides
 from alertd.delivery import daemon, outbox, supervisor
 from alertd.delivery.dispatch import DispatchSettings
@@ -77,6 +78,84 @@ async def test_a_task_that_dies_makes_the_daemon_exit_non_zero_with_the_reason(
     assert died["task"] == "dispatch"
     assert "the adapter broke" in died["error"]
     assert gateway._closed.is_set()  # closed on the way out
+
+
+def _listener(work: Callable[[], Any]) -> daemon.Listener:
+    """A listener that runs ``work`` in the background, as the API and the scheduler do."""
+
+    @asynccontextmanager
+    async def listening(*_: Any) -> AsyncIterator[list[asyncio.Task[None]]]:
+        task = asyncio.create_task(work(), name="side-listener")
+        try:
+            yield [task]
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError, ValueError):
+                await task
+
+    return listening
+
+
+async def _breaks() -> None:
+    await asyncio.sleep(0.1)
+    raise ValueError("the listener broke")
+
+
+async def _returns() -> None:
+    await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("work", "reason"),
+    [(_breaks, "ValueError: the listener broke"), (_returns, "ended while the daemon was running")],
+    ids=["raises", "returns"],
+)
+async def test_a_listeners_task_that_ends_stops_the_daemon_rather_than_leave_it_half_alive(
+    loaded: asyncpg.Pool, config: Config, work: Callable[[], Any], reason: str
+) -> None:
+    """The API's training gateway, its purges and the scheduler ran unwatched: one that died
+    left a daemon that looked healthy and no longer did that part of its job."""
+    with capture_logs() as logs:
+        code = await asyncio.wait_for(
+            daemon.run(
+                config,
+                signals=False,
+                settings=FAST,
+                gateways=[FakeGateway("g")],
+                listeners=[_listener(work)],
+            ),
+            30,
+        )
+    assert code == daemon.EXIT_TASK_DIED
+    [died] = [e for e in logs if e["event"] == "serve.task_died"]
+    assert (died["task"], died["error"]) == ("side-listener", reason)
+
+
+async def test_serves_own_listeners_tasks_are_watched(loaded: asyncpg.Pool, config: Config) -> None:
+    """What `alertd serve` runs: its training gateway stopped under it stops the daemon."""
+    with capture_logs() as logs:
+        run = asyncio.create_task(
+            daemon.run(
+                config,
+                signals=False,
+                settings=FAST,
+                gateways=[FakeGateway("g")],
+                listeners=serve_command.listeners(config),
+            )
+        )
+
+        async def training() -> asyncio.Task[Any] | None:
+            return next(
+                (t for t in asyncio.all_tasks() if t.get_name() == "training-gateway"), None
+            )
+
+        await _until(training)
+        found = await training()
+        assert found is not None
+        found.cancel()
+        assert await asyncio.wait_for(run, 30) == daemon.EXIT_TASK_DIED
+    [died] = [e for e in logs if e["event"] == "serve.task_died"]
+    assert (died["task"], died["error"]) == ("training-gateway", "cancelled")
 
 
 class _LosesItsConnectionOnce(FakeGateway):
