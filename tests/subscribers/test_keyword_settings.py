@@ -31,3 +31,12 @@ def test_keywords_are_shown_set_and_checked(db_dsn: str, loaded: asyncpg.Pool) -
     after = alertd("tenants", "keywords", "59183", "--json", dsn=db_dsn)
     assert '"subscribe": ["ABONNEMENT", "ALERTE"]' in after.stdout
     assert alertd("tenants", "keywords", "99999", dsn=db_dsn).returncode == 66
+
+
+def test_a_clash_names_the_word_and_both_lists(db_dsn: str, loaded: asyncpg.Pool) -> None:
+    refused = alertd("tenants", "keywords", "59183", "--help-words", "aide,Alerte", dsn=db_dsn)
+    assert refused.returncode == 65
+    assert refused.stderr.strip() == (
+        "alertd: error: keyword ALERTE is in the subscribe words and the help words: a word "
+        "means one thing (never in two lists, never a STOP word)"
+    )
