@@ -87,6 +87,9 @@ class TenantLine:
     active_subscribers: int
     operators: int
     stop_words: tuple[str, ...]
+    subscribe_words: tuple[str, ...]  # the SMS keywords (``alertd tenants keywords``)
+    help_words: tuple[str, ...]
+    language_words: tuple[str, ...]
 
 
 def check_tenant_spec(spec: TenantSpec) -> None:
@@ -209,6 +212,9 @@ async def list_tenants(pool: asyncpg.Pool) -> list[TenantLine]:
             r["active_subscribers"],
             r["operators"],
             tuple(r["stop_words"]),
+            tuple(r["subscribe_words"]),
+            tuple(r["help_words"]),
+            tuple(r["language_words"]),
         )
         for r in await pool.fetch(queries("tenants")["list_tenants"])
     ]

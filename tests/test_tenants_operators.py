@@ -156,6 +156,9 @@ async def test_list_json_keys_stay_those_the_readme_shows(loaded: asyncpg.Pool) 
             "DESABONNEMENT",
             "DESINSCRIPTION",
         ],
+        "subscribe_words": ["ALERTE", "INSCRIPTION", "START"],
+        "help_words": ["AIDE", "HELP", "INFO"],
+        "language_words": ["LANGUE", "LANGUAGE"],
     }
 
 

@@ -14,6 +14,7 @@ from alertd.api import (
     handlers_alerts,
     handlers_catalog,
     handlers_desk,
+    handlers_keywords,
     handlers_people,
     handlers_schedules,
 )
@@ -41,6 +42,7 @@ def all_routes() -> list[Route]:
         *handlers_alerts.ROUTES,
         *handlers_catalog.ROUTES,
         *handlers_admin.ROUTES,
+        *handlers_keywords.ROUTES,
         *handlers_people.ROUTES,
         *handlers_desk.ROUTES,
         *handlers_schedules.ROUTES,

@@ -55,7 +55,7 @@ Handler = Callable[[Call], Awaitable[Reply]]
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    method: str  # GET, POST, DELETE
+    method: str  # GET, POST, PATCH (a partial change, naturally idempotent), DELETE
     path: str  # below /v1, OpenAPI style: /alerts/{id}
     handler: Handler
     summary: str

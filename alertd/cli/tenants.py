@@ -56,6 +56,7 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
                 r.active_subscribers,
                 r.operators,
                 ",".join(r.stop_words),
+                ",".join(r.subscribe_words),
             )
             for r in rows
         ),
@@ -69,6 +70,7 @@ async def tenants_list(args: argparse.Namespace, config: Config) -> int:
             "ACTIVE",
             "OPERATORS",
             "STOP WORDS",
+            "SUBSCRIBE WORDS",
         ),
     )
     return 0

@@ -4,6 +4,7 @@ thing (never in two lists, never a STOP word); subscribing keeps at least one wo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -11,7 +12,7 @@ import asyncpg
 from alertd import audit
 from alertd.errors import InputError, NotFoundError
 from alertd.store.queries import queries
-from alertd.subscribers.keywords import overlap, parse_words
+from alertd.subscribers.keywords import clashes, parse_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ async def change(
     language: str | None = None,
 ) -> TenantWords:
     """Set the lists given (comma-separated); the others stay as they are."""
+    if subscribe is None and help_words is None and language is None:
+        # Not an empty audit entry: a change that names nothing is a mistake of the caller's.
+        raise InputError("nothing to change: give the subscribe, help or language words")
     try:
         new = {
             "subscribe": None
@@ -72,12 +76,7 @@ async def change(
             "help": new["help"] if new["help"] is not None else held.help,
             "language": new["language"] if new["language"] is not None else held.language,
         }
-        twice = overlap(held.stop, *lists.values())
-        if twice:
-            raise InputError(
-                f"keyword {', '.join(sorted(twice))} would mean two things "
-                "(a STOP word, or in two lists): each word means one thing"
-            )
+        _check_one_meaning(held.stop, lists)
         row = await conn.fetchrow(
             queries("sms_keywords")["set_words"],
             code,
@@ -93,3 +92,13 @@ async def change(
             details={k: list(v) for k, v in new.items() if v is not None},
         )
     return TenantWords.of(row)
+
+
+def _check_one_meaning(stop: tuple[str, ...], lists: Mapping[str, tuple[str, ...]]) -> None:
+    named = {"STOP words": stop, **{f"{k} words": v for k, v in lists.items()}}
+    found = clashes(named)
+    if found:
+        raise InputError(
+            "; ".join(f"keyword {w} is in the {' and the '.join(n)}" for w, n in found.items())
+            + ": a word means one thing (never in two lists, never a STOP word)"
+        )

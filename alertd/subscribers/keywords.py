@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,11 +104,11 @@ def parse_words(raw: str, *, required: bool = False, what: str = "keywords") -> 
     return tuple(sorted(found))
 
 
-def overlap(*lists: Collection[str]) -> set[str]:
-    """Words in more than one list: a word must mean one thing."""
-    seen: set[str] = set()
-    twice: set[str] = set()
-    for words in lists:
-        twice |= seen & set(words)
-        seen |= set(words)
-    return twice
+def clashes(lists: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
+    """Each word found in more than one of the named lists, with the names of those lists: a
+    word must mean one thing."""
+    where: dict[str, list[str]] = {}
+    for name, words in lists.items():
+        for word in set(words):
+            where.setdefault(word, []).append(name)
+    return {word: names for word, names in sorted(where.items()) if len(names) > 1}

@@ -1,6 +1,9 @@
-"""A tenant's SMS keywords, shown and set from the CLI; bad lists change nothing."""
+"""A tenant's SMS keywords, shown and set from the CLI, and listed with the tenants; bad lists
+change nothing."""
 
 from __future__ import annotations
+
+import json
 
 import asyncpg
 
@@ -31,3 +34,34 @@ def test_keywords_are_shown_set_and_checked(db_dsn: str, loaded: asyncpg.Pool) -
     after = alertd("tenants", "keywords", "59183", "--json", dsn=db_dsn)
     assert '"subscribe": ["ABONNEMENT", "ALERTE"]' in after.stdout
     assert alertd("tenants", "keywords", "99999", dsn=db_dsn).returncode == 66
+
+
+def test_a_clash_names_the_word_and_both_lists(db_dsn: str, loaded: asyncpg.Pool) -> None:
+    refused = alertd("tenants", "keywords", "59183", "--help-words", "aide,Alerte", dsn=db_dsn)
+    assert refused.returncode == 65
+    assert refused.stderr.strip() == (
+        "alertd: error: keyword ALERTE is in the subscribe words and the help words: a word "
+        "means one thing (never in two lists, never a STOP word)"
+    )
+
+
+def test_tenants_list_shows_the_keywords(db_dsn: str, loaded: asyncpg.Pool) -> None:
+    changed = alertd(
+        "tenants", "keywords", "59183", "--subscribe", "abonnement", "--language", "", dsn=db_dsn
+    )
+    assert changed.returncode == 0, changed.stderr
+    human = alertd("tenants", "list", dsn=db_dsn)
+    assert human.returncode == 0, human.stderr
+    header, *lines = human.stdout.splitlines()
+    assert "STOP WORDS" in header and header.endswith("SUBSCRIBE WORDS")
+    dunkerque = next(line for line in lines if line.startswith("59183 "))
+    assert dunkerque.endswith(" ABONNEMENT")
+    gravelines = next(line for line in lines if line.startswith("59273 "))
+    assert gravelines.endswith(" ALERTE,INSCRIPTION,START")
+    as_json = alertd("tenants", "list", "--json", dsn=db_dsn)
+    listed = {t["code"]: t for t in json.loads(as_json.stdout)}
+    assert listed["59183"]["subscribe_words"] == ["ABONNEMENT"]
+    assert listed["59183"]["help_words"] == ["AIDE", "HELP", "INFO"]
+    assert listed["59183"]["language_words"] == []
+    assert listed["59273"]["language_words"] == ["LANGUE", "LANGUAGE"]
+    assert "STOP" in listed["59183"]["stop_words"]
