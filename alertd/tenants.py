@@ -241,6 +241,11 @@ async def update_tenant(
         if not _POSTCODE_RE.match(pc):
             raise InputError(f"postcode {pc!r} is not five digits")
     async with pool.acquire() as conn, conn.transaction():
+        if stop_words is not None:
+            _check_stop_words_mean_stop(
+                stop_words,
+                await conn.fetchrow(queries("tenants")["keyword_lists_for_update"], code),
+            )
         row = await conn.fetchrow(
             queries("tenants")["update_tenant"],
             code,
@@ -272,6 +277,23 @@ async def update_tenant(
             details=changes,
         )
         return Tenant.of(row)
+
+
+def _check_stop_words_mean_stop(stop_words: tuple[str, ...], lists: asyncpg.Record | None) -> None:
+    """A STOP word that is also a keyword (ALERTE, AIDE…) would unsubscribe the resident who
+    sends it to subscribe: STOP is read first. Refused, as the keywords' change refuses it."""
+    if lists is None:  # no such tenant: the update says so
+        return
+    named = {"subscribe": "subscribe_words", "help": "help_words", "language": "language_words"}
+    for word in stop_words:
+        taken = [what for what, column in named.items() if word in lists[column]]
+        if taken:
+            raise InputError(
+                f"STOP word {word} is also one of this tenant's {' and '.join(taken)} words: "
+                "a word means one thing, and STOP is read first (a resident sending it to "
+                "subscribe would be unsubscribed); change the keywords first (alertd tenants "
+                "keywords) or choose another STOP word"
+            )
 
 
 def check_timezone(name: str) -> str:

@@ -217,6 +217,21 @@ async def test_a_tenant_stop_words_are_updated_listed_and_audited(pool: asyncpg.
     assert details["stop_words"] == ["FIN", "STOP"]
 
 
+async def test_a_stop_word_that_is_a_keyword_is_refused_and_nothing_changes(
+    pool: asyncpg.Pool,
+) -> None:
+    """ALERTE as a STOP word: a resident texting ALERTE 59140 to subscribe was unsubscribed
+    (STOP is read first). The keywords' own change refused the clash; this path did not."""
+    await tenants.load_territory(pool, "test")
+    before = await pool.fetchval("SELECT stop_words FROM tenants WHERE code = '59183'")
+    audited = await pool.fetchval("SELECT count(*) FROM audit_log")
+    for word, lists in (("alerte", "subscribe"), ("Aide", "help")):
+        with pytest.raises(InputError, match=rf"STOP word {word.upper()} is also one of .*{lists}"):
+            await tenants.update_tenant(pool, "59183", "test", stop_words=("STOP", word))
+    assert await pool.fetchval("SELECT stop_words FROM tenants WHERE code = '59183'") == before
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == audited
+
+
 async def test_the_database_refuses_stop_words_without_stop_or_not_normalised(
     pool: asyncpg.Pool,
 ) -> None:

@@ -103,3 +103,7 @@ WHERE t.id = $1;
 
 -- name: codes_of
 SELECT code FROM tenants WHERE id = ANY($1::bigint[]);
+
+-- name: keyword_lists_for_update
+-- The SMS keywords a new STOP list must not take (locked: a keywords change waits for it).
+SELECT subscribe_words, help_words, language_words FROM tenants WHERE code = $1 FOR UPDATE;
