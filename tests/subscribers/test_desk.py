@@ -26,6 +26,7 @@ from alertd.errors import ForbiddenError, InputError, NotFoundError
 from alertd.subscribers import addresses, desk, rgpd
 from templates import Catalog
 from tests.api.conftest import Tokens, auth, seed
+from tests.schedule.conftest import agent_of
 from tests.subscribers.test_sms_keywords import Listening
 from tests.support.cli import alertd
 from tests.support.net import free_port, listening
@@ -115,6 +116,29 @@ async def test_the_resident_answers_stop_to_the_confirmation(
     assert await loaded.fetchval("SELECT status FROM subscribers WHERE phone = $1", PHONE) == (
         "stopped"
     )
+
+
+async def test_a_waste_agent_registers_at_the_desk_too(loaded: asyncpg.Pool) -> None:
+    """Decided: the information role staffs the same counters; the only SMS goes to the
+    resident."""
+    agent = await agent_of(loaded)
+    done = await desk.register(
+        loaded,
+        agent,
+        desk.DeskRequest(phone="06 99 88 77 66", postcode="59140", topics=("dechets",)),
+        catalog=Catalog(),
+        region="FR",
+        now=NOW,
+    )
+    row = await loaded.fetchrow(
+        "SELECT status, consent_channel, topics FROM subscribers WHERE id = $1", done.subscriber_id
+    )
+    assert (row["status"], row["consent_channel"], row["topics"]) == (
+        "active",
+        "guichet",
+        ["dechets"],
+    )
+    assert await loaded.fetchval("SELECT count(*) FROM service_sms WHERE phone = $1", PHONE) == 1
 
 
 async def test_an_address_is_located_from_the_address_file(
