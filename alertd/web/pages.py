@@ -17,12 +17,15 @@ from aiohttp import web
 from alertd.config import Config
 from alertd.errors import AlertdError, DatabaseError, InputError
 from alertd.logs import get_logger
+from alertd.store.lost import DATABASE_FAILED
 from alertd.web import csrf
 from alertd.web.places import Places
 from alertd.web.sender import CodeSender
 from alertd.web.texts import LANGUAGES, text
 
 log = get_logger(__name__)
+# The database out of reach (a connection broken mid-statement too), or refusing a statement.
+UNAVAILABLE: tuple[type[BaseException], ...] = (DatabaseError, *DATABASE_FAILED)
 Clock = Callable[[], datetime]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -187,8 +190,9 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
     except InputError as exc:  # a bad request that got past the forms' checks
         log.info("signup.refused", reason=exc.message)
         response = message(request, "err_form", status=400)
-    except (DatabaseError, asyncpg.PostgresError, OSError) as exc:
-        # A known outage: its name is enough, a traceback would only fill the log.
+    except UNAVAILABLE as exc:
+        # A known outage (a connection broken mid-statement too): its name is enough, a
+        # traceback would only fill the log.
         log.error("signup.unavailable", error=type(exc).__name__)  # noqa: TRY400
         response = message(request, "err_server", status=503)
     except AlertdError as exc:
