@@ -3,6 +3,7 @@ growing pause when no gateway takes it, given up after the last try or when too 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -80,3 +81,48 @@ async def test_a_lease_run_out_is_taken_over(pool: asyncpg.Pool) -> None:
     later = NOW + timedelta(seconds=service_queue.LEASE_S + 1)
     assert await service_queue.send_due(pool, [fake], "w", later) == 1
     assert await _status(pool, sms_id) == ("sent", 2)
+
+
+async def _queued(pool: asyncpg.Pool, count: int, now: datetime) -> None:
+    async with pool.acquire() as conn:
+        for i in range(count):
+            await service_queue.queue(
+                conn, f"+336990{i:05d}", "code 123456", purpose="signup_code", now=now
+            )
+
+
+async def _received(fake: FakeGateway, count: int, within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while len(fake.received) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{len(fake.received)} of {count}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_batch_is_recorded_sent_in_one_go(pool: asyncpg.Pool) -> None:
+    await _queued(pool, 7, NOW)
+    fake = FakeGateway("primary")
+    assert await service_queue.send_batch(pool, [fake], "w", NOW) == (7, 7)
+    statuses = await pool.fetch("SELECT status, gateway, sent_at FROM service_sms")
+    assert {(r["status"], r["gateway"], r["sent_at"]) for r in statuses} == {
+        ("sent", "primary", NOW)
+    }
+
+
+async def test_the_daemon_task_sends_a_burst_and_what_is_queued_later_without_polling(
+    pool: asyncpg.Pool,
+) -> None:
+    # More than a batch already due, then one more queued while it runs: with a poll an hour
+    # long, only the full batch's "again at once" and the NOTIFY can have sent them.
+    now = await pool.fetchval("SELECT now()")
+    await _queued(pool, service_queue.BATCH * 2 + 10, now)
+    fake, stop = FakeGateway("primary"), asyncio.Event()
+    task = asyncio.create_task(service_queue.run(pool, [fake], stop, worker="w", poll_s=3600))
+    try:
+        await _received(fake, service_queue.BATCH * 2 + 10)
+        async with pool.acquire() as conn:
+            await service_queue.queue(conn, PHONE, "later", purpose="signup_code", now=now)
+        await _received(fake, service_queue.BATCH * 2 + 11)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert fake.received[-1].to == PHONE

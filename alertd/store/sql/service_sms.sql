@@ -24,8 +24,11 @@ WHERE s.id = due.id
 RETURNING s.id, s.phone, s.body, s.status, s.attempts;
 
 -- name: sent
-UPDATE service_sms SET status = 'sent', sent_at = $2, gateway = $3, lease_until = NULL
-WHERE id = $1 AND leased_by = $4 AND status = 'sending';
+-- One statement for a batch's sent rows (ids and the gateway of each, in step).
+UPDATE service_sms s
+SET status = 'sent', sent_at = $3, gateway = t.gateway, lease_until = NULL
+FROM unnest($1::bigint[], $2::text[]) AS t (id, gateway)
+WHERE s.id = t.id AND s.leased_by = $4 AND s.status = 'sending';
 
 -- name: retry
 -- Not taken by any gateway: again later, or failed for good after the last attempt.
