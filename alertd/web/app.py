@@ -28,7 +28,7 @@ from alertd.web.pages import (
     static,
 )
 from alertd.web.places import Places
-from alertd.web.sender import CodeSender
+from alertd.web.sender import Sender
 
 
 def _pages() -> jinja2.Environment:
@@ -45,7 +45,7 @@ def _pages() -> jinja2.Environment:
 def create_app(
     config: Config,
     pool: asyncpg.Pool,
-    sender: CodeSender,
+    sender: Sender,
     *,
     clock: Clock | None = None,
 ) -> web.Application:

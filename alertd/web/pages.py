@@ -20,7 +20,7 @@ from alertd.logs import get_logger
 from alertd.store.lost import DATABASE_FAILED
 from alertd.web import csrf
 from alertd.web.places import Places
-from alertd.web.sender import CodeSender
+from alertd.web.sender import Sender
 from alertd.web.texts import LANGUAGES, text
 
 log = get_logger(__name__)
@@ -31,7 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 CONFIG = web.AppKey("config", Config)
-SENDER = web.AppKey("sender", CodeSender)
+SENDER: web.AppKey[Sender] = web.AppKey("sender")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 KEY = web.AppKey("key", bytes)
 PAGES = web.AppKey("pages", jinja2.Environment)

@@ -1,14 +1,28 @@
-"""The code's SMS, handed to a gateway at once, beside the request: the page answers the same,
-as fast, whether the gateway is quick, slow or down (and so whatever the number)."""
+"""The pages' SMS (a code, a subscription confirmed, a goodbye), beside the request: the page
+answers the same, as fast, whether the gateway is quick, slow or down (and so whatever the
+number). Two ways out, behind one ``Sender``:
+
+- ``CodeSender``: handed to the daemon's gateways at once, in the daemon's process (the pages
+  in the daemon's event loop, ``[serve] signup_workers = 0``, and the tests that drive a clock);
+- ``QueuedSender``: queued in the durable service SMS queue, which the daemon sends as they are
+  queued (a NOTIFY wakes it): the pages in processes of their own, which hold no gateway (the
+  SMPP binds live in the daemon). A code's SMS expires with the code: a dead code sent late is
+  useless."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
+import asyncpg
+
+from alertd.delivery import service_queue
 from alertd.delivery.service_sms import send_service_sms
 from alertd.logs import get_logger, mask_phone
+from alertd.store.lost import DATABASE_FAILED
 from gateways.base import Gateway
 from templates import Catalog
 
@@ -24,11 +38,24 @@ CODE_MARK = "§§§§§§"
 MAX_KEPT = 1024
 
 
-class CodeSender:
-    """Sends codes through the daemon's gateways, the first that takes it (in their order)."""
+class Sender(Protocol):
+    """What the pages send; each returns at once, the SMS leaving in a task of its own (True
+    when a gateway took it, or the queue has it)."""
 
-    def __init__(self, gateways: Sequence[Gateway], catalog: Catalog) -> None:
-        self.gateways = list(gateways)
+    def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]: ...
+
+    def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]: ...
+
+    def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Texts:
+    """The texts, rendered once per template, language and values; the SMS in tasks kept until
+    they end (and given a few seconds at close)."""
+
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._tasks: set[asyncio.Task[bool]] = set()
         # Rendered texts by (template, language, values): the same few for every resident.
@@ -54,22 +81,42 @@ class CodeSender:
             self._kept[key] = text
         return text
 
+    def _spawn(self, work: Coroutine[Any, Any, bool]) -> asyncio.Task[bool]:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def aclose(self) -> None:
+        """Let the SMS in flight leave (a few seconds at most), then stop."""
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks), timeout=CLOSE_GRACE_S)
+        for task in late:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class CodeSender(_Texts):
+    """Sends through the daemon's gateways, the first that takes it (in their order)."""
+
+    def __init__(self, gateways: Sequence[Gateway], catalog: Catalog) -> None:
+        super().__init__(catalog)
+        self.gateways = list(gateways)
+
     def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]:
-        return self._spawn(phone, self.text(code, language, sender))
+        return self._spawn(self._send(phone, self.text(code, language, sender)))
 
     def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]:
         """What was recorded, and how to leave (STOP)."""
         text = self._rendered(CONFIRMED_TEMPLATE, language, commune=place, sender=place)
-        return self._spawn(phone, text)
+        return self._spawn(self._send(phone, text))
 
     def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]:
-        return self._spawn(phone, self._rendered(LEFT_TEMPLATE, language, sender=sender))
-
-    def _spawn(self, phone: str, text: str) -> asyncio.Task[bool]:
-        task = asyncio.create_task(self._send(phone, text))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._spawn(
+            self._send(phone, self._rendered(LEFT_TEMPLATE, language, sender=sender))
+        )
 
     async def _send(self, phone: str, text: str) -> bool:
         for gateway in self.gateways:
@@ -78,12 +125,46 @@ class CodeSender:
         log.error("signup.code_not_sent", to=mask_phone(phone), gateways=len(self.gateways))
         return False
 
-    async def aclose(self) -> None:
-        """Let the codes in flight leave (a few seconds at most), then stop."""
-        if not self._tasks:
-            return
-        _, late = await asyncio.wait(set(self._tasks), timeout=CLOSE_GRACE_S)
-        for task in late:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+
+class QueuedSender(_Texts):
+    """Queues into the durable service SMS queue, for the daemon to send. ``code_ttl``: how long
+    a code's SMS may wait there (the code's own life); the others wait the queue's default."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        catalog: Catalog,
+        *,
+        code_ttl: timedelta,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(catalog)
+        self.pool = pool
+        self.code_ttl = code_ttl
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]:
+        text = self.text(code, language, sender)
+        return self._spawn(self._queue(phone, text, "signup_code", self.code_ttl))
+
+    def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]:
+        text = self._rendered(CONFIRMED_TEMPLATE, language, commune=place, sender=place)
+        return self._spawn(self._queue(phone, text, "signup_confirmed", service_queue.VALID_FOR))
+
+    def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]:
+        text = self._rendered(LEFT_TEMPLATE, language, sender=sender)
+        return self._spawn(self._queue(phone, text, "signup_left", service_queue.VALID_FOR))
+
+    async def _queue(self, phone: str, text: str, purpose: str, valid_for: timedelta) -> bool:
+        try:
+            async with self.pool.acquire() as conn:
+                await service_queue.queue(
+                    conn, phone, text, purpose=purpose, now=self.clock(), valid_for=valid_for
+                )
+        except DATABASE_FAILED as exc:
+            # One line for the duty officer, no traceback: the database's own log says more.
+            log.error(  # noqa: TRY400
+                "signup.code_not_sent", to=mask_phone(phone), error=type(exc).__name__
+            )
+            return False
+        return True
