@@ -39,6 +39,13 @@ class MigrationError(DatabaseError):
     """The schema cannot be brought to the version this alertd needs."""
 
 
+class ProcessesDied(AlertdError):
+    """Processes of the daemon's own (the sign-up pages') keep dying: serve stops rather than
+    answer half the time."""
+
+    exit_code = 70  # EX_SOFTWARE
+
+
 class InputError(AlertdError):
     """Input from a person or a file is invalid; nothing was changed because of it."""
 

@@ -18,6 +18,7 @@ from alertd.delivery import daemon
 from alertd.schedule import scheduler
 from alertd.subscribers.sms_keywords import ReplyLimits, SmsKeywords
 from alertd.web import server as signup
+from alertd.web import workers
 from gateways.base import Gateway
 
 
@@ -76,11 +77,19 @@ def listeners(config: Config) -> list[daemon.Listener]:
 @contextlib.asynccontextmanager
 async def _signup(
     config: Config, pool: asyncpg.Pool, gateways: Sequence[Gateway]
-) -> AsyncIterator[None]:
+) -> AsyncIterator[daemon.Watched]:
+    """The pages in ``[serve] signup_workers`` processes of their own (their supervision is the
+    task the daemon watches); in the daemon's loop with 0, or on the embedded server (whose
+    address only the daemon knows: a demo's or a laptop's)."""
+    count = config.serve.signup_workers
+    if count and config.database.url:
+        async with workers.running(config, pool, count) as watch:
+            yield [watch]
+        return
     # With a URL, the pages get a pool of their own (no reset on release); on the embedded
     # server they share the daemon's.
     async with signup.serving(config, pool, gateways, dsn=config.database.url):
-        yield
+        yield None
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -227,6 +227,7 @@ _PARSERS: dict[tuple[str, str], Callable[[object], object]] = {
     ("serve", "api_rate"): _parse_number(float, 0.1, 100_000),
     ("serve", "public_url"): _parse_url,
     ("serve", "signup_listen"): _parse_listen,
+    ("serve", "signup_workers"): _parse_number(int, 0, 16),
     ("signup", "code_ttl_s"): _parse_number(float, 60, 3600),
     ("signup", "code_tries"): _parse_number(int, 1, 20),
     ("signup", "per_number_hour"): _parse_number(int, 1, 1000),

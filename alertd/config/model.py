@@ -114,6 +114,11 @@ class ServeConfig:
     # host:port of the residents' sign-up pages (alertd.web); empty: no pages. A listener of its
     # own: the public faces residents, through a reverse proxy; the API faces operators.
     signup_listen: str = ""
+    # Processes answering the sign-up pages, all on signup_listen, off the daemon's event loop (a
+    # sign-up rush must not starve alert dispatch); their codes go through the service SMS
+    # queue. 2: both cores of a small server for a rush, and pages still answered while one
+    # process is started again after a crash. 0: the pages in the daemon's own loop.
+    signup_workers: int = 2
     # Daemons sharing one database share each gateway's contract (rate, binds) by leases of this
     # length, renewed every third of it: a dead daemon's share is taken over within about
     # 1.3 times this; a daemon cut off from the database holds its gateways after it.

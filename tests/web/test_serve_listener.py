@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import asyncpg
+import pytest
 from structlog.testing import capture_logs
 
 from alertd.cli.serve import listeners
@@ -12,12 +13,15 @@ from alertd.delivery.live_index import LiveIndex
 from gateways.fake import FakeGateway
 
 
+# 0: in the daemon's loop; 2: in two page processes on the socket the daemon bound.
+@pytest.mark.parametrize("workers", [0, 2])
 async def test_serve_answers_the_pages_on_their_own_listener(
-    config: Config, loaded: asyncpg.Pool
+    config: Config, loaded: asyncpg.Pool, workers: int
 ) -> None:
     # Not set: no pages (the training gateway and API, the scheduler); set: one listener more.
     without = listeners(config)
-    served = listeners(with_overrides(config, serve={"signup_listen": "127.0.0.1:0"}))
+    pages = {"signup_listen": "127.0.0.1:0", "signup_workers": workers}
+    served = listeners(with_overrides(config, serve=pages))
     assert len(served) == len(without) + 1
     gateway = FakeGateway(receipts=False)
     with capture_logs() as logs:
