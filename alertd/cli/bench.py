@@ -20,6 +20,8 @@ from alertd.tools import (
 from alertd.tools import bench_dispatch as bench_dispatch_module
 from alertd.tools import bench_match as bench_match_module
 
+MAX_PAGE_WORKERS = 16  # as [serve] signup_workers
+
 
 async def bench_match(args: argparse.Namespace, config: Config) -> int:
     out_json(await bench_match_module.match_benchmark(args.points, args.postgis_dsn))
@@ -85,7 +87,11 @@ async def bench_api_cmd(args: argparse.Namespace, config: Config) -> int:
 
 
 async def bench_signup_cmd(args: argparse.Namespace, config: Config) -> int:
-    out_json(await bench_signup.signup_benchmark(config, args.signups, args.rate))
+    if args.workers is not None and args.workers > MAX_PAGE_WORKERS:
+        raise InputError(
+            f"--workers: at most {MAX_PAGE_WORKERS} page processes, got {args.workers}"
+        )
+    out_json(await bench_signup.signup_benchmark(config, args.signups, args.rate, args.workers))
     return 0
 
 
@@ -233,6 +239,12 @@ def _register_daemon_benches(ben: Any) -> None:
     )
     p.add_argument("--signups", type=positive_int, default=2000)
     p.add_argument("--rate", type=finite_float, default=200.0, help="sign-ups started per second")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        help="page processes, as serve runs them ([serve] signup_workers by default); 0: the "
+        "pages in the benchmark's own loop, codes handed to the gateway directly (as before)",
+    )
     p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     p = command(
         ben,

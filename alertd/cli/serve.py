@@ -83,8 +83,8 @@ async def _signup(
     address only the daemon knows: a demo's or a laptop's)."""
     count = config.serve.signup_workers
     if count and config.database.url:
-        async with workers.running(config, pool, count) as watch:
-            yield [watch]
+        async with workers.running(config, pool, count) as pages:
+            yield [pages.watch] if pages.watch else None
         return
     # With a URL, the pages get a pool of their own (no reset on release); on the embedded
     # server they share the daemon's.

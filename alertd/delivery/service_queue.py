@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -23,6 +24,9 @@ from gateways.base import Gateway
 log = get_logger(__name__)
 CHANNEL = "alertd_service_sms"
 POLL_S = 5.0
+# After a NOTIFY, what else is queued within this long is claimed with it: a sign-up rush's
+# codes (hundreds a second) go by batches, not one claim and one update each.
+GATHER_S = 0.01
 LEASE_S = 60
 BATCH = 50
 MAX_ATTEMPTS = 5
@@ -52,6 +56,29 @@ async def queue(
             now,
             now + valid_for,
         )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One SMS to queue with others (``queue_many``)."""
+
+    phone: str
+    text: str
+    purpose: str
+    now: datetime
+    valid_for: timedelta = VALID_FOR
+
+
+async def queue_many(conn: Queryable, sms: Sequence[Queued]) -> None:
+    """Queue several in one statement (and one NOTIFY), in the caller's transaction."""
+    await conn.execute(
+        queries("service_sms")["queue_many"],
+        [s.phone for s in sms],
+        [s.text for s in sms],
+        [s.purpose for s in sms],
+        [s.now for s in sms],
+        [s.now + s.valid_for for s in sms],
     )
 
 
@@ -104,6 +131,7 @@ async def run(
     *,
     worker: str | None = None,
     poll_s: float = POLL_S,
+    gather_s: float = GATHER_S,
 ) -> None:
     """The daemon's task: send what is queued, as it is queued, until ``stop``."""
     worker = worker or f"{socket.gethostname()}:service"
@@ -131,6 +159,8 @@ async def run(
                 finally:
                     for w in waits:
                         w.cancel()
+                if woken.is_set() and not stop.is_set():
+                    await asyncio.sleep(gather_s)
         finally:
             with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 await conn.remove_listener(CHANNEL, notified)

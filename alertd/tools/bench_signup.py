@@ -22,16 +22,20 @@ import re
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from alertd.config import Config, with_overrides
+from alertd.delivery import service_queue
 from alertd.store.database import dsn_for, open_database
 from alertd.tenants import load_territory
 from alertd.tools.bench_import import scratch_database
 from alertd.tools.plain_http import Client, Jar
-from alertd.web import server
+from alertd.web import server, workers
 from gateways.base import Message, SubmitResult
 from gateways.fake import FakeGateway
 
@@ -60,7 +64,12 @@ class _Phones(FakeGateway):
         return results
 
 
-async def signup_benchmark(config: Config, signups: int, rate: float) -> dict[str, Any]:
+async def signup_benchmark(
+    config: Config, signups: int, rate: float, workers: int | None = None
+) -> dict[str, Any]:
+    """``workers``: page processes (the configuration's ``[serve] signup_workers`` by default);
+    0: the pages in this process's loop, their codes handed to the gateway directly."""
+    count = config.serve.signup_workers if workers is None else workers
     name = f"alertd_bench_signup_{os.getpid()}"
     async with (
         open_database(config, migrate_now=False) as admin,
@@ -69,7 +78,7 @@ async def signup_benchmark(config: Config, signups: int, rate: float) -> dict[st
         scratch = with_overrides(
             config,
             database={"url": dsn_for(admin.dsn, name), "pool_max": 10},
-            serve={"signup_listen": "127.0.0.1:0"},
+            serve={"signup_listen": "127.0.0.1:0", "signup_workers": count},
             # One client address and one tenant for every resident here: the limits would
             # measure themselves.
             signup={"per_ip_hour": 10_000_000, "per_tenant_hour": 10_000_000},
@@ -81,9 +90,7 @@ async def signup_benchmark(config: Config, signups: int, rate: float) -> dict[st
             result_in, result_out = spawn.Pipe(duplex=False)
             phones = _Phones(codes_in)
             await phones.start()
-            async with server.serving(
-                scratch, db.pool, [phones], dsn=scratch.database.url
-            ) as address:
+            async with _pages(scratch, db.pool, phones, count) as (address, pages):
                 residents = spawn.Process(
                     target=_residents_main,
                     args=(f"http://{address}", signups, rate, codes_out, result_out),
@@ -92,13 +99,12 @@ async def signup_benchmark(config: Config, signups: int, rate: float) -> dict[st
                 residents.start()
                 try:
                     floor: dict[str, Any] = await asyncio.to_thread(result_in.recv)
-                    # CPU of the pages' process (and the fake gateway in it) per sign-up: what
-                    # bounds the rate on one core, whatever else the machine runs.
-                    before = os.times()
+                    # CPU of the pages' processes, and of this one (the daemon's side: the
+                    # codes' queue and the fake gateway; the pages too when in its loop), per
+                    # sign-up: what bounds the rate whatever else the machine runs.
+                    before, pages_before = os.times(), _cpu(pages())
                     run: dict[str, Any] = await asyncio.to_thread(result_in.recv)
-                    after = os.times()
-                    cpu_s = after.user + after.system - before.user - before.system
-                    kernel_s = after.system - before.system
+                    after, pages_after = os.times(), _cpu(pages())
                 finally:
                     await asyncio.to_thread(residents.join, 30)
             await phones.close()
@@ -106,19 +112,63 @@ async def signup_benchmark(config: Config, signups: int, rate: float) -> dict[st
                 "SELECT count(*) FROM subscribers "
                 "WHERE status = 'active' AND consent_channel = 'web'"
             )
+    here_s = after.user + after.system - before.user - before.system
+    kernel_s = after.system - before.system
+    pages_s = (pages_after[0] - pages_before[0]) if count else here_s
+    pages_kernel_s = (pages_after[1] - pages_before[1]) if count else kernel_s
     return {
         "benchmark": "signup",
         "signups": signups,
         "target_per_s": rate,
+        "page_workers": count,
         **run,
         "baseline": {"what": "GET /static/style.css round trips", **floor},
-        "pages_cpu_ms_per_signup": round(cpu_s * 1000 / signups, 2),
+        # All the page processes together (or this one, with none).
+        "pages_cpu_ms_per_signup": round(pages_s * 1000 / signups, 2),
         # Of which in the kernel: sockets (HTTP, PostgreSQL, the codes' pipe) more than anything.
-        "pages_kernel_ms_per_signup": round(kernel_s * 1000 / signups, 2),
+        "pages_kernel_ms_per_signup": round(pages_kernel_s * 1000 / signups, 2),
+        # The daemon's side (this process): the codes' queue and gateway (with page processes),
+        # or everything (without).
+        "daemon_cpu_ms_per_signup": round(here_s * 1000 / signups, 2),
         "active_subscribers": active,
         # The machine's load (1, 5, 15 min) as the run ended: a shared machine's figures say it.
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+@contextlib.asynccontextmanager
+async def _pages(
+    config: Config, pool: asyncpg.Pool, phones: _Phones, count: int
+) -> AsyncIterator[tuple[str, Callable[[], list[int]]]]:
+    """The pages as serve runs them: in ``count`` page processes with the daemon's service SMS
+    task sending their codes here, or in this loop (0). Yields their address and their pids."""
+    if not count:
+        async with server.serving(config, pool, [phones], dsn=config.database.url) as address:
+            yield address, list
+        return
+    stop = asyncio.Event()
+    async with workers.running(config, pool, count) as pages:
+        consumer = asyncio.create_task(
+            service_queue.run(pool, [phones], stop, worker="bench"), name="service_sms"
+        )
+        try:
+            yield pages.address, pages.pids
+        finally:
+            stop.set()
+            await consumer
+
+
+def _cpu(pids: list[int]) -> tuple[float, float]:
+    """CPU seconds (all, in the kernel) of these running processes, from /proc: os.times()
+    counts children only once reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            # utime and stime: fields 14 and 15 of proc(5), 12 and 13 after the command's ")".
+            user, system = user + int(fields[11]), system + int(fields[12])
+    return (user + system) / tick, system / tick
 
 
 def _residents_main(

@@ -97,9 +97,11 @@ class _Slot:
 class PageWorkers:
     """``count`` page processes accepting on ``sock``, kept running until ``stop``."""
 
-    def __init__(self, config: Config, sock: socket.socket, count: int) -> None:
+    def __init__(self, config: Config, sock: socket.socket, count: int, *, address: str) -> None:
         self.config = config
         self.sock = sock
+        self.address = address
+        self.watch: asyncio.Task[None] | None = None
         self.slots = [_Slot(i) for i in range(count)]
         self._stopping = asyncio.Event()
         self._keepers: list[asyncio.Task[None]] = []
@@ -109,14 +111,15 @@ class PageWorkers:
         return [s.process.pid for s in self.slots if s.process and s.process.returncode is None]
 
     async def start(self) -> asyncio.Task[None]:
-        """Every page process started; the task that fails when one keeps dying."""
+        """Every page process started; the task that fails when one keeps dying (``watch``)."""
         for slot in self.slots:
             await self._spawn(slot)
         self._keepers = [
             asyncio.create_task(self._keep(slot), name=f"signup-worker-{slot.index}")
             for slot in self.slots
         ]
-        return asyncio.create_task(self._watch(), name="signup_workers")
+        self.watch = asyncio.create_task(self._watch(), name="signup_workers")
+        return self.watch
 
     async def _spawn(self, slot: _Slot) -> None:
         read, write = os.pipe()
@@ -209,20 +212,18 @@ class PageWorkers:
 
 
 @contextlib.asynccontextmanager
-async def running(
-    config: Config, pool: asyncpg.Pool, count: int
-) -> AsyncIterator[asyncio.Task[None]]:
-    """The pages in ``count`` processes while the block runs; yields the task that fails when
-    one keeps dying (the daemon watches it). ``pool``: the daemon's, for the hourly purge of
-    old codes (once here, not in every page process)."""
+async def running(config: Config, pool: asyncpg.Pool, count: int) -> AsyncIterator[PageWorkers]:
+    """The pages in ``count`` processes while the block runs; ``watch`` is the task that fails
+    when one keeps dying (the daemon watches it). ``pool``: the daemon's, for the hourly purge
+    of old codes (once here, not in every page process)."""
     sock = bind(config.serve.signup_listen)
     host, port = sock.getsockname()[:2]
-    log.info("serve.signup", listen=f"{host}:{port}", workers=count)
-    workers = PageWorkers(config, sock, count)
+    workers = PageWorkers(config, sock, count, address=f"{host}:{port}")
+    log.info("serve.signup", listen=workers.address, workers=count)
     try:
-        watch = await workers.start()
+        await workers.start()
         async with server.purging(pool):
-            yield watch
+            yield workers
     finally:
         await workers.stop()
         sock.close()

@@ -4,6 +4,8 @@ dies; one that keeps dying stops serve with the reason (and a non-zero exit, sai
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -41,6 +43,12 @@ def test_a_page_process_is_told_no_secret() -> None:
     assert told.signup == config.signup and told.database == config.database
 
 
+@contextlib.asynccontextmanager
+async def _watched(config: Config, pool: asyncpg.Pool) -> AsyncIterator[daemon.Watched]:
+    async with workers.running(config, pool, 1) as pages:
+        yield [pages.watch] if pages.watch else None
+
+
 @pytest.mark.slow
 async def test_a_page_process_that_keeps_dying_stops_serve_with_the_reason(
     config: Config, loaded: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
@@ -59,7 +67,7 @@ async def test_a_page_process_that_keeps_dying_stops_serve_with_the_reason(
                 stop=stop,
                 signals=False,
                 gateways=[FakeGateway(receipts=False)],
-                listeners=[lambda pool, gateways, index: workers.running(pages, pool, 1)],
+                listeners=[lambda pool, gateways, index: _watched(pages, pool)],
             ),
             60,
         )

@@ -39,3 +39,10 @@ WHERE id = $1 AND leased_by = $4 AND status = 'sending';
 
 -- name: erase_phone
 DELETE FROM service_sms WHERE phone = $1;
+
+-- name: queue_many
+-- Several at once (a page process's SMS of the last moment): one statement, one NOTIFY.
+INSERT INTO service_sms (phone, body, purpose, next_attempt_at, not_after, created_at)
+SELECT phone, body, purpose, at, not_after, at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+    AS t (phone, body, purpose, at, not_after);
