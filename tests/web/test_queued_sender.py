@@ -3,6 +3,7 @@ code is dead."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -63,3 +64,18 @@ async def test_a_queue_out_of_reach_is_logged_with_the_number_masked(
         assert not await sender.send(PHONE, "123456", "fr", "Dunkerque")
     [failed] = [e for e in logs if e["event"] == "signup.code_not_sent"]
     assert failed["log_level"] == "error" and "612345678" not in repr(logs)
+
+
+async def test_a_rush_is_queued_in_few_statements_and_every_sms_lands(
+    config: Config, pool: asyncpg.Pool
+) -> None:
+    sender = _sender(config, pool)
+    phones = [f"+336123450{i:02d}" for i in range(40)]
+    # Asked in one go (one turn of the loop): one statement, or two should the writer start
+    # between them.
+    tasks = [sender.send(phone, "123456", "fr", "Dunkerque") for phone in phones]
+    assert all(await asyncio.gather(*tasks))
+    rows = await pool.fetch("SELECT phone, xmin::text AS tx FROM service_sms")
+    assert sorted(r["phone"] for r in rows) == phones
+    assert len({r["tx"] for r in rows}) <= 2
+    await sender.aclose()
