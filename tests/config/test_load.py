@@ -61,6 +61,8 @@ def test_toml_then_environment_then_overrides(tmp_path: Path) -> None:
             "pool_min (20) is above database.pool_max (5)",
         ),
         ({"ALERTD_DATABASE_MIGRATE_ON_START": "maybe"}, "expected true or false"),
+        ({"ALERTD_SERVE_SIGNUP_WORKERS": "17"}, "serve.signup_workers"),
+        ({"ALERTD_SERVE_SIGNUP_WORKERS": "-1"}, "must be between 0 and 16"),
     ],
 )
 def test_bad_values_name_the_key(environ: dict[str, str], message: str) -> None:

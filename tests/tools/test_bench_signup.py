@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from alertd.config import Config
 from alertd.tools.bench_signup import signup_benchmark
 
 
-async def test_the_signup_benchmark_measures_a_few_signups(config: Config) -> None:
-    result = await signup_benchmark(config, signups=40, rate=200.0)
-    assert result["benchmark"] == "signup"
+# 2: the pages in two processes, the codes through the queue to the daemon side; 0: the pages
+# in the benchmark's loop, as before.
+@pytest.mark.parametrize("workers", [2, 0])
+async def test_the_signup_benchmark_measures_a_few_signups(config: Config, workers: int) -> None:
+    result = await signup_benchmark(config, signups=40, rate=200.0, workers=workers)
+    assert result["benchmark"] == "signup" and result["page_workers"] == workers
+    assert result["pages_cpu_ms_per_signup"] > 0 and result["daemon_cpu_ms_per_signup"] > 0
     assert result["errors"] == 0 and result["completed"] == 40
     assert result["active_subscribers"] == 40
     assert (
