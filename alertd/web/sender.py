@@ -175,20 +175,22 @@ class QueuedSender(_Texts):
     async def _write(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            queued = False
             try:
                 async with self.pool.acquire() as conn:
                     await service_queue.queue_many(conn, [sms for sms, _ in batch])
+                queued = True
             except DATABASE_FAILED as exc:
-                for sms, queued in batch:
+                for sms, _ in batch:
                     # One line for the duty officer, no traceback: the database's own log says
                     # more.
                     log.error(  # noqa: TRY400
                         "signup.code_not_sent", to=mask_phone(sms.phone), error=type(exc).__name__
                     )
-                    queued.set_result(False)
-            else:
-                for _, queued in batch:
-                    queued.set_result(True)
+            finally:  # whatever happened, nobody waits for these any longer
+                for _, outcome in batch:
+                    if not outcome.done():
+                        outcome.set_result(queued)
 
     async def aclose(self) -> None:
         await super().aclose()

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from alertd.config import Config
+from alertd.errors import InputError
 from alertd.tools.bench_signup import signup_benchmark
+from tests.support.cli import alertd
 
 
 # 2: the pages in two processes, the codes through the queue to the daemon side; 0: the pages
@@ -24,3 +26,10 @@ async def test_the_signup_benchmark_measures_a_few_signups(config: Config, worke
     )
     assert result["baseline"]["per_s"] > 0
     assert "\n" not in json.dumps(result)
+
+
+def test_more_page_processes_than_serve_allows_is_refused_in_one_line(db_dsn: str) -> None:
+    result = alertd("bench", "signup", "--workers", "17", dsn=db_dsn)
+    assert result.returncode == InputError.exit_code
+    assert result.stderr.strip().count("\n") == 0 and "--workers" in result.stderr
+    assert "Traceback" not in result.stderr
