@@ -144,8 +144,10 @@ class PageWorkers:
             os.close(read)
         slot.process, slot.life = process, write
         assert process.stdin is not None  # noqa: S101 - asked for above
-        process.stdin.write(self._payload)
-        await process.stdin.drain()
+        # A process dead before it read its configuration is seen dead by its keeper.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            process.stdin.write(self._payload)
+            await process.stdin.drain()
         process.stdin.close()
         log.info("signup.worker_started", worker=slot.index, pid=process.pid)
 
@@ -202,10 +204,11 @@ class PageWorkers:
                     with contextlib.suppress(ProcessLookupError):
                         process.kill()
             await asyncio.gather(*waits)
-        for task in self._keepers:
+        tasks = [*self._keepers, *([self.watch] if self.watch else [])]
+        for task in tasks:
             task.cancel()
-        for task in self._keepers:
-            with contextlib.suppress(asyncio.CancelledError, ProcessesDied):
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, ProcessesDied, OSError):
                 await task
         for slot in self.slots:
             self._close_life(slot)
