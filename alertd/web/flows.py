@@ -32,10 +32,15 @@ MANAGE_BUCKET = "manage"
 
 
 async def web_key(pool: asyncpg.Pool) -> bytes:
-    """The pages' secret, the same for every daemon on this database."""
-    return bytes(
-        await pool.fetchval(queries("signup")["web_key"], KEY_NAME, secrets.token_bytes(32))
-    )
+    """The pages' secret, the same for every daemon (and page process) on this database."""
+    query = queries("signup")["web_key"]
+    key = await pool.fetchval(query, KEY_NAME, secrets.token_bytes(32))
+    if key is None:
+        # Another process inserted it at the same moment: our INSERT waited for its commit and
+        # did nothing, but our statement's snapshot predates that commit. A second statement
+        # sees it (two page processes starting together met this).
+        key = await pool.fetchval(query, KEY_NAME, secrets.token_bytes(32))
+    return bytes(key)
 
 
 def limit_key(key: bytes, value: str) -> str:
