@@ -42,6 +42,9 @@ def main(argv: list[str]) -> int:
         # One line, what to do about it: the daemon logs the exit and starts it again.
         log.error("signup.worker_failed", error=str(exc))  # noqa: TRY400
         return EXIT_FAILED
+    except Exception:  # a bug: in the log as one JSON event, not raw on stderr
+        log.exception("signup.worker_crashed")
+        return EXIT_FAILED
     return 0
 
 
