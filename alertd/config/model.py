@@ -116,10 +116,10 @@ class ServeConfig:
     signup_listen: str = ""
     # Processes answering the sign-up pages, all on signup_listen, off the daemon's event loop (a
     # sign-up rush must not starve alert dispatch); their codes go through the service SMS
-    # queue. 1 on the two-core server PostgreSQL shares: measured as fast as 2 there (about
-    # 195 sign-ups a second, the cores are full either way), codes sooner, and a rush takes one
-    # core from the daemon at most. More where PostgreSQL has cores of its own. 0: the pages in
-    # the daemon's own loop.
+    # queue. 1 on the two-core server PostgreSQL shares: measured as fast as 2 there (200
+    # sign-ups a second offered, all served; 230-260 at most, the cores full either way), codes
+    # sooner, and a rush takes one core from the daemon at most. More where PostgreSQL has cores
+    # of its own. 0: the pages in the daemon's own loop.
     signup_workers: int = 1
     # Daemons sharing one database share each gateway's contract (rate, binds) by leases of this
     # length, renewed every third of it: a dead daemon's share is taken over within about
