@@ -1,6 +1,6 @@
 """One sign-up page process, started by ``alertd serve`` (``alertd.web.workers``), never by
-hand: ``python -m alertd.web.page_process INDEX LISTEN_FD LIFE_FD``, the configuration as a
-pickle on stdin (see workers for why that is safe here).
+hand: ``python -m alertd.web.page_process INDEX LISTEN_FD LIFE_FD``, the configuration as JSON
+on stdin (``alertd.config.transfer``).
 
 It accepts on the daemon's listening socket (LISTEN_FD), logs as the daemon does (same format,
 same level, same stderr), and stops on SIGTERM or SIGINT, or when the daemon is gone (LIFE_FD,
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pickle
 import signal
 import socket
 import sys
 
 import structlog
 
-from alertd.config import Config
-from alertd.errors import AlertdError
+from alertd.config import Config, transfer
+from alertd.errors import AlertdError, ConfigError
 from alertd.logs import configure_logging, get_logger
 from alertd.web import server
 
@@ -28,8 +27,10 @@ EXIT_FAILED = 1
 
 def main(argv: list[str]) -> int:
     index, listen_fd, life_fd = (int(a) for a in argv)
-    config = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - from the daemon, our parent
-    if not isinstance(config, Config):
+    try:
+        config = transfer.loads(sys.stdin.buffer.read())
+    except ConfigError as exc:  # not started by serve: said on stderr, logging is not set up
+        print(f"alertd page process: {exc}", file=sys.stderr)
         return EXIT_FAILED
     configure_logging(config.log)
     structlog.contextvars.bind_contextvars(

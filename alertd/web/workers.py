@@ -5,11 +5,10 @@ loop would starve alert dispatch, SMPP timers and enquire_links.
 The daemon binds ``[serve] signup_listen`` once (port 0 works; the address bound is logged as
 ``serve.signup``) and each page process accepts on that same socket, inherited. A page process
 is started as ``python -m alertd.web.page_process``; it gets the configuration the daemon built
-(never read again from an environment that could differ), over its stdin as a pickle: the
-bytes go from this process to its own child through a pipe, as multiprocessing would send them,
-and are never stored nor read from elsewhere. The gateways' settings (and their secrets) are
-left out: a page process faces the internet and sends nothing itself; its SMS go through the
-durable service SMS queue, which the daemon sends.
+(never read again from an environment that could differ), over its stdin as JSON
+(``alertd.config.transfer``: plain data, never a pickle). The gateways' settings (and their
+secrets) are left out: a page process faces the internet and sends nothing itself; its SMS go
+through the durable service SMS queue, which the daemon sends.
 
 Supervision: a page process that dies is logged (``signup.worker_died``, its exit code) and
 started again after a growing pause; one that dies ``MAX_DEATHS`` times within ``WINDOW_S``
@@ -24,7 +23,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import pickle
 import signal
 import socket
 import sys
@@ -35,7 +33,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from alertd.config import Config, OperatorConfig
+from alertd.config import Config, OperatorConfig, transfer
 from alertd.errors import ConfigError, ProcessesDied
 from alertd.logs import get_logger
 from alertd.web import server
@@ -105,7 +103,7 @@ class PageWorkers:
         self.slots = [_Slot(i) for i in range(count)]
         self._stopping = asyncio.Event()
         self._keepers: list[asyncio.Task[None]] = []
-        self._payload = pickle.dumps(for_pages(config))
+        self._payload = transfer.dumps(for_pages(config))
 
     def pids(self) -> list[int]:
         return [s.process.pid for s in self.slots if s.process and s.process.returncode is None]
