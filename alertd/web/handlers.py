@@ -34,6 +34,8 @@ from alertd.web.pages import (
 from alertd.web.texts import LANGUAGES, text, topic_label
 
 LANG = "/{lang:fr|en}"
+# What the choices page only writes back, in hidden fields, as the first step checked it.
+ECHOED = frozenset({"phone", "postcode", "language"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -160,6 +162,23 @@ def _choices(
     chosen: frozenset[str],
     status: int = 200,
 ) -> web.Response:
+    context: dict[str, Any] = {
+        "place_name": placement.tenant_name,
+        "communes": placement.communes,
+        "offered": offered,
+        "chosen": chosen,
+    }
+    if not out.errors and not chosen and set(out.values) <= ECHOED:
+        # The step every resident passes: the same page for a place but for what it echoes.
+        return page(
+            request,
+            "choices.html",
+            title=_t(request, "choices_title"),
+            status=status,
+            reusable=True,
+            echoed=out.values,
+            **context,
+        )
     return page(
         request,
         "choices.html",
@@ -167,10 +186,7 @@ def _choices(
         status=status,
         errors=out.errors,
         values=out.values,
-        place_name=placement.tenant_name,
-        communes=placement.communes,
-        offered=offered,
-        chosen=chosen,
+        **context,
     )
 
 

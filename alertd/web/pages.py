@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Awaitable, Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import asyncpg
 import jinja2
+import markupsafe
 from aiohttp import web
 
 from alertd.config import Config
@@ -41,6 +43,8 @@ NONCE = web.RequestKey("csrf_nonce", str)
 RENDERED: web.AppKey[dict[tuple[object, ...], str]] = web.AppKey("rendered")
 # Where a kept page's CSRF field goes: no field (hex digits) and no page text holds it.
 CSRF_MARK = "@@alertd-csrf@@"
+ECHO_MARK = "@@alertd-echo@@"  # around a field's name: where its value goes in a kept page
+_MARKS = re.compile(rf"{re.escape(CSRF_MARK)}|{re.escape(ECHO_MARK)}[a-z_]+{re.escape(ECHO_MARK)}")
 MAX_RENDERED = 512
 
 # No script at all, styles only from here, forms only to here, never in a frame.
@@ -101,25 +105,33 @@ def page(
     status: int = 200,
     errors: dict[str, tuple[str, dict[str, object]]] | None = None,
     reusable: bool = False,
+    echoed: Mapping[str, str] | None = None,
     **context: Any,
 ) -> web.Response:
     """A page in the request's language, with its CSRF field and its errors in words.
 
     ``reusable``: the page depends on nothing the resident typed (only on the language, the
-    path and ``context``, a few known values): rendered once, kept, and only its CSRF field is
-    filled in per request."""
+    path and ``context``, a few known values) but ``echoed``, values it only writes back as
+    they are (hidden fields, checked before): rendered once, kept, and only its CSRF field and
+    the echoed values (escaped as the template would) are filled in per request."""
     if reusable and not errors:
-        key = (name, request.path, title, status, repr(sorted(context.items())))
+        marks = {field: f"{ECHO_MARK}{field}{ECHO_MARK}" for field in echoed or {}}
+        key = (name, request.path, title, status, repr(sorted(context.items())), tuple(marks))
         kept = request.app[RENDERED]
         body = kept.get(key)
         if body is None:
+            if marks:
+                context = {**context, "values": marks}
             body = _render(
                 request, name, title=title, errors=None, csrf_field=CSRF_MARK, context=context
             )
             if len(kept) >= MAX_RENDERED:
                 kept.clear()
             kept[key] = body
-        body = body.replace(CSRF_MARK, csrf.field_for(request.app[KEY], request[NONCE]))
+        fills = {CSRF_MARK: csrf.field_for(request.app[KEY], request[NONCE])}
+        fills.update((marks[f], str(markupsafe.escape(v))) for f, v in (echoed or {}).items())
+        # One pass: a value filled in is never read again for a mark.
+        body = _MARKS.sub(lambda m: fills.get(m[0], m[0]), body)
     else:
         field = csrf.field_for(request.app[KEY], request[NONCE])
         body = _render(request, name, title=title, errors=errors, csrf_field=field, context=context)
