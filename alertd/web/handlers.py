@@ -162,23 +162,8 @@ def _choices(
     chosen: frozenset[str],
     status: int = 200,
 ) -> web.Response:
-    context: dict[str, Any] = {
-        "place_name": placement.tenant_name,
-        "communes": placement.communes,
-        "offered": offered,
-        "chosen": chosen,
-    }
-    if not out.errors and not chosen and set(out.values) <= ECHOED:
-        # The step every resident passes: the same page for a place but for what it echoes.
-        return page(
-            request,
-            "choices.html",
-            title=_t(request, "choices_title"),
-            status=status,
-            reusable=True,
-            echoed=out.values,
-            **context,
-        )
+    # The step every resident passes: the same page for a place but for what it echoes.
+    plain = not out.errors and not chosen and set(out.values) <= ECHOED
     return page(
         request,
         "choices.html",
@@ -186,7 +171,12 @@ def _choices(
         status=status,
         errors=out.errors,
         values=out.values,
-        **context,
+        reusable=plain,
+        echoed=out.values if plain else None,
+        place_name=placement.tenant_name,
+        communes=placement.communes,
+        offered=offered,
+        chosen=chosen,
     )
 
 

@@ -116,12 +116,12 @@ def page(
     the echoed values (escaped as the template would) are filled in per request."""
     if reusable and not errors:
         marks = {field: f"{ECHO_MARK}{field}{ECHO_MARK}" for field in echoed or {}}
-        key = (name, request.path, title, status, repr(sorted(context.items())), tuple(marks))
+        if marks:  # the values echoed are marks in the page kept
+            context = {**context, "values": marks}
+        key = (name, request.path, title, status, repr(sorted(context.items())))
         kept = request.app[RENDERED]
         body = kept.get(key)
         if body is None:
-            if marks:
-                context = {**context, "values": marks}
             body = _render(
                 request, name, title=title, errors=None, csrf_field=CSRF_MARK, context=context
             )

@@ -10,7 +10,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from alertd.config import Config
 from alertd.web.app import create_app
-from alertd.web.pages import KEY, NONCE, page
+from alertd.web.pages import KEY, NONCE, RENDERED, page
 from alertd.web.sender import CodeSender
 from templates import Catalog
 
@@ -27,7 +27,13 @@ def _page(app: Any, values: dict[str, str], *, kept: bool) -> str:
     request[NONCE] = "nonce"
     if kept:
         answer = page(
-            request, "choices.html", title="Choix", reusable=True, echoed=values, **CONTEXT
+            request,
+            "choices.html",
+            title="Choix",
+            reusable=True,
+            echoed=values,
+            values=values,
+            **CONTEXT,
         )
     else:
         answer = page(request, "choices.html", title="Choix", values=values, **CONTEXT)
@@ -48,3 +54,4 @@ async def test_each_resident_gets_the_page_rendered_for_them(
     assert 'value="06 12 34 56 78"' in _page(app, first, kept=True)
     assert "&lt;b&gt;" in _page(app, odd, kept=True)
     assert "06 12 34 56 78" not in _page(app, odd, kept=True)
+    assert len(app[RENDERED]) == 1  # one page kept for the place, whoever the resident
