@@ -301,18 +301,17 @@ async def _serve(
             name="resume",
         )
     )
-    # Service SMS queued by the desk (and whatever else queues one): sent as they are queued.
-    side.append(
-        asyncio.create_task(
-            supervisor.supervise(
-                "service_sms",
-                lambda: service_queue.run(pool, gateways, stop, worker=worker),
-                pool,
-                stop,
-            ),
-            name="service_sms",
-        )
+    # Service SMS queued by the desk and the sign-up pages: sent as they are queued.
+    service_task = asyncio.create_task(
+        supervisor.supervise(
+            "service_sms",
+            lambda: service_queue.run(pool, gateways, stop, worker=worker),
+            pool,
+            stop,
+        ),
+        name="service_sms",
     )
+    side.append(service_task)
     starters = [
         asyncio.create_task(supervisor.keep_starting(g, stop), name=f"start:{g.name}")
         for g in starting
@@ -333,7 +332,9 @@ async def _serve(
             died = died or f"task {task.get_name()} died ({reason})"
             log.error("serve.task_died", task=task.get_name(), error=reason)
     stop.set()
-    await asyncio.wait([loop_task], timeout=SHUTDOWN_GRACE_S)
+    # The batch a gateway is taking is let finish and recorded: cancelled, its SMS (a code, a
+    # confirmation) would be sent again by whoever takes over its lease.
+    await asyncio.wait([loop_task, service_task], timeout=SHUTDOWN_GRACE_S)
     loop_task.cancel()
     leases_stop.set()
     if leases is not None:  # its shares given back at once, for the others

@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from alertd.cli import serve as serve_command
 from alertd.config import Config, with_overrides
-from alertd.delivery import daemon, outbox, supervisor
+from alertd.delivery import daemon, outbox, service_queue, supervisor
 from alertd.delivery.dispatch import DispatchSettings
 from alertd.store.database import create_pool
 from alertd.store.migrate import migrate
@@ -344,3 +344,36 @@ async def test_postgresql_restarted_during_a_send(config: Config) -> None:
     assert events["serve.database_lost"]["error"]  # the error's class
     assert "serve.database_back" in events
     assert not any(p in str(e) for e in logs for p in phones)
+
+
+class _SlowToTake(FakeGateway):
+    """A gateway that takes 0.5 s to accept, and says when a submit has begun."""
+
+    def __init__(self) -> None:
+        super().__init__("slow", latency=0.5, receipts=False)
+        self.begun = asyncio.Event()
+
+    async def submit(self, messages: Sequence[Message]) -> list[SubmitResult]:
+        self.begun.set()
+        return await super().submit(messages)
+
+
+async def test_a_stop_lets_the_service_sms_being_sent_finish_and_be_recorded(
+    loaded: asyncpg.Pool, config: Config
+) -> None:
+    """Cancelled mid-send on SIGTERM, a sign-up code was left 'sending' and sent again, once
+    its lease ran out, by the next daemon: the resident got it twice."""
+    async with loaded.acquire() as conn:
+        now = await conn.fetchval("SELECT now()")
+        sms_id = await service_queue.queue(
+            conn, "+33699887766", "Dunkerque : bienvenue", purpose="desk_confirmation", now=now
+        )
+    gateway, stop = _SlowToTake(), asyncio.Event()
+    run = asyncio.create_task(
+        daemon.run(config, stop=stop, signals=False, settings=FAST, gateways=[gateway])
+    )
+    await asyncio.wait_for(gateway.begun.wait(), 30)
+    stop.set()
+    assert await asyncio.wait_for(run, 30) == 0
+    status = await loaded.fetchval("SELECT status FROM service_sms WHERE id = $1", sms_id)
+    assert (status, len(gateway.received)) == ("sent", 1)
