@@ -11,6 +11,7 @@ number). Two ways out, behind one ``Sender``:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Sequence
@@ -52,7 +53,7 @@ class Sender(Protocol):
     async def aclose(self) -> None: ...
 
 
-class _Texts:
+class _Texts(abc.ABC):
     """The texts, rendered once per template, language and values; the SMS in tasks kept until
     they end (and given a few seconds at close)."""
 
@@ -82,6 +83,24 @@ class _Texts:
             self._kept[key] = text
         return text
 
+    def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]:
+        return self._out(phone, self.text(code, language, sender), "signup_code", code=True)
+
+    def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]:
+        """What was recorded, and how to leave (STOP)."""
+        text = self._rendered(CONFIRMED_TEMPLATE, language, commune=place, sender=place)
+        return self._out(phone, text, "signup_confirmed")
+
+    def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]:
+        text = self._rendered(LEFT_TEMPLATE, language, sender=sender)
+        return self._out(phone, text, "signup_left")
+
+    @abc.abstractmethod
+    def _out(
+        self, phone: str, text: str, purpose: str, *, code: bool = False
+    ) -> asyncio.Task[bool]:
+        """The SMS on its way (``code``: a code's, which dies with the code)."""
+
     def _spawn(self, work: Coroutine[Any, Any, bool]) -> asyncio.Task[bool]:
         task = asyncio.create_task(work)
         self._tasks.add(task)
@@ -106,18 +125,10 @@ class CodeSender(_Texts):
         super().__init__(catalog)
         self.gateways = list(gateways)
 
-    def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]:
-        return self._spawn(self._send(phone, self.text(code, language, sender)))
-
-    def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]:
-        """What was recorded, and how to leave (STOP)."""
-        text = self._rendered(CONFIRMED_TEMPLATE, language, commune=place, sender=place)
+    def _out(
+        self, phone: str, text: str, purpose: str, *, code: bool = False
+    ) -> asyncio.Task[bool]:
         return self._spawn(self._send(phone, text))
-
-    def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]:
-        return self._spawn(
-            self._send(phone, self._rendered(LEFT_TEMPLATE, language, sender=sender))
-        )
 
     async def _send(self, phone: str, text: str) -> bool:
         for gateway in self.gateways:
@@ -150,21 +161,10 @@ class QueuedSender(_Texts):
         self._waiting: list[tuple[service_queue.Queued, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    def send(self, phone: str, code: str, language: str, sender: str) -> asyncio.Task[bool]:
-        text = self.text(code, language, sender)
-        return self._queue(phone, text, "signup_code", self.code_ttl)
-
-    def confirm(self, phone: str, language: str, place: str) -> asyncio.Task[bool]:
-        text = self._rendered(CONFIRMED_TEMPLATE, language, commune=place, sender=place)
-        return self._queue(phone, text, "signup_confirmed", service_queue.VALID_FOR)
-
-    def goodbye(self, phone: str, language: str, sender: str) -> asyncio.Task[bool]:
-        text = self._rendered(LEFT_TEMPLATE, language, sender=sender)
-        return self._queue(phone, text, "signup_left", service_queue.VALID_FOR)
-
-    def _queue(
-        self, phone: str, text: str, purpose: str, valid_for: timedelta
+    def _out(
+        self, phone: str, text: str, purpose: str, *, code: bool = False
     ) -> asyncio.Task[bool]:
+        valid_for = self.code_ttl if code else service_queue.VALID_FOR
         queued = asyncio.get_running_loop().create_future()
         sms = service_queue.Queued(phone, text, purpose, self.clock(), valid_for)
         self._waiting.append((sms, queued))
