@@ -16,7 +16,7 @@ from alertd.api import idempotency, training
 from alertd.api.app import create_app
 from alertd.config import Config
 from alertd.delivery.live_index import LiveIndex
-from alertd.store.lost import DATABASE_FAILED
+from alertd.store.purging import purging
 
 log = structlog.get_logger("alertd.api")
 
@@ -32,33 +32,21 @@ async def serving(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     async with (
         training.running(pool, worker) as taking,
-        _purging(pool) as purging,
+        _purging(pool) as forgetting,
         _api(config, pool, index),
     ):
-        yield [taking, purging]
+        yield [taking, forgetting]
 
 
-@contextlib.asynccontextmanager
-async def _purging(pool: asyncpg.Pool) -> AsyncIterator[asyncio.Task[None]]:
+def _purging(pool: asyncpg.Pool) -> contextlib.AbstractAsyncContextManager[asyncio.Task[None]]:
     """Idempotency keys are kept a day, then forgotten, once an hour."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                purged = await idempotency.purge(pool)
-                if purged:
-                    log.info("api.idempotency_purged", keys=purged)
-            except DATABASE_FAILED as exc:
-                log.warning("api.idempotency_purge_failed", error=str(exc))
-            await asyncio.sleep(3600)
-
-    task = asyncio.create_task(loop(), name="idempotency-purge")
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return purging(
+        "idempotency-purge",
+        lambda: idempotency.purge(pool),
+        purged="api.idempotency_purged",
+        failed="api.idempotency_purge_failed",
+        counted="keys",
+    )
 
 
 @contextlib.asynccontextmanager

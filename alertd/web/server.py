@@ -17,8 +17,8 @@ from aiohttp import web
 from alertd.config import Config
 from alertd.errors import ConfigError
 from alertd.logs import get_logger
+from alertd.store import purging as store_purging
 from alertd.store.database import create_pool
-from alertd.store.lost import DATABASE_FAILED
 from alertd.web import flows
 from alertd.web.app import create_app
 from alertd.web.pages import Clock
@@ -27,7 +27,6 @@ from gateways.base import Gateway
 from templates import Catalog
 
 log = get_logger(__name__)
-PURGE_EVERY_S = 3600.0
 # How long a stopping page process lets the requests in flight finish.
 SHUTDOWN_S = 5.0
 
@@ -116,25 +115,13 @@ async def _listening(
         await runner.cleanup()
 
 
-@contextlib.asynccontextmanager
-async def purging(pool: asyncpg.Pool) -> AsyncIterator[None]:
+def purging(pool: asyncpg.Pool) -> contextlib.AbstractAsyncContextManager[asyncio.Task[None]]:
     """Old codes and past hours' counts go, once an hour."""
 
-    async def loop() -> None:
-        while True:
-            try:
-                async with pool.acquire() as conn:
-                    purged = await flows.purge(conn, now=datetime.now(UTC))
-                if purged:
-                    log.info("signup.purged", rows=purged)
-            except DATABASE_FAILED as exc:
-                log.warning("signup.purge_failed", error=str(exc))
-            await asyncio.sleep(PURGE_EVERY_S)
+    async def purge() -> int:
+        async with pool.acquire() as conn:
+            return await flows.purge(conn, now=datetime.now(UTC))
 
-    task = asyncio.create_task(loop(), name="signup-purge")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return store_purging.purging(
+        "signup-purge", purge, purged="signup.purged", failed="signup.purge_failed"
+    )
