@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,13 @@ def _typed(hint: Any, value: Any) -> Any:
     """JSON's lists and strings back into the field's tuple or Path."""
     if value is None:
         return None
-    kinds = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _UNION) else (hint,)
+    kinds = (
+        typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType)
+        else (hint,)
+    )
     if Path in kinds:
         return Path(value)
     if any(typing.get_origin(k) is tuple for k in kinds):
         return tuple(value)
     return value
-
-
-_UNION = type(int | None)
