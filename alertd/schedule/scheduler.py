@@ -259,9 +259,9 @@ async def running(
     ctx: lifecycle.Context, *, worker: str, clock: Clock = utcnow
 ) -> AsyncIterator[list[asyncio.Task[None]]]:
     """The scheduler, as a task of ``alertd serve``, while the block runs (yielded, for the
-    daemon to watch). A lost database is
-    waited for (the supervisor's rules); any other error is logged and the scheduler started
-    again after RESTART_S: a notice must not stop being sent because one firing went wrong."""
+    daemon to watch). A lost database is waited for (the supervisor's rules); any other error
+    is logged and the scheduler started again after RESTART_S: a notice must not stop being
+    sent because one firing went wrong."""
     stop = asyncio.Event()
 
     async def keep() -> None:
